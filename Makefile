@@ -1,0 +1,37 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA_DIR ?= ./var/db
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint diagram clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Seeds the demo complaints (idempotent) and serves the API with the embedded database.
+run: install
+	RESOLUTION_JWT_SECRET=$${RESOLUTION_JWT_SECRET:-dev-secret-change-me} $(BIN)/resolution seed-demo --data-dir $(DATA_DIR)
+	RESOLUTION_JWT_SECRET=$${RESOLUTION_JWT_SECRET:-dev-secret-change-me} $(BIN)/resolution serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check resolution schemas tests benchmarks
+	$(BIN)/ruff format --check resolution schemas tests benchmarks
+
+# Regenerates docs/lifecycle.mmd from the machine class (a test checks it is current).
+diagram: install
+	$(BIN)/python -m resolution.domain.diagram > docs/lifecycle.mmd
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,1 @@
+"""The complaint lifecycle as a pure model: no Flask, no MongoDB, no wall clock."""

@@ -1,0 +1,170 @@
+"""Commands: ask the machine whether an action may happen, and produce the event that records it.
+
+Each command takes the complaint as stored, the actor, the validated request and `now`, and
+returns one sealed `Event` (or raises a `DomainError`). Nothing here is stored or read.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from statemachine.exceptions import TransitionNotAllowed
+
+from .actors import Actor, Role
+from .deadlines import Deadlines
+from .errors import Forbidden, Invalid, NotAllowed, NotFound
+from .events import Event, iso, utc_ms
+from .lifecycle import PERSON_ACTIONS, Lifecycle, allowed_actions, machine_for, roles_for
+from .projection import Complaint
+from .solutions import Solution, check_solution
+
+OUTCOMES = {
+    "accept": "agreed",
+    "decide": "decided",
+    "withdraw": "withdrawn",
+    "auto_close": "return_not_shipped",
+    "confirm_return": "fulfilled",
+    "confirm_received": "fulfilled",
+    "auto_complete": "fulfilled",
+}
+
+# Why a condition of the machine refused, in words a buyer, seller or agent understands.
+REFUSALS = {
+    "seller_answered": "the seller has not answered yet (propose or appeal): it gets its turn first",
+    "is_assignee": "only the care agent the complaint is assigned to may do this",
+    "fresh_eyes_for_review": "a review must go to another agent than the one who decided",
+    "was_decided": "only a decision by the care team can be reviewed",
+    "review_unused": "a review has already been requested once for this complaint",
+    "within_review_window": "the time to request a review of the decision has passed",
+    "is_due": "the deadline has not passed yet",
+}
+
+
+def _why_not(machine: Lifecycle, action: str, kwargs: Mapping[str, Any]) -> str:
+    """The first named condition that refused `action`, in words, or a plain refusal."""
+    state = machine.model.state
+    transitions = [t for t in getattr(Lifecycle, state).transitions if action in t.events]
+    for transition in transitions:
+        for condition in transition.cond:
+            name = str(condition)
+            if name not in REFUSALS:
+                continue
+            guard = getattr(machine, name)
+            accepted = inspect.signature(guard).parameters
+            if not guard(**{k: v for k, v in kwargs.items() if k in accepted}):
+                return f"Cannot {action} now: {REFUSALS[name]}."
+    label = state.replace("_", " ")
+    return f"Cannot {action} while the complaint is {label}."
+
+
+def _sealed(complaint: Complaint, actor: Actor, type: str, data: dict, now: datetime) -> Event:
+    return Event.sealed(
+        complaint.id,
+        complaint.version + 1,
+        type,
+        actor.as_data(),
+        data,
+        now,
+        complaint.last_hash,
+    )
+
+
+def open_complaint(complaint_id: str, actor: Actor, request: Mapping, now: datetime) -> Event:
+    """The first event of a complaint: a buyer opens it on an order with a requested solution."""
+    if actor.role is not Role.BUYER:
+        raise Forbidden("Only a buyer can open a complaint.")
+    requested = Solution.from_data(request["requested_solution"])
+    check_solution(requested, request["order"], by_care=False)
+    _check_order(request["order"])
+    complaint = Complaint(id=complaint_id)
+    machine = machine_for(complaint)
+    machine.send("open", actor=actor, now=now)
+    data = {
+        "order": dict(request["order"]),
+        "reason": request["reason"],
+        "description": request["description"],
+        "requested_solution": requested.as_data(),
+        "state": machine.model.state,
+    }
+    return _sealed(complaint, actor, "open", data, now)
+
+
+def _check_order(order: Mapping) -> None:
+    skus = [item["sku"] for item in order["items"]]
+    if len(set(skus)) != len(skus):
+        raise Invalid("An order lists each sku once.", {"order.items": ["duplicate sku"]})
+
+
+def act(
+    complaint: Complaint,
+    actor: Actor,
+    action: str,
+    request: Mapping,
+    now: datetime,
+    deadlines: Deadlines,
+) -> Event:
+    """The event for `action` taken by `actor` now, if the lifecycle allows it."""
+    if action not in PERSON_ACTIONS and actor.role is not Role.SYSTEM:
+        raise NotFound(f"There is no action {action!r}.")
+    if actor.role not in roles_for(action):
+        raise Forbidden(f"A {actor.role} cannot {action.replace('_', ' ')} a complaint.")
+    machine = machine_for(complaint)
+    asked = {"actor": actor, "now": now, "agent_id": request.get("agent_id")}
+    if action not in {e.id for e in machine.enabled_events(**asked)}:
+        raise NotAllowed(
+            _why_not(machine, action, asked), allowed_actions(complaint, actor, now)
+        )
+    data = _data_for(complaint, actor, action, request, now, deadlines)
+    solution = Solution.from_data(data["solution"]) if "solution" in data else None
+    try:
+        machine.send(action, solution=solution, **asked)
+    except TransitionNotAllowed as refused:  # the enabled check above makes this a bug
+        raise NotAllowed(str(refused), allowed_actions(complaint, actor, now)) from refused
+    data["state"] = machine.model.state
+    if data["state"] == "closed":
+        data["outcome"] = OUTCOMES[action]
+    return _sealed(complaint, actor, action, data, now)
+
+
+def _data_for(
+    complaint: Complaint,
+    actor: Actor,
+    action: str,
+    request: Mapping,
+    now: datetime,
+    deadlines: Deadlines,
+) -> dict:
+    """The event data for an allowed action: the request, checked against the complaint."""
+    data = {k: v for k, v in request.items() if v is not None}
+    if action in ("propose", "decide"):
+        solution = Solution.from_data(request["solution"])
+        check_solution(solution, complaint.order, by_care=actor.role is Role.CARE)
+        data["solution"] = solution.as_data()
+    elif action == "accept":
+        data["solution"] = complaint.proposal["solution"]
+        data["proposed_by"] = complaint.proposal["by"]
+    elif action == "assign":
+        data["agent_id"] = request.get("agent_id") or actor.id
+    elif action == "request_evidence":
+        due_at = request.get("due_at") or now + deadlines.inactivity
+        if utc_ms(due_at) <= utc_ms(now):
+            raise Invalid("The evidence is due in the future.", {"due_at": ["must be later than now"]})
+        data["due_at"] = iso(due_at)
+    elif action.startswith("auto_"):
+        data["party"] = complaint.turn
+        data["deadline"] = iso(complaint.due_at)
+    return data
+
+
+def message(complaint: Complaint, actor: Actor, body: str, now: datetime) -> Event:
+    """A message in the complaint's thread: no state change, but the sender's activity."""
+    if actor.role not in (Role.BUYER, Role.SELLER, Role.CARE):
+        raise Forbidden(f"A {actor.role} cannot post messages.")
+    if not complaint.is_open:
+        raise NotAllowed(
+            "The complaint is closed: no more messages.", allowed_actions(complaint, actor, now)
+        )
+    return _sealed(complaint, actor, "message", {"body": body}, now)

@@ -1,0 +1,193 @@
+"""The complaint lifecycle: one explicit state machine, the only place its rules live.
+
+Commands build a `Lifecycle` on the stored state for one request and `send` the action;
+guards decide. Rebuilding a projection never runs it (see `projection.apply`).
+Guards read the pending complaint through `self.model.complaint` and the per-request
+facts (`actor`, `now`, the `solution` being decided) from `send(**kwargs)`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING
+
+from statemachine import State, StateMachine
+
+from .actors import Actor, Role
+from .solutions import Solution
+
+if TYPE_CHECKING:
+    from .projection import Complaint
+
+
+class Lifecycle(StateMachine):
+    """States and transitions of `docs/lifecycle.md`; conditions name who may act and when."""
+
+    new = State("New", initial=True)
+    awaiting_seller = State("Awaiting seller")
+    awaiting_buyer = State("Awaiting buyer")
+    appealed = State("Appealed")
+    awaiting_care = State("Awaiting care")
+    in_mediation = State("In mediation")
+    awaiting_return = State("Awaiting return")
+    return_shipped = State("Return shipped")
+    awaiting_shipment = State("Awaiting shipment")
+    shipment_sent = State("Shipment sent")
+    closed = State("Closed")
+
+    open = new.to(awaiting_seller, cond="by_buyer")
+    propose = (
+        awaiting_seller.to(awaiting_buyer, cond="by_seller")
+        | awaiting_buyer.to(awaiting_seller, cond="by_buyer")
+        | appealed.to(awaiting_seller, cond="by_buyer")
+    )
+    accept = (
+        awaiting_seller.to(closed, cond=["by_seller", "settles_at_once"])
+        | awaiting_seller.to(awaiting_return, cond=["by_seller", "needs_return"])
+        | awaiting_seller.to(awaiting_shipment, cond=["by_seller", "needs_shipment"])
+        | awaiting_buyer.to(closed, cond=["by_buyer", "settles_at_once"])
+        | awaiting_buyer.to(awaiting_return, cond=["by_buyer", "needs_return"])
+        | awaiting_buyer.to(awaiting_shipment, cond=["by_buyer", "needs_shipment"])
+    )
+    appeal = awaiting_seller.to(appealed, cond="by_seller")
+    escalate = awaiting_care.from_(
+        awaiting_seller, awaiting_buyer, appealed, cond=["by_buyer or by_seller", "seller_answered"]
+    ) | shipment_sent.to(awaiting_care, cond="by_buyer")
+    auto_escalate = awaiting_care.from_(
+        awaiting_seller,
+        awaiting_buyer,
+        appealed,
+        return_shipped,
+        awaiting_shipment,
+        cond=["by_system", "is_due"],
+    )
+    auto_close = awaiting_return.to(closed, cond=["by_system", "is_due"])
+    auto_complete = shipment_sent.to(closed, cond=["by_system", "is_due"])
+    assign = awaiting_care.to(in_mediation, cond=["by_care", "fresh_eyes_for_review"])
+    request_evidence = in_mediation.to.itself(cond=["by_care", "is_assignee"], internal=True)
+    decide = (
+        in_mediation.to(closed, cond=["by_care", "is_assignee", "settles_at_once"])
+        | in_mediation.to(awaiting_return, cond=["by_care", "is_assignee", "needs_return"])
+        | in_mediation.to(awaiting_shipment, cond=["by_care", "is_assignee", "needs_shipment"])
+    )
+    ship_return = awaiting_return.to(return_shipped, cond="by_buyer")
+    confirm_return = return_shipped.to(
+        awaiting_shipment, cond=["by_seller", "replacement_due"]
+    ) | return_shipped.to(closed, cond=["by_seller", "!replacement_due"])
+    ship_items = awaiting_shipment.to(shipment_sent, cond="by_seller")
+    confirm_received = shipment_sent.to(closed, cond="by_buyer")
+    withdraw = closed.from_(
+        awaiting_seller,
+        awaiting_buyer,
+        appealed,
+        awaiting_care,
+        in_mediation,
+        awaiting_return,
+        cond="by_buyer",
+    )
+    request_review = closed.to(
+        awaiting_care,
+        cond=["by_buyer or by_seller", "was_decided", "review_unused", "within_review_window"],
+    )
+
+    # Who acts. The role table of the lifecycle is read back from these names (`roles_for`).
+    def by_buyer(self, actor: Actor) -> bool:
+        return actor.role is Role.BUYER
+
+    def by_seller(self, actor: Actor) -> bool:
+        return actor.role is Role.SELLER
+
+    def by_care(self, actor: Actor) -> bool:
+        return actor.role is Role.CARE
+
+    def by_system(self, actor: Actor) -> bool:
+        return actor.role is Role.SYSTEM
+
+    # The solution being agreed or decided picks the target. Without one (asking which actions
+    # are enabled), any target will do: the action is available, its payload picks the way.
+    def _solution(self, event: object, solution: Solution | None) -> Solution | None:
+        if solution is None and str(getattr(event, "id", event)) == "accept":
+            return self.model.complaint.pending_solution
+        return solution
+
+    def settles_at_once(self, event: object, solution: Solution | None = None) -> bool:
+        chosen = self._solution(event, solution)
+        return chosen is None or chosen.settles_at_once
+
+    def needs_return(self, event: object, solution: Solution | None = None) -> bool:
+        chosen = self._solution(event, solution)
+        return chosen is None or chosen.needs_return
+
+    def needs_shipment(self, event: object, solution: Solution | None = None) -> bool:
+        chosen = self._solution(event, solution)
+        return chosen is None or chosen.needs_shipment
+
+    def replacement_due(self) -> bool:
+        resolution = self.model.complaint.resolved_solution
+        return resolution is not None and resolution.kind == "exchange"
+
+    # Facts about the complaint so far.
+    def seller_answered(self) -> bool:
+        return self.model.complaint.seller_answered
+
+    def is_due(self, now: datetime) -> bool:
+        due_at = self.model.complaint.due_at
+        return due_at is not None and due_at <= now
+
+    def is_assignee(self, actor: Actor) -> bool:
+        return self.model.complaint.assigned_to == actor.id
+
+    def fresh_eyes_for_review(self, actor: Actor, agent_id: str | None = None) -> bool:
+        complaint = self.model.complaint
+        return not (complaint.review_requested and (agent_id or actor.id) == complaint.decided_by)
+
+    def was_decided(self) -> bool:
+        return self.model.complaint.outcome == "decided"
+
+    def review_unused(self) -> bool:
+        return not self.model.complaint.review_requested
+
+    def within_review_window(self, now: datetime) -> bool:
+        until = self.model.complaint.review_until
+        return until is not None and now <= until
+
+
+@dataclass
+class _Position:
+    """What the machine reads and writes: the state, and the complaint its guards look at."""
+
+    state: str
+    complaint: Complaint
+
+
+def machine_for(complaint: Complaint) -> Lifecycle:
+    """A machine resumed at the complaint's state, for one request only (never shared)."""
+    return Lifecycle(model=_Position(complaint.state, complaint), state_field="state")
+
+
+ACTIONS: tuple[str, ...] = tuple(event.id for event in Lifecycle.events)
+# Actions a person triggers through the API; the others belong to the service itself.
+PERSON_ACTIONS: tuple[str, ...] = tuple(
+    a for a in ACTIONS if a not in ("open", "auto_escalate", "auto_close", "auto_complete")
+)
+
+
+@cache
+def roles_for(action: str) -> frozenset[Role]:
+    """The roles that may take `action` in some state, read from the machine's conditions."""
+    roles: set[Role] = set()
+    for state in Lifecycle.states:
+        for transition in state.transitions:
+            if action in transition.events:
+                for condition in transition.cond:
+                    roles.update(Role(r) for r in re.findall(r"\bby_(\w+)", str(condition)))
+    return frozenset(roles)
+
+
+def allowed_actions(complaint: Complaint, actor: Actor, now: datetime) -> list[str]:
+    """The actions this caller may take now, in the lifecycle's order: the buttons to show."""
+    enabled = {e.id for e in machine_for(complaint).enabled_events(actor=actor, now=now)}
+    return [a for a in PERSON_ACTIONS if a in enabled]

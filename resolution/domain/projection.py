@@ -1,0 +1,209 @@
+"""The complaint as the API reads it: a pure fold over its events.
+
+`apply` runs no guards and asks no clock: whatever the machine allowed when the event was
+recorded is a fact here. The target state and outcome travel in the event's data, so the
+fold never re-derives a rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from .deadlines import Deadlines
+from .events import GENESIS, Event, iso
+from .solutions import Solution
+
+PARTY_TURNS = {
+    "awaiting_seller": "seller",
+    "awaiting_buyer": "buyer",
+    "appealed": "buyer",
+    "awaiting_return": "buyer",
+    "return_shipped": "seller",
+    "awaiting_shipment": "seller",
+    "shipment_sent": "buyer",
+}
+CARE_STATES = ("awaiting_care", "in_mediation")
+
+
+@dataclass(frozen=True, slots=True)
+class Complaint:
+    """Everything the API shows about a complaint, derived from its events alone."""
+
+    id: str
+    state: str = "new"
+    version: int = 0
+    last_hash: str = GENESIS
+    channel: str = ""
+    order: dict = field(default_factory=dict)
+    buyer_id: str = ""
+    shop_id: str = ""
+    reason: str = ""
+    description: str = ""
+    outcome: str | None = None
+    turn: str | None = None
+    turn_started_at: datetime | None = None
+    due_at: datetime | None = None
+    proposal: dict | None = None
+    resolution: dict | None = None
+    appeal: dict | None = None
+    seller_answered: bool = False
+    escalated_at: datetime | None = None
+    assigned_to: str | None = None
+    assigned_at: datetime | None = None
+    evidence_request: dict | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    review_until: datetime | None = None
+    review_requested: bool = False
+    return_shipment: dict | None = None
+    shipment: dict | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def pending_solution(self) -> Solution | None:
+        """The solution on the table, waiting for the other side to accept it."""
+        return Solution.from_data(self.proposal["solution"]) if self.proposal else None
+
+    @property
+    def resolved_solution(self) -> Solution | None:
+        """The solution agreed or decided, being carried out or done."""
+        return Solution.from_data(self.resolution["solution"]) if self.resolution else None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in ("new", "closed")
+
+    def care_due_at(self, deadlines: Deadlines) -> datetime | None:
+        """When care breaches its SLA: 24 h from escalation to assignment, and to decision."""
+        if self.state == "awaiting_care" and self.escalated_at:
+            return self.escalated_at + deadlines.care_sla
+        if self.state == "in_mediation" and self.assigned_at:
+            return self.assigned_at + deadlines.care_sla
+        return None
+
+
+def _turn(state: str, evidence_request: dict | None) -> str | None:
+    if state == "in_mediation" and evidence_request and not evidence_request.get("answered_at"):
+        return evidence_request["party"]
+    if state in CARE_STATES:
+        return "care"
+    return PARTY_TURNS.get(state)
+
+
+def _opened(event: Event) -> dict[str, Any]:
+    data = event.data
+    return {
+        "channel": data["order"]["channel"],
+        "order": data["order"],
+        "buyer_id": event.actor["id"],
+        "shop_id": data["order"]["shop_id"],
+        "reason": data["reason"],
+        "description": data["description"],
+        "proposal": {"solution": data["requested_solution"], "by": "buyer", "at": iso(event.at)},
+        "created_at": event.at,
+    }
+
+
+def _effects(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]:
+    """What one event changes besides state, outcome, turn and due time."""
+    data, at, role = event.data, event.at, event.actor["role"]
+    kind = event.type
+    if kind == "open":
+        return _opened(event)
+    if kind == "propose":
+        proposal = {"solution": data["solution"], "by": role, "at": iso(at)}
+        if data.get("note"):
+            proposal["note"] = data["note"]
+        return {"proposal": proposal, "seller_answered": c.seller_answered or role == "seller"}
+    if kind == "accept":
+        resolution = {"solution": data["solution"], "how": "agreed", "at": iso(at)}
+        return {"resolution": resolution, "proposal": None}
+    if kind == "appeal":
+        return {"appeal": {"reason": data["reason"], "at": iso(at)}, "seller_answered": True}
+    if kind in ("escalate", "auto_escalate", "request_review"):
+        changes: dict[str, Any] = {"escalated_at": at, "assigned_to": None, "assigned_at": None}
+        if kind == "request_review":
+            changes.update(review_requested=True, review_until=None)
+        return changes
+    if kind == "assign":
+        return {"assigned_to": data["agent_id"], "assigned_at": at}
+    if kind == "request_evidence":
+        request = {
+            "party": data["party"],
+            "what": data["what"],
+            "due_at": data["due_at"],
+            "requested_by": event.actor["id"],
+            "at": iso(at),
+        }
+        return {"evidence_request": request}
+    if kind == "decide":
+        resolution = {
+            "solution": data["solution"],
+            "how": "decided",
+            "rationale": data["rationale"],
+            "at": iso(at),
+        }
+        changes = {"resolution": resolution, "proposal": None, "evidence_request": None}
+        changes.update(decided_by=event.actor["id"], decided_at=at)
+        if data["state"] == "closed":
+            changes["review_until"] = at + deadlines.inactivity
+        return changes
+    if kind == "ship_return":
+        shipped = {"courier": data["courier"], "tracking_number": data["tracking_number"]}
+        return {"return_shipment": {**shipped, "at": iso(at)}}
+    if kind == "ship_items":
+        shipped = {"courier": data["courier"], "tracking_number": data["tracking_number"]}
+        return {"shipment": {**shipped, "at": iso(at)}}
+    if kind == "message":
+        request = c.evidence_request
+        if request and not request.get("answered_at") and role == request["party"]:
+            return {"evidence_request": {**request, "answered_at": iso(at)}}
+    return {}
+
+
+def _due_at(c: Complaint, at: datetime, deadlines: Deadlines) -> datetime | None:
+    if c.turn in ("buyer", "seller") and c.state == "in_mediation":
+        return datetime.fromisoformat(c.evidence_request["due_at"])
+    if c.turn in ("buyer", "seller"):
+        return at + deadlines.inactivity
+    return None
+
+
+def apply(complaint: Complaint | None, event: Event, deadlines: Deadlines) -> Complaint:
+    """The complaint after `event`: a pure function of the complaint before and the event."""
+    c = complaint or Complaint(id=event.complaint_id)
+    before_turn = c.turn
+    state = event.data.get("state", c.state)
+    c = replace(
+        c,
+        **_effects(c, event, deadlines),
+        state=state,
+        outcome=event.data.get("outcome", None if state != "closed" else c.outcome),
+        version=event.seq,
+        last_hash=event.hash,
+        updated_at=event.at,
+    )
+    turn = _turn(c.state, c.evidence_request)
+    moved = "state" in event.data or event.type == "request_evidence" or turn != before_turn
+    if moved:
+        # A new turn starts now: its clock starts now.
+        c = replace(c, turn=turn, turn_started_at=event.at if turn else None)
+        return replace(c, due_at=_due_at(c, event.at, deadlines))
+    if event.type == "message" and event.actor["role"] == c.turn and c.state != "in_mediation":
+        # The turn-holder continuing the conversation pushes its own deadline.
+        return replace(c, due_at=_due_at(c, event.at, deadlines))
+    return c
+
+
+def replay(events: list[Event], deadlines: Deadlines) -> Complaint:
+    """The complaint rebuilt from its events alone."""
+    complaint: Complaint | None = None
+    for event in events:
+        complaint = apply(complaint, event, deadlines)
+    if complaint is None:
+        raise ValueError("no events to replay")
+    return complaint
+
