@@ -1,0 +1,34 @@
+"""The HTTP API: a Flask application factory and its blueprints."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ..config import Config
+from ..service import Context
+from ..store import database
+from . import complaints, health, problems
+
+MAX_BODY = 1024 * 1024  # 1 MiB: a complaint is text; files come through the evidence upload
+
+
+def create_app(config: Config | None = None, *, context: Context | None = None) -> Flask:
+    """Builds the app: reads the configuration once, connects the database, wires blueprints."""
+    config = config or Config.from_env()
+    if config.mongodb_uri is None:
+        raise RuntimeError(
+            "No database: set MONGODB_URI, or start with `resolution serve` (embedded database)."
+        )
+    app = Flask(__name__)
+    app.config.update(
+        RESOLUTION_JWT_SECRET=config.jwt_secret,
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        JSON_SORT_KEYS=False,
+    )
+    database.connect(config.mongodb_uri, config.db_name)
+    app.extensions["resolution.config"] = config
+    app.extensions["resolution.context"] = context or Context(deadlines=config.deadlines)
+    problems.register(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(complaints.bp)
+    return app

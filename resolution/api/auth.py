@@ -1,0 +1,57 @@
+"""Bearer tokens: HS256 JWTs whose claims say who the caller is."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from ..domain.actors import Actor, Role
+from ..domain.errors import DomainError
+
+PERSON_ROLES = (Role.BUYER, Role.SELLER, Role.CARE, Role.AUDITOR)
+
+
+class Unauthorized(DomainError):
+    """No token, or one that is expired, forged or incomplete (401)."""
+
+    status = 401
+    title = "Unauthorized"
+    slug = "unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="resolution"'}
+
+
+def issue_token(
+    secret: str, role: str, sub: str, shop_id: str | None = None, ttl: timedelta = timedelta(days=1)
+) -> str:
+    """A signed token for `role`/`sub` (sellers also name their shop), valid for `ttl`."""
+    claims: dict = {"sub": sub, "role": role, "exp": datetime.now(UTC) + ttl}
+    if shop_id:
+        claims["shop_id"] = shop_id
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def actor_from_header(header: str | None, secret: str) -> Actor:
+    """The caller named by an `Authorization: Bearer …` header, or `Unauthorized`."""
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send `Authorization: Bearer <token>`.")
+    try:
+        claims = jwt.decode(
+            token.strip(),
+            secret,
+            algorithms=["HS256"],
+            options={"require": ["exp", "sub", "role"]},
+        )
+    except jwt.ExpiredSignatureError as error:
+        raise Unauthorized("The token has expired.") from error
+    except jwt.PyJWTError as error:
+        raise Unauthorized(f"The token is not valid: {error}.") from error
+    sub, role, shop_id = claims.get("sub"), claims.get("role"), claims.get("shop_id")
+    if not isinstance(sub, str) or not 0 < len(sub) <= 128:
+        raise Unauthorized("The token's `sub` must be a non-empty string.")
+    if role not in PERSON_ROLES:
+        raise Unauthorized(f"The token's role must be one of {', '.join(PERSON_ROLES)}.")
+    if role == Role.SELLER and (not isinstance(shop_id, str) or not shop_id):
+        raise Unauthorized("A seller's token must name its `shop_id`.")
+    return Actor(Role(role), sub, shop_id if role == Role.SELLER else None)

@@ -1,0 +1,165 @@
+"""The complaints API: open, list, read, act, message, and the event log."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from flask import Blueprint, Response, json, url_for
+
+from schemas.complaints import (
+    ACTION_SCHEMAS,
+    ComplaintSchema,
+    EventSchema,
+    ListComplaintsQuery,
+    ListEventsQuery,
+    MessageSchema,
+    OpenComplaintSchema,
+)
+
+from .. import service
+from ..domain.actors import Actor, Role
+from ..domain.lifecycle import PERSON_ACTIONS, allowed_actions
+from ..domain.projection import Complaint
+from ..service import Idempotency, Recorded, Replayed
+from .http import (
+    caller,
+    complaint_id,
+    context,
+    fingerprint,
+    idempotency_key,
+    if_match,
+    load_body,
+    load_query,
+)
+
+bp = Blueprint("complaints", __name__, url_prefix="/v1/complaints")
+_complaint_schema = ComplaintSchema()
+_event_schema = EventSchema()
+
+
+def complaint_view(complaint: Complaint, actor: Actor) -> dict:
+    """The complaint as this caller sees it, with the actions it may take now."""
+    ctx = context()
+    now = ctx.clock()
+    view = {
+        **{f.name: getattr(complaint, f.name) for f in dataclasses.fields(complaint)},
+        "allowed_actions": allowed_actions(complaint, actor, now),
+    }
+    if actor.role in (Role.CARE, Role.AUDITOR):
+        care_due_at = complaint.care_due_at(ctx.deadlines)
+        view["care_due_at"] = care_due_at
+        view["care_overdue"] = care_due_at is not None and care_due_at < now
+    return _complaint_schema.dump(view)
+
+
+def _json(body: dict, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers, mimetype="application/json")
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _write(
+    run: Callable[[Idempotency | None], Recorded],
+    render: Callable[[Recorded], tuple[int, dict, dict]],
+) -> Response:
+    """Runs a write use case, remembering or replaying its response for an Idempotency-Key."""
+    key = idempotency_key()
+    idem = Idempotency(key, fingerprint(), render) if key else None
+    try:
+        status, body, headers = render(run(idem))
+    except Replayed as replay:
+        return _json(replay.body, replay.status, {**replay.headers, "Idempotent-Replayed": "true"})
+    return _json(body, status, headers)
+
+
+@bp.post("")
+def open_complaint() -> Response:
+    actor = caller()
+    request = load_body(OpenComplaintSchema())
+
+    def render(result: Recorded) -> tuple[int, dict, dict]:
+        complaint = result.complaint
+        location = url_for("complaints.get_complaint", cid=complaint.id)
+        return 201, complaint_view(complaint, actor), {"Location": location, "ETag": _etag(complaint.version)}
+
+    return _write(lambda idem: service.open_complaint(context(), actor, request, idem), render)
+
+
+@bp.get("")
+def list_complaints() -> Response:
+    actor = caller()
+    query = load_query(ListComplaintsQuery())
+    page, next_cursor = service.list_complaints(context(), actor, **query)
+    return _json({"items": [complaint_view(c, actor) for c in page], "next_cursor": next_cursor})
+
+
+@bp.get("/<cid>")
+def get_complaint(cid: str) -> Response:
+    actor = caller()
+    complaint = service.get_complaint(context(), actor, complaint_id(cid))
+    return _json(complaint_view(complaint, actor), headers={"ETag": _etag(complaint.version)})
+
+
+@bp.get("/<cid>/events")
+def list_events(cid: str) -> Response:
+    actor = caller()
+    query = load_query(ListEventsQuery())
+    after = int(query.get("cursor") or 0)
+    events, next_cursor = service.list_events(
+        context(), actor, complaint_id(cid), after=after, limit=query["limit"]
+    )
+    return _json({"items": [_event_schema.dump(e) for e in events], "next_cursor": next_cursor})
+
+
+@bp.post("/<cid>/messages")
+def post_message(cid: str) -> Response:
+    actor = caller()
+    cid = complaint_id(cid)
+    body = load_body(MessageSchema())["body"]
+    version = if_match()
+
+    def render(result: Recorded) -> tuple[int, dict, dict]:
+        return 201, _event_schema.dump(result.event), {"ETag": _etag(result.complaint.version)}
+
+    return _write(
+        lambda idem: service.post_message(
+            context(), actor, cid, body, if_match=version, idem=idem
+        ),
+        render,
+    )
+
+
+def _action_view(action: str):
+    schema = ACTION_SCHEMAS[action]()
+
+    def take_action(cid: str) -> Response:
+        actor = caller()
+        cid = complaint_id(cid)
+        request = load_body(schema)
+        version = if_match()
+
+        def render(result: Recorded) -> tuple[int, dict, dict]:
+            complaint = result.complaint
+            return 200, complaint_view(complaint, actor), {"ETag": _etag(complaint.version)}
+
+        return _write(
+            lambda idem: service.act(
+                context(), actor, cid, action, request, if_match=version, idem=idem
+            ),
+            render,
+        )
+
+    return take_action
+
+
+# One route per action, so the route table and openapi.yaml list exactly the same paths.
+for _action in PERSON_ACTIONS:
+    bp.add_url_rule(
+        f"/<cid>/actions/{_action}",
+        endpoint=f"action_{_action}",
+        view_func=_action_view(_action),
+        methods=["POST"],
+    )

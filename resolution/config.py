@@ -1,0 +1,53 @@
+"""Configuration, read from the environment once, when the app or a command starts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .domain.deadlines import Deadlines, parse_duration
+
+DEFAULT_DATA_DIR = Path("var/db")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Config:
+    jwt_secret: str
+    mongodb_uri: str | None = None
+    db_name: str = "resolution"
+    deadlines: Deadlines = field(default_factory=Deadlines)
+    data_dir: Path = DEFAULT_DATA_DIR
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Config:
+        """Reads `RESOLUTION_*` and `MONGODB_URI`; see the README's configuration table."""
+        env = os.environ if environ is None else environ
+        secret = env.get("RESOLUTION_JWT_SECRET", "")
+        if not secret:
+            raise ConfigError(
+                "RESOLUTION_JWT_SECRET is not set: it signs and checks the API's bearer tokens."
+            )
+        if len(secret.encode()) < 32:
+            raise ConfigError("RESOLUTION_JWT_SECRET must be at least 32 bytes (HS256 key length).")
+        try:
+            deadlines = Deadlines(
+                inactivity=parse_duration(env.get("RESOLUTION_INACTIVITY_PERIOD", "72h")),
+                care_sla=parse_duration(env.get("RESOLUTION_CARE_SLA", "24h")),
+            )
+        except ValueError as error:
+            raise ConfigError(str(error)) from error
+        values = {
+            "jwt_secret": secret,
+            "mongodb_uri": env.get("MONGODB_URI") or None,
+            "db_name": env.get("RESOLUTION_DB_NAME", "resolution"),
+            "deadlines": deadlines,
+            "data_dir": Path(env.get("RESOLUTION_DATA_DIR", str(DEFAULT_DATA_DIR))),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,262 @@
+"""The complaint use cases: load, ask the domain, commit event + projection + idempotency."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+
+from ..domain import commands
+from ..domain.access import can_see, visibility_filter
+from ..domain.actors import Actor
+from ..domain.deadlines import Deadlines
+from ..domain.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from ..domain.events import Event
+from ..domain.projection import Complaint, apply, replay
+from ..store import eventstore
+from ..store.documents import ComplaintDocument, EventDocument
+
+MAX_PAGE = 100
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every use case needs besides its request: the clock and the deadline policy."""
+
+    clock: Callable[[], datetime] = _utcnow
+    deadlines: Deadlines = field(default_factory=Deadlines)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The result of a write: the event appended and the complaint after it."""
+
+    complaint: Complaint
+    event: Event
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """An `Idempotency-Key` and how to render the response to remember for it.
+
+    `respond` turns the result into (status, body, headers) inside the transaction, so the
+    remembered response commits with the event or not at all.
+    """
+
+    key: str
+    fingerprint: str
+    respond: Callable[[Recorded], tuple[int, dict, dict]]
+
+    def record_id(self, actor: Actor) -> str:
+        # Keys belong to the caller: another caller's identical key is another request.
+        scope = f"{actor.role}\0{actor.id}\0{actor.shop_id or ''}\0{self.key}"
+        return hashlib.sha256(scope.encode()).hexdigest()
+
+
+class Replayed(Exception):
+    """The request was made before with the same key: here is the first response."""
+
+    def __init__(self, status: int, body: dict, headers: dict) -> None:
+        super().__init__(status)
+        self.status, self.body, self.headers = status, body, headers
+
+
+def _check_replay(idem: Idempotency | None, actor: Actor, session) -> None:
+    if idem is None:
+        return
+    stored = eventstore.idempotent_response(idem.record_id(actor), session)
+    if stored is None:
+        return
+    if stored["fingerprint"] != idem.fingerprint:
+        raise Invalid(
+            "This Idempotency-Key was already used with a different request.",
+            {"Idempotency-Key": ["reused with another method, path or body"]},
+        )
+    raise Replayed(stored["status"], stored["body"], stored["headers"])
+
+
+def _commit(
+    session, ctx: Context, actor: Actor, before: Complaint | None, event: Event, idem
+) -> Recorded:
+    after = apply(before, event, ctx.deadlines)
+    result = Recorded(after, event)
+    record = None
+    if idem is not None:
+        status, body, headers = idem.respond(result)
+        record = {
+            "_id": idem.record_id(actor),
+            "fingerprint": idem.fingerprint,
+            "status": status,
+            "body": body,
+            "headers": headers,
+            "created_at": event.at,
+        }
+    eventstore.append(session, event, after, record)
+    return result
+
+
+def open_complaint(
+    ctx: Context, actor: Actor, request: Mapping[str, Any], idem: Idempotency | None = None
+) -> Recorded:
+    """A buyer opens a complaint on an order; one complaint not closed per order."""
+    complaint_id = str(ObjectId())
+    order = request["order"]
+
+    def work(session) -> Recorded:
+        _check_replay(idem, actor, session)
+        _refuse_second_complaint(order)
+        event = commands.open_complaint(complaint_id, actor, request, ctx.clock())
+        return _commit(session, ctx, actor, None, event, idem)
+
+    try:
+        return eventstore.transaction(work)
+    except eventstore.OrderTaken:
+        _refuse_second_complaint(order)  # names the winner of the race
+        raise
+
+
+def _refuse_second_complaint(order: Mapping[str, Any]) -> None:
+    existing = eventstore.open_complaint_on(order["channel"], order["id"])
+    if existing:
+        raise Conflict(
+            f"Order {order['id']} already has an open complaint ({existing}).",
+            complaint_id=existing,
+        )
+
+
+def _change(
+    ctx: Context,
+    actor: Actor,
+    complaint_id: str,
+    decide: Callable[[Complaint, datetime], Event],
+    if_match: int | None,
+    idem: Idempotency | None,
+) -> Recorded:
+    """Loads the complaint, lets `decide` produce the event, and commits it with its effects."""
+
+    def work(session) -> Recorded:
+        _check_replay(idem, actor, session)
+        complaint = eventstore.load(complaint_id, session)
+        if complaint is None or not can_see(actor, complaint):
+            raise NotFound(f"There is no complaint {complaint_id}.")
+        if if_match is not None and if_match != complaint.version:
+            raise PreconditionFailed(
+                f"The complaint is at version {complaint.version}, not {if_match}: reload it.",
+                version=complaint.version,
+            )
+        return _commit(session, ctx, actor, complaint, decide(complaint, ctx.clock()), idem)
+
+    try:
+        return eventstore.transaction(work)
+    except eventstore.OrderTaken as taken:
+        raise Conflict(
+            "Another complaint on this order is open: this one cannot be reopened."
+        ) from taken
+
+
+def act(
+    ctx: Context,
+    actor: Actor,
+    complaint_id: str,
+    action: str,
+    request: Mapping[str, Any],
+    *,
+    if_match: int | None = None,
+    idem: Idempotency | None = None,
+) -> Recorded:
+    """Takes a lifecycle action (propose, accept, decide …) on a complaint the actor can see."""
+    return _change(
+        ctx,
+        actor,
+        complaint_id,
+        lambda c, now: commands.act(c, actor, action, request, now, ctx.deadlines),
+        if_match,
+        idem,
+    )
+
+
+def post_message(
+    ctx: Context,
+    actor: Actor,
+    complaint_id: str,
+    body: str,
+    *,
+    if_match: int | None = None,
+    idem: Idempotency | None = None,
+) -> Recorded:
+    """Adds a message to the complaint's thread."""
+    return _change(
+        ctx,
+        actor,
+        complaint_id,
+        lambda c, now: commands.message(c, actor, body, now),
+        if_match,
+        idem,
+    )
+
+
+def get_complaint(ctx: Context, actor: Actor, complaint_id: str) -> Complaint:
+    """The complaint, if the actor may see it; otherwise it does not exist for them."""
+    complaint = eventstore.load(complaint_id)
+    if complaint is None or not can_see(actor, complaint):
+        raise NotFound(f"There is no complaint {complaint_id}.")
+    return complaint
+
+
+def list_complaints(
+    ctx: Context,
+    actor: Actor,
+    *,
+    state: str | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+) -> tuple[list[Complaint], str | None]:
+    """The complaints the actor may see, newest first, a page at a time."""
+    query: dict[str, Any] = dict(visibility_filter(actor))
+    if state:
+        query["state"] = state
+    if cursor:
+        query["id__lt"] = cursor
+    limit = max(1, min(limit, MAX_PAGE))
+    docs = list(ComplaintDocument.objects(**query).order_by("-id").limit(limit + 1).as_pymongo())
+    page = [eventstore.complaint_from_mongo(doc) for doc in docs[:limit]]
+    next_cursor = page[-1].id if len(docs) > limit else None
+    return page, next_cursor
+
+
+def list_events(
+    ctx: Context, actor: Actor, complaint_id: str, *, after: int = 0, limit: int = MAX_PAGE
+) -> tuple[list[Event], str | None]:
+    """A complaint's event log in `seq` order, a page at a time."""
+    get_complaint(ctx, actor, complaint_id)
+    limit = max(1, min(limit, MAX_PAGE))
+    events = eventstore.events_of(complaint_id, after=after, limit=limit + 1)
+    page = events[:limit]
+    return page, (str(page[-1].seq) if len(events) > limit else None)
+
+
+def rebuild_all(ctx: Context) -> int:
+    """Recomputes every projection from its events alone; returns how many were rebuilt.
+
+    One pass over the events in (complaint, seq) order: memory holds one complaint at a time.
+    """
+    count = 0
+    batch: list[Event] = []
+    for doc in EventDocument.objects.order_by("complaint_id", "seq").as_pymongo():
+        event = eventstore.event_from_mongo(doc)
+        if batch and event.complaint_id != batch[0].complaint_id:
+            eventstore.replace_projection(replay(batch, ctx.deadlines))
+            count, batch = count + 1, []
+        batch.append(event)
+    if batch:
+        eventstore.replace_projection(replay(batch, ctx.deadlines))
+        count += 1
+    return count

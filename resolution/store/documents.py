@@ -1,0 +1,126 @@
+"""The collections, their fields and their indexes, declared once with mongoengine.
+
+Reads go through these documents' querysets. Writes that must commit together go through
+the raw collections inside a pymongo transaction (`eventstore`), because mongoengine has no
+sessions: a `Document.save()` would run outside the transaction.
+"""
+
+from __future__ import annotations
+
+from mongoengine import (
+    BooleanField,
+    DateTimeField,
+    DictField,
+    Document,
+    IntField,
+    StringField,
+)
+
+
+class ComplaintDocument(Document):
+    """The projection of a complaint's events that the API reads."""
+
+    id = StringField(primary_key=True)
+    state = StringField(required=True)
+    version = IntField(required=True)
+    last_hash = StringField(required=True)
+    channel = StringField()
+    order = DictField()
+    buyer_id = StringField()
+    shop_id = StringField()
+    reason = StringField()
+    description = StringField()
+    outcome = StringField(null=True)
+    turn = StringField(null=True)
+    turn_started_at = DateTimeField(null=True)
+    due_at = DateTimeField(null=True)
+    proposal = DictField(null=True)
+    resolution = DictField(null=True)
+    appeal = DictField(null=True)
+    seller_answered = BooleanField()
+    escalated_at = DateTimeField(null=True)
+    assigned_to = StringField(null=True)
+    assigned_at = DateTimeField(null=True)
+    evidence_request = DictField(null=True)
+    decided_by = StringField(null=True)
+    decided_at = DateTimeField(null=True)
+    review_until = DateTimeField(null=True)
+    review_requested = BooleanField()
+    return_shipment = DictField(null=True)
+    shipment = DictField(null=True)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+    # Set while the complaint is not closed: the partial unique index below allows one such
+    # complaint per order (a partial filter cannot say `state != closed`).
+    active = BooleanField()
+
+    meta = {
+        "collection": "complaints",
+        "auto_create_index": False,
+        "indexes": [
+            {
+                "name": "one_open_complaint_per_order",
+                "fields": ["channel", "order.id"],
+                "unique": True,
+                "partialFilterExpression": {"active": True},
+            },
+            {"name": "by_buyer", "fields": ["buyer_id", "-_id"]},
+            {"name": "by_buyer_state", "fields": ["buyer_id", "state", "-_id"]},
+            {"name": "by_shop", "fields": ["shop_id", "-_id"]},
+            {"name": "by_shop_state", "fields": ["shop_id", "state", "-_id"]},
+            {"name": "by_state", "fields": ["state", "-_id"]},
+            {"name": "due", "fields": ["state", "due_at"]},
+        ],
+    }
+
+
+class EventDocument(Document):
+    """One event: appended once, never changed."""
+
+    complaint_id = StringField(required=True)
+    seq = IntField(required=True)
+    type = StringField(required=True)
+    actor = DictField(required=True)
+    data = DictField()
+    at = DateTimeField(required=True)
+    prev_hash = StringField(required=True)
+    hash = StringField(required=True)
+
+    meta = {
+        "collection": "events",
+        "auto_create_index": False,
+        "indexes": [
+            # The append guard: two writers of the same version cannot both get in.
+            {"name": "complaint_seq", "fields": ["complaint_id", "seq"], "unique": True},
+            {"name": "by_time", "fields": ["at", "complaint_id", "seq"]},
+        ],
+    }
+
+
+class IdempotencyRecord(Document):
+    """The first response to a POST with an `Idempotency-Key`, replayed on a retry."""
+
+    id = StringField(primary_key=True)
+    fingerprint = StringField(required=True)
+    status = IntField(required=True)
+    body = DictField()
+    headers = DictField()
+    created_at = DateTimeField(required=True)
+
+    meta = {
+        "collection": "idempotency",
+        "auto_create_index": False,
+        "indexes": [
+            # Keys are kept for a day, like Stripe's: long enough for any client's retries.
+            {"name": "expiry", "fields": ["created_at"], "expireAfterSeconds": 24 * 3600},
+        ],
+    }
+
+
+DOCUMENTS = (ComplaintDocument, EventDocument, IdempotencyRecord)
+
+
+def ensure_indexes() -> None:
+    """Creates every index the service's queries use; safe to call at every start."""
+    for document in DOCUMENTS:
+        document.ensure_indexes()

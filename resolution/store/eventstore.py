@@ -1,0 +1,163 @@
+"""Events and projections in MongoDB: the append that commits them together, and the reads.
+
+Appending an event, writing the projection it produces and recording the idempotent response
+must happen together or not at all, so they share one multi-document transaction on a
+pymongo session of the same client mongoengine uses (mongoengine has no sessions).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pymongo.client_session import ClientSession
+from pymongo.errors import DuplicateKeyError
+
+from ..domain.events import Event
+from ..domain.projection import Complaint
+from .documents import ComplaintDocument, EventDocument, IdempotencyRecord
+
+T = TypeVar("T")
+_FIELDS = {f.name for f in dataclasses.fields(Complaint)}
+
+
+class VersionConflict(Exception):
+    """Another writer appended to the complaint first; re-read and decide again."""
+
+
+class OrderTaken(Exception):
+    """The unique index found another complaint not closed on the same order."""
+
+
+def complaint_to_mongo(complaint: Complaint) -> dict[str, Any]:
+    doc = dataclasses.asdict(complaint)
+    doc["_id"] = doc.pop("id")
+    doc["active"] = complaint.is_open
+    return doc
+
+
+def complaint_from_mongo(doc: dict[str, Any]) -> Complaint:
+    values = {k: v for k, v in doc.items() if k in _FIELDS}
+    values["id"] = doc["_id"]
+    for name, value in values.items():
+        if isinstance(value, datetime) and value.tzinfo is None:
+            values[name] = value.replace(tzinfo=UTC)
+    return Complaint(**values)
+
+
+def event_to_mongo(event: Event) -> dict[str, Any]:
+    return event.as_data()
+
+
+def event_from_mongo(doc: dict[str, Any]) -> Event:
+    at = doc["at"] if doc["at"].tzinfo else doc["at"].replace(tzinfo=UTC)
+    return Event(
+        doc["complaint_id"],
+        doc["seq"],
+        doc["type"],
+        doc["actor"],
+        doc["data"],
+        at,
+        doc["prev_hash"],
+        doc["hash"],
+    )
+
+
+def _collections():
+    return (
+        ComplaintDocument._get_collection(),
+        EventDocument._get_collection(),
+        IdempotencyRecord._get_collection(),
+    )
+
+
+def load(complaint_id: str, session: ClientSession | None = None) -> Complaint | None:
+    """The stored projection, or None."""
+    complaints, _, _ = _collections()
+    doc = complaints.find_one({"_id": complaint_id}, session=session)
+    return complaint_from_mongo(doc) if doc else None
+
+
+def transaction(work: Callable[[ClientSession], T], attempts: int = 20) -> T:
+    """Runs `work` in a transaction, again from the start when another writer won a race.
+
+    `with_transaction` retries transient errors itself; a `VersionConflict` (our conditional
+    update matched nothing, or the event's unique index refused a duplicate `seq`) is retried
+    here, so `work` re-reads the complaint and asks the machine again in the new state: a
+    lost race ends as a clean refusal, never as a half-written action.
+    """
+    client = ComplaintDocument._get_collection().database.client
+    for _ in range(attempts):
+        with client.start_session() as session:
+            try:
+                return session.with_transaction(work)
+            except VersionConflict:
+                continue
+    raise VersionConflict("too much contention on one complaint")
+
+
+def append(
+    session: ClientSession,
+    event: Event,
+    complaint: Complaint,
+    idempotency: dict[str, Any] | None = None,
+) -> None:
+    """Appends `event` and writes the `complaint` it produced, inside `session`'s transaction."""
+    complaints, events, records = _collections()
+    try:
+        events.insert_one(event_to_mongo(event), session=session)
+        doc = complaint_to_mongo(complaint)
+        if event.seq == 1:
+            complaints.insert_one(doc, session=session)
+        else:
+            result = complaints.replace_one(
+                {"_id": complaint.id, "version": event.seq - 1}, doc, session=session
+            )
+            if result.matched_count != 1:
+                raise VersionConflict(complaint.id)
+        if idempotency is not None:
+            records.insert_one(idempotency, session=session)
+    except DuplicateKeyError as error:
+        index = str(error.details or error)
+        if "one_open_complaint_per_order" in index or "order.id" in index:
+            raise OrderTaken(complaint.order.get("id")) from error
+        raise VersionConflict(complaint.id) from error
+
+
+def events_of(complaint_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
+    """A complaint's events in `seq` order."""
+    query = EventDocument.objects(complaint_id=complaint_id, seq__gt=after).order_by("seq")
+    if limit:
+        query = query.limit(limit)
+    return [event_from_mongo(doc) for doc in query.as_pymongo()]
+
+
+def all_complaint_ids() -> Iterator[str]:
+    """Every complaint that has events, from the events alone."""
+    collection = EventDocument._get_collection()
+    for doc in collection.find({"seq": 1}, {"complaint_id": 1, "_id": 0}):
+        yield doc["complaint_id"]
+
+
+def replace_projection(complaint: Complaint) -> None:
+    """Overwrites a projection with one rebuilt from events (`resolution rebuild`)."""
+    complaints, _, _ = _collections()
+    complaints.replace_one({"_id": complaint.id}, complaint_to_mongo(complaint), upsert=True)
+
+
+def open_complaint_on(channel: str, order_id: str) -> str | None:
+    """The id of the complaint not closed on this order, if there is one."""
+    doc = (
+        ComplaintDocument.objects(channel=channel, order__id=order_id, active=True)
+        .only("id")
+        .as_pymongo()
+        .first()
+    )
+    return doc["_id"] if doc else None
+
+
+def idempotent_response(key_id: str, session: ClientSession | None = None) -> dict | None:
+    _, _, records = _collections()
+    return records.find_one({"_id": key_id}, session=session)

@@ -1,0 +1,189 @@
+"""Schemas of complaints: opening one, the actions on it, listing, and how it is shown."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from resolution.domain.lifecycle import Lifecycle
+from resolution.domain.solutions import Kind
+
+from .common import MAX_RUPIAH, Instant, identifier, money, text
+
+REASONS = (
+    "not_received",
+    "damaged",
+    "wrong_item",
+    "incomplete",
+    "not_as_described",
+    "counterfeit",
+    "other",
+)
+STATES = tuple(s.id for s in Lifecycle.states if s.id != "new")
+COMPLAINT_ID = r"^[0-9a-f]{24}$"
+
+
+class OrderItemSchema(Schema):
+    sku = identifier(required=True)
+    name = text(200, required=True)
+    qty = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000))
+    price = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=MAX_RUPIAH))
+
+
+class OrderSchema(Schema):
+    id = identifier(required=True)
+    shop_id = identifier(required=True)
+    channel = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,31}$", error="lower-case letters, digits, _"),
+    )
+    total = money(required=True)
+    items = fields.List(
+        fields.Nested(OrderItemSchema), required=True, validate=validate.Length(min=1, max=100)
+    )
+    paid_at = Instant(required=True)
+    delivered_at = Instant(allow_none=True)
+
+
+class SolutionItemSchema(Schema):
+    sku = identifier(required=True)
+    qty = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000))
+
+
+class SolutionSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf([str(k) for k in Kind]))
+    amount = money()
+    items = fields.List(fields.Nested(SolutionItemSchema), validate=validate.Length(min=1, max=100))
+
+
+class OpenComplaintSchema(Schema):
+    order = fields.Nested(OrderSchema, required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(REASONS))
+    description = text(5000, required=True)
+    requested_solution = fields.Nested(SolutionSchema, required=True)
+
+    @validates_schema
+    def _order_items_once(self, data, **kwargs):
+        skus = [item["sku"] for item in data.get("order", {}).get("items", [])]
+        if len(skus) != len(set(skus)):
+            raise ValidationError({"order": {"items": ["each sku may appear once"]}})
+
+
+class ProposeSchema(Schema):
+    solution = fields.Nested(SolutionSchema, required=True)
+    note = text(2000)
+
+
+class EmptySchema(Schema):
+    """Actions that need nothing but the complaint's state."""
+
+
+class ReasonSchema(Schema):
+    reason = text(2000, required=True)
+
+
+class OptionalReasonSchema(Schema):
+    reason = text(2000)
+
+
+class AssignSchema(Schema):
+    agent_id = identifier()
+
+
+class RequestEvidenceSchema(Schema):
+    party = fields.String(required=True, validate=validate.OneOf(["buyer", "seller"]))
+    what = text(2000, required=True)
+    due_at = Instant()
+
+
+class DecideSchema(Schema):
+    solution = fields.Nested(SolutionSchema, required=True)
+    rationale = text(5000, required=True)
+
+
+class ShipmentSchema(Schema):
+    courier = text(64, required=True)
+    tracking_number = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9\-]{4,40}$", error="4 to 40 letters, digits or -"),
+    )
+
+
+ACTION_SCHEMAS: dict[str, type[Schema]] = {
+    "propose": ProposeSchema,
+    "accept": EmptySchema,
+    "appeal": ReasonSchema,
+    "escalate": ReasonSchema,
+    "withdraw": OptionalReasonSchema,
+    "assign": AssignSchema,
+    "request_evidence": RequestEvidenceSchema,
+    "decide": DecideSchema,
+    "ship_return": ShipmentSchema,
+    "confirm_return": EmptySchema,
+    "ship_items": ShipmentSchema,
+    "confirm_received": EmptySchema,
+    "request_review": ReasonSchema,
+}
+
+
+class MessageSchema(Schema):
+    body = text(5000, required=True)
+
+
+class ListComplaintsQuery(Schema):
+    state = fields.String(validate=validate.OneOf(STATES))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(validate=validate.Regexp(COMPLAINT_ID, error="not a cursor from a page"))
+
+
+class ListEventsQuery(Schema):
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(validate=validate.Regexp(r"^[0-9]{1,9}$", error="not a cursor from a page"))
+
+
+class ActorSchema(Schema):
+    role = fields.String()
+    id = fields.String()
+    shop_id = fields.String()
+
+
+class ComplaintSchema(Schema):
+    """A complaint as the API shows it, with what this caller may do next."""
+
+    id = fields.String()
+    channel = fields.String()
+    order = fields.Dict()
+    buyer_id = fields.String()
+    shop_id = fields.String()
+    reason = fields.String()
+    description = fields.String()
+    state = fields.String()
+    outcome = fields.String(allow_none=True)
+    version = fields.Integer()
+    turn = fields.String(allow_none=True)
+    due_at = Instant(allow_none=True)
+    proposal = fields.Dict(allow_none=True)
+    resolution = fields.Dict(allow_none=True)
+    appeal = fields.Dict(allow_none=True)
+    assigned_to = fields.String(allow_none=True)
+    evidence_request = fields.Dict(allow_none=True)
+    return_shipment = fields.Dict(allow_none=True)
+    shipment = fields.Dict(allow_none=True)
+    escalated_at = Instant(allow_none=True)
+    decided_at = Instant(allow_none=True)
+    review_until = Instant(allow_none=True)
+    care_due_at = Instant(allow_none=True)
+    care_overdue = fields.Boolean()
+    created_at = Instant()
+    updated_at = Instant()
+    allowed_actions = fields.List(fields.String())
+
+
+class EventSchema(Schema):
+    complaint_id = fields.String()
+    seq = fields.Integer()
+    type = fields.String()
+    actor = fields.Nested(ActorSchema)
+    data = fields.Dict()
+    at = Instant()
+    prev_hash = fields.String()
+    hash = fields.String()

@@ -1,0 +1,126 @@
+"""Shared fixtures: one embedded database server per test session, a fresh database per test.
+
+Tests talk to the real server over TCP, never to an in-process fake. With MONGODB_URI set,
+they run against that server instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from resolution.api import create_app
+from resolution.api.auth import issue_token
+from resolution.config import Config
+from resolution.service import Context
+from resolution.store import database
+from resolution.store.embedded import EmbeddedServer
+
+SECRET = "test-secret-of-at-least-32-bytes-long"
+_db_numbers = itertools.count()
+
+
+class Clock:
+    """A clock the test moves by hand: no test sleeps to wait for a deadline."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def mongodb_uri(tmp_path_factory) -> Iterator[str]:
+    if os.environ.get("MONGODB_URI"):
+        yield os.environ["MONGODB_URI"]
+        return
+    with EmbeddedServer(tmp_path_factory.mktemp("db"), in_memory=True) as server:
+        yield server.uri
+
+
+@pytest.fixture
+def db_name(mongodb_uri: str) -> Iterator[str]:
+    """A fresh database for this test, dropped afterwards."""
+    name = f"test_{os.getpid()}_{next(_db_numbers)}"
+    database.connect(mongodb_uri, name)
+    yield name
+    from resolution.store.documents import ComplaintDocument
+
+    ComplaintDocument._get_db().client.drop_database(name)
+    database.disconnect()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2025, 6, 5, 3, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def config(mongodb_uri: str, db_name: str) -> Config:
+    return Config(jwt_secret=SECRET, mongodb_uri=mongodb_uri, db_name=db_name)
+
+
+@pytest.fixture
+def context(config: Config, clock: Clock) -> Context:
+    return Context(clock=clock, deadlines=config.deadlines)
+
+
+@pytest.fixture
+def app(config: Config, context: Context):
+    return create_app(config, context=context)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def token(role: str, sub: str, shop_id: str | None = None) -> str:
+    return issue_token(SECRET, role, sub, shop_id)
+
+
+def auth(role: str, sub: str, shop_id: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(role, sub, shop_id)}"}
+
+
+BUYER = auth("buyer", "buyer-1")
+OTHER_BUYER = auth("buyer", "buyer-2")
+SELLER = auth("seller", "seller-1", "shop-1")
+OTHER_SELLER = auth("seller", "seller-9", "shop-9")
+CARE = auth("care", "agent-1")
+CARE_2 = auth("care", "agent-2")
+AUDITOR = auth("auditor", "auditor-1")
+
+
+def order(order_id: str = "INV-1001", **overrides) -> dict:
+    return {
+        "id": order_id,
+        "shop_id": "shop-1",
+        "channel": "tokopedia",
+        "total": 105000,
+        "items": [
+            {"sku": "KAOS-M", "name": "Kaos polos M", "qty": 2, "price": 45000},
+            {"sku": "TOPI", "name": "Topi", "qty": 1, "price": 15000},
+        ],
+        "paid_at": "2025-06-01T08:00:00+07:00",
+        **overrides,
+    }
+
+
+def complaint_body(order_id: str = "INV-1001", **overrides) -> dict:
+    return {
+        "order": order(order_id),
+        "reason": "damaged",
+        "description": "Kaosnya robek di jahitan.",
+        "requested_solution": {"kind": "refund", "amount": 45000},
+        **overrides,
+    }
