@@ -1,0 +1,3 @@
+from resolution.cli import main
+
+main()

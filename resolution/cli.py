@@ -1,0 +1,143 @@
+"""The `resolution` command: serve the API, seed a demo, rebuild projections, make tokens.
+
+Every command that needs the database takes `--data-dir`: it uses the embedded server
+already running there if there is one, otherwise starts one for its own duration;
+`MONGODB_URI` overrides both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from . import service
+from .config import DEFAULT_DATA_DIR, Config, ConfigError
+from .domain.deadlines import parse_duration
+from .store import database
+from .store.embedded import EmbeddedServerError, database_uri
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    help="Where the embedded database keeps its data (ignored when MONGODB_URI is set).",
+)
+
+
+def _config(**overrides) -> Config:
+    try:
+        return Config.from_env(**overrides)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@contextlib.contextmanager
+def _database(data_dir: Path) -> Iterator[str]:
+    try:
+        with database_uri(data_dir) as uri:
+            yield uri
+    except EmbeddedServerError as error:
+        raise click.ClickException(f"The embedded database did not start: {error}") from error
+
+
+@contextlib.contextmanager
+def _connected(data_dir: Path) -> Iterator[Config]:
+    with _database(data_dir) as uri:
+        config = _config(mongodb_uri=uri, data_dir=data_dir)
+        database.connect(uri, config.db_name)
+        try:
+            yield config
+        finally:
+            database.disconnect()
+
+
+@click.group()
+def main() -> None:
+    """resolution: a dispute resolution center for marketplaces."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@data_dir_option
+def serve(host: str, port: int, workers: int, data_dir: Path) -> None:
+    """Serves the API with gunicorn (and the embedded database when MONGODB_URI is unset)."""
+    from gunicorn.app.base import BaseApplication
+
+    from .api import create_app
+
+    _config()  # fail early, before starting anything, on a bad configuration
+
+    class Gunicorn(BaseApplication):
+        def __init__(self, config: Config) -> None:
+            self._config = config
+            super().__init__()
+
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self):
+            # Called in each worker after the fork: each gets its own MongoDB client.
+            return create_app(self._config)
+
+    with _database(data_dir) as uri:
+        click.echo(f"resolution: database {uri}; serving on http://{host}:{port}")
+        Gunicorn(_config(mongodb_uri=uri, data_dir=data_dir)).run()
+
+
+@main.command("seed-demo")
+@data_dir_option
+def seed_demo(data_dir: Path) -> None:
+    """Fills a few demo complaints in different states and prints a token for each role."""
+    from .demo import seed
+
+    with _connected(data_dir) as config:
+        created = seed(service.Context(deadlines=config.deadlines))
+        click.echo(f"Demo complaints: {created} created (existing ones are kept).")
+        click.echo(demo_tokens(config.jwt_secret))
+
+
+def demo_tokens(secret: str) -> str:
+    from .api.auth import issue_token
+    from .demo import PARTIES
+
+    lines = ["Tokens (valid 30 days):"]
+    for name, (role, sub, shop_id) in PARTIES.items():
+        token = issue_token(secret, role, sub, shop_id, timedelta(days=30))
+        lines.append(f"  export {name.upper()}_TOKEN={token}")
+    return "\n".join(lines)
+
+
+@main.command()
+@data_dir_option
+def rebuild(data_dir: Path) -> None:
+    """Recomputes every complaint's projection from its events alone."""
+    with _connected(data_dir) as config:
+        count = service.rebuild_all(service.Context(deadlines=config.deadlines))
+        click.echo(f"Rebuilt {count} complaints from their events.")
+
+
+@main.command()
+@click.option("--role", required=True, type=click.Choice(["buyer", "seller", "care", "auditor"]))
+@click.option("--sub", required=True, help="The caller's id (buyer id, seller user, agent id).")
+@click.option("--shop-id", help="The seller's shop (required for --role seller).")
+@click.option("--ttl", default="1d", show_default=True, help="How long it is valid: 1d, 12h, 30m.")
+def token(role: str, sub: str, shop_id: str | None, ttl: str) -> None:
+    """Prints a signed bearer token for development."""
+    from .api.auth import issue_token
+
+    if role == "seller" and not shop_id:
+        raise click.UsageError("--shop-id is required for a seller token.")
+    try:
+        lifetime = parse_duration(ttl)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--ttl") from error
+    click.echo(issue_token(_config().jwt_secret, role, sub, shop_id, lifetime))

@@ -1,0 +1,121 @@
+"""Demo data for a newcomer: a few complaints in different states, made through the service.
+
+Seeding is idempotent: an order that already has a demo complaint is skipped.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from . import service
+from .domain.actors import Actor, Role
+
+PARTIES = {
+    "buyer": ("buyer", "buyer-demo", None),
+    "seller": ("seller", "seller-demo", "shop-demo"),
+    "care": ("care", "agent-demo", None),
+    "auditor": ("auditor", "auditor-demo", None),
+}
+BUYER = Actor(Role.BUYER, "buyer-demo")
+SELLER = Actor(Role.SELLER, "seller-demo", "shop-demo")
+CARE = Actor(Role.CARE, "agent-demo")
+
+REFUND = {"kind": "refund", "amount": 52500}
+# Each demo: order id, reason, description, requested solution, then the steps after opening.
+DEMOS = [
+    ("DEMO-1001", "damaged", "Layar retak saat diterima.", REFUND, []),
+    (
+        "DEMO-1002",
+        "not_as_described",
+        "Warna berbeda dari foto produk.",
+        REFUND,
+        [(SELLER, "propose", {"solution": {"kind": "refund", "amount": 20000}})],
+    ),
+    (
+        "DEMO-1003",
+        "not_received",
+        "Paket belum sampai, resi tidak bergerak.",
+        REFUND,
+        [(SELLER, "appeal", {"reason": "Resi menunjukkan paket sudah diterima."})],
+    ),
+    (
+        "DEMO-1004",
+        "incomplete",
+        "Hanya satu dari dua barang yang dikirim.",
+        {"kind": "send_remaining", "items": [{"sku": "CASE-01", "qty": 1}]},
+        [
+            (SELLER, "propose", {"solution": {"kind": "refund", "amount": 10000}}),
+            (BUYER, "escalate", {"reason": "Saya ingin barangnya, bukan uang."}),
+        ],
+    ),
+    (
+        "DEMO-1005",
+        "counterfeit",
+        "Barang palsu, tidak ada hologram resmi.",
+        {"kind": "return_refund", "amount": 105000},
+        [
+            (SELLER, "appeal", {"reason": "Barang asli, ada sertifikat distributor."}),
+            (BUYER, "escalate", {"reason": "Mohon dicek oleh Tokopedia Care."}),
+            (CARE, "assign", {}),
+        ],
+    ),
+    (
+        "DEMO-1006",
+        "wrong_item",
+        "Ukuran yang dikirim salah.",
+        {"kind": "exchange", "items": [{"sku": "PHONE-01", "qty": 1}]},
+        [(SELLER, "accept", {})],
+    ),
+    (
+        "DEMO-1007",
+        "damaged",
+        "Kemasan penyok, barang lecet.",
+        REFUND,
+        [
+            (SELLER, "propose", {"solution": {"kind": "refund", "amount": 30000}}),
+            (BUYER, "accept", {}),
+        ],
+    ),
+]
+
+
+def _order(order_id: str) -> dict:
+    paid_at = datetime.now(UTC) - timedelta(days=5)
+    return {
+        "id": order_id,
+        "shop_id": "shop-demo",
+        "channel": "tokopedia" if order_id[-1] in "1357" else "tiktok_shop",
+        "total": 105000,
+        "items": [
+            {"sku": "PHONE-01", "name": "Ponsel Android 6.5 inci", "qty": 1, "price": 95000},
+            {"sku": "CASE-01", "name": "Casing ponsel", "qty": 1, "price": 10000},
+        ],
+        "paid_at": paid_at,
+        "delivered_at": paid_at + timedelta(days=2),
+    }
+
+
+def seed(ctx: service.Context) -> int:
+    """Creates the demo complaints that do not exist yet; returns how many it created."""
+    seen: set[str] = set()
+    cursor = None
+    while True:
+        page, cursor = service.list_complaints(ctx, BUYER, limit=100, cursor=cursor)
+        seen.update(c.order["id"] for c in page)
+        if cursor is None:
+            break
+    created = 0
+    for order_id, reason, description, solution, steps in DEMOS:
+        if order_id in seen:
+            continue
+        request = {
+            "order": _order(order_id),
+            "reason": reason,
+            "description": description,
+            "requested_solution": solution,
+        }
+        complaint = service.open_complaint(ctx, BUYER, request).complaint
+        for actor, action, body in steps:
+            service.act(ctx, actor, complaint.id, action, body)
+        created += 1
+    return created
