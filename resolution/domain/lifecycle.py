@@ -67,7 +67,7 @@ class Lifecycle(StateMachine):
     auto_close = awaiting_return.to(closed, cond=["by_system", "is_due"])
     auto_complete = shipment_sent.to(closed, cond=["by_system", "is_due"])
     assign = awaiting_care.to(in_mediation, cond=["by_care", "fresh_eyes_for_review"])
-    request_evidence = in_mediation.to.itself(cond=["by_care", "is_assignee"], internal=True)
+    request_evidence = in_mediation.to.itself(cond=["by_care", "is_assignee"])
     decide = (
         in_mediation.to(closed, cond=["by_care", "is_assignee", "settles_at_once"])
         | in_mediation.to(awaiting_return, cond=["by_care", "is_assignee", "needs_return"])
