@@ -31,5 +31,3 @@ class Instant(fields.AwareDateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else iso(value)
-
-

@@ -26,7 +26,9 @@ class OrderItemSchema(Schema):
     sku = identifier(required=True)
     name = text(200, required=True)
     qty = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000))
-    price = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=MAX_RUPIAH))
+    price = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=0, max=MAX_RUPIAH)
+    )
 
 
 class OrderSchema(Schema):
@@ -137,7 +139,9 @@ class ListComplaintsQuery(Schema):
 
 class ListEventsQuery(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(validate=validate.Regexp(r"^[0-9]{1,9}$", error="not a cursor from a page"))
+    cursor = fields.String(
+        validate=validate.Regexp(r"^[0-9]{1,9}$", error="not a cursor from a page")
+    )
 
 
 class ActorSchema(Schema):

@@ -83,7 +83,11 @@ def open_complaint() -> Response:
     def render(result: Recorded) -> tuple[int, dict, dict]:
         complaint = result.complaint
         location = url_for("complaints.get_complaint", cid=complaint.id)
-        return 201, complaint_view(complaint, actor), {"Location": location, "ETag": _etag(complaint.version)}
+        return (
+            201,
+            complaint_view(complaint, actor),
+            {"Location": location, "ETag": _etag(complaint.version)},
+        )
 
     return _write(lambda idem: service.open_complaint(context(), actor, request, idem), render)
 
@@ -125,9 +129,7 @@ def post_message(cid: str) -> Response:
         return 201, _event_schema.dump(result.event), {"ETag": _etag(result.complaint.version)}
 
     return _write(
-        lambda idem: service.post_message(
-            context(), actor, cid, body, if_match=version, idem=idem
-        ),
+        lambda idem: service.post_message(context(), actor, cid, body, if_match=version, idem=idem),
         render,
     )
 

@@ -44,8 +44,13 @@ def _from_validation(error: ValidationError) -> Response:
 
 
 def _from_http(error: HTTPException) -> Response:
-    slugs = {400: "malformed", 404: "not-found", 405: "method-not-allowed", 413: "too-large",
-             415: "unsupported-media-type"}
+    slugs = {
+        400: "malformed",
+        404: "not-found",
+        405: "method-not-allowed",
+        413: "too-large",
+        415: "unsupported-media-type",
+    }
     status = error.code or 500
     response = problem(
         status,

@@ -33,7 +33,7 @@ OUTCOMES = {
 
 # Why a condition of the machine refused, in words a buyer, seller or agent understands.
 REFUSALS = {
-    "seller_answered": "the seller has not answered yet (propose or appeal): it gets its turn first",
+    "seller_answered": "the seller has not answered yet (propose or appeal): its turn comes first",
     "is_assignee": "only the care agent the complaint is assigned to may do this",
     "fresh_eyes_for_review": "a review must go to another agent than the one who decided",
     "was_decided": "only a decision by the care team can be reviewed",
@@ -114,9 +114,7 @@ def act(
     machine = machine_for(complaint)
     asked = {"actor": actor, "now": now, "agent_id": request.get("agent_id")}
     if action not in {e.id for e in machine.enabled_events(**asked)}:
-        raise NotAllowed(
-            _why_not(machine, action, asked), allowed_actions(complaint, actor, now)
-        )
+        raise NotAllowed(_why_not(machine, action, asked), allowed_actions(complaint, actor, now))
     data = _data_for(complaint, actor, action, request, now, deadlines)
     solution = Solution.from_data(data["solution"]) if "solution" in data else None
     try:
@@ -151,7 +149,9 @@ def _data_for(
     elif action == "request_evidence":
         due_at = request.get("due_at") or now + deadlines.inactivity
         if utc_ms(due_at) <= utc_ms(now):
-            raise Invalid("The evidence is due in the future.", {"due_at": ["must be later than now"]})
+            raise Invalid(
+                "The evidence is due in the future.", {"due_at": ["must be later than now"]}
+            )
         data["due_at"] = iso(due_at)
     elif action.startswith("auto_"):
         data["party"] = complaint.turn

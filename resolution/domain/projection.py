@@ -206,4 +206,3 @@ def replay(events: list[Event], deadlines: Deadlines) -> Complaint:
     if complaint is None:
         raise ValueError("no events to replay")
     return complaint
-

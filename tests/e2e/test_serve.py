@@ -1,4 +1,4 @@
-"""End to end: `resolution serve` as a real process (gunicorn + embedded database), driven over HTTP."""
+"""End to end: `resolution serve` as a real process (gunicorn + embedded database) over HTTP."""
 
 from __future__ import annotations
 
@@ -109,7 +109,10 @@ def test_a_complaint_goes_from_open_to_agreed_through_the_real_server(server):
     assert status == 201, opened
     cid = opened["id"]
     status, _ = _call(
-        base, "POST", f"/v1/complaints/{cid}/actions/propose", seller,
+        base,
+        "POST",
+        f"/v1/complaints/{cid}/actions/propose",
+        seller,
         {"solution": {"kind": "refund", "amount": 30000}},
     )
     assert status == 200
@@ -128,7 +131,11 @@ def test_seed_demo_reuses_the_running_database_and_the_server_stops_it(server, t
     address = json.loads((data_dir / "server.json").read_text())
     seeded = subprocess.run(
         [sys.executable, "-m", "resolution", "seed-demo", "--data-dir", str(data_dir)],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert seeded.returncode == 0, seeded.stderr
     assert "SELLER_TOKEN=" in seeded.stdout
@@ -139,6 +146,10 @@ def test_seed_demo_reuses_the_running_database_and_the_server_stops_it(server, t
     assert {c["state"] for c in page["items"]} >= {"awaiting_seller", "in_mediation", "closed"}
     again = subprocess.run(
         [sys.executable, "-m", "resolution", "seed-demo", "--data-dir", str(data_dir)],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert "0 created" in again.stdout
