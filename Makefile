@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 # Seeds the demo complaints (idempotent) and serves the API with the embedded database.
 run: install
 	RESOLUTION_JWT_SECRET=$${RESOLUTION_JWT_SECRET:-dev-only-secret-change-me-in-production-0123} $(BIN)/resolution seed-demo --data-dir $(DATA_DIR)
-	RESOLUTION_JWT_SECRET=$${RESOLUTION_JWT_SECRET:-dev-only-secret-change-me-in-production-0123} $(BIN)/resolution serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
+	RESOLUTION_JWT_SECRET=$${RESOLUTION_JWT_SECRET:-dev-only-secret-change-me-in-production-0123} $(BIN)/resolution serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT) --sweep-interval 60
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -65,8 +65,15 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--sweep-interval",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Also run the sweeper every so many seconds, beside the API (0: no sweeper).",
+)
 @data_dir_option
-def serve(host: str, port: int, workers: int, data_dir: Path) -> None:
+def serve(host: str, port: int, workers: int, sweep_interval: float, data_dir: Path) -> None:
     """Serves the API with gunicorn (and the embedded database when MONGODB_URI is unset)."""
     from gunicorn.app.base import BaseApplication
 
@@ -88,9 +95,32 @@ def serve(host: str, port: int, workers: int, data_dir: Path) -> None:
             # Called in each worker after the fork: each gets its own MongoDB client.
             return create_app(self._config)
 
-    with _database(data_dir) as uri:
+    with _database(data_dir) as uri, _sweeper(uri, sweep_interval):
         click.echo(f"resolution: database {uri}; serving on http://{host}:{port}")
         Gunicorn(_config(mongodb_uri=uri, data_dir=data_dir)).run()
+
+
+@contextlib.contextmanager
+def _sweeper(uri: str, interval: float) -> Iterator[None]:
+    """`resolution sweep --loop` as a child process on the same database, stopped with us."""
+    if not interval:
+        yield
+        return
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "resolution", "sweep", "--loop", "--interval", str(interval)]
+    child = subprocess.Popen(command, env={**os.environ, "MONGODB_URI": uri})
+    try:
+        yield
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 @main.command("seed-demo")
@@ -123,6 +153,38 @@ def rebuild(data_dir: Path) -> None:
     with _connected(data_dir) as config:
         count = service.rebuild_all(service.Context(deadlines=config.deadlines))
         click.echo(f"Rebuilt {count} complaints from their events.")
+
+
+@main.command()
+@click.option("--now", "now_text", help="Evaluate deadlines as of this instant (ISO 8601).")
+@click.option("--loop", is_flag=True, help="Keep sweeping every --interval seconds.")
+@click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(min=1))
+@data_dir_option
+def sweep(now_text: str | None, loop: bool, interval: float, data_dir: Path) -> None:
+    """Escalates, closes or completes complaints whose turn-holder stayed silent too long."""
+    import time
+
+    from .service.sweeper import sweep as sweep_once
+
+    now = None
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--now") from error
+        if now.tzinfo is None:
+            raise click.BadParameter("give a time zone, e.g. +07:00", param_hint="--now")
+    with _connected(data_dir) as config:
+        ctx = service.Context(deadlines=config.deadlines)
+        while True:
+            moved = sweep_once(ctx, now)
+            detail = ", ".join(f"{action} {n}" for action, n in sorted(moved.items()))
+            click.echo(
+                f"Moved {sum(moved.values())} complaints" + (f" ({detail})" if detail else "")
+            )
+            if not loop:
+                return
+            time.sleep(interval)
 
 
 @main.command()

@@ -55,6 +55,7 @@ def db_name(mongodb_uri: str) -> Iterator[str]:
     yield name
     from resolution.store.documents import ComplaintDocument
 
+    database.connect(mongodb_uri, name)  # again: a CLI command under test may have disconnected
     ComplaintDocument._get_db().client.drop_database(name)
     database.disconnect()
 

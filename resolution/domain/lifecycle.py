@@ -176,6 +176,18 @@ PERSON_ACTIONS: tuple[str, ...] = tuple(
 
 
 @cache
+def timeout_action(state: str) -> str | None:
+    """The action the service itself takes when the turn-holder of `state` stays silent."""
+    for transition in getattr(Lifecycle, state).transitions:
+        if any("by_system" in str(condition) for condition in transition.cond):
+            return next(iter(transition.events)).id
+    return None
+
+
+TIMED_STATES: tuple[str, ...] = tuple(s.id for s in Lifecycle.states if timeout_action(s.id))
+
+
+@cache
 def roles_for(action: str) -> frozenset[Role]:
     """The roles that may take `action` in some state, read from the machine's conditions."""
     roles: set[Role] = set()

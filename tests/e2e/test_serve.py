@@ -70,7 +70,7 @@ def server(tmp_path):
     data_dir = tmp_path / "db"
     command = [sys.executable, "-m", "resolution", "serve", "--port", str(port)]
     process = subprocess.Popen(
-        [*command, "--workers", "2", "--data-dir", str(data_dir)],
+        [*command, "--workers", "2", "--sweep-interval", "1", "--data-dir", str(data_dir)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
