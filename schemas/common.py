@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from datetime import UTC
+
+from marshmallow import ValidationError, fields, validate
 
 from resolution.domain.events import iso
 
@@ -21,13 +23,23 @@ def text(max_length: int, *, min_length: int = 1, **kwargs) -> fields.String:
 def identifier(**kwargs) -> fields.String:
     """An id from another system (order, shop, sku): printable, no spaces, at most 64 chars."""
     return fields.String(
-        validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$", error="not a valid id"),
+        validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}\Z", error="not a valid id"),
         **kwargs,
     )
 
 
 class Instant(fields.AwareDateTime):
-    """A timezone-aware time in, UTC ISO 8601 with milliseconds out."""
+    """A timezone-aware time in (years 1970 to 2200, kept in UTC), ISO 8601 with ms out."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError as error:
+            raise ValidationError("Not a representable instant.") from error
+        if not 1970 <= moment.year <= 2200:
+            raise ValidationError("Must be between the years 1970 and 2200.")
+        return moment
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else iso(value)

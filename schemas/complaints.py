@@ -19,7 +19,7 @@ REASONS = (
     "other",
 )
 STATES = tuple(s.id for s in Lifecycle.states if s.id != "new")
-COMPLAINT_ID = r"^[0-9a-f]{24}$"
+COMPLAINT_ID = r"^[0-9a-f]{24}\Z"
 
 
 class OrderItemSchema(Schema):
@@ -36,7 +36,7 @@ class OrderSchema(Schema):
     shop_id = identifier(required=True)
     channel = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,31}$", error="lower-case letters, digits, _"),
+        validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,31}\Z", error="lower-case letters, digits, _"),
     )
     total = money(required=True)
     items = fields.List(
@@ -106,7 +106,7 @@ class ShipmentSchema(Schema):
     courier = text(64, required=True)
     tracking_number = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[A-Za-z0-9\-]{4,40}$", error="4 to 40 letters, digits or -"),
+        validate=validate.Regexp(r"^[A-Za-z0-9\-]{4,40}\Z", error="4 to 40 letters, digits or -"),
     )
 
 
@@ -140,7 +140,7 @@ class ListComplaintsQuery(Schema):
 class ListEventsQuery(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=100))
     cursor = fields.String(
-        validate=validate.Regexp(r"^[0-9]{1,9}$", error="not a cursor from a page")
+        validate=validate.Regexp(r"^[0-9]{1,9}\Z", error="not a cursor from a page")
     )
 
 

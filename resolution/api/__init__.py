@@ -23,8 +23,8 @@ def create_app(config: Config | None = None, *, context: Context | None = None) 
     app.config.update(
         RESOLUTION_JWT_SECRET=config.jwt_secret,
         MAX_CONTENT_LENGTH=MAX_BODY,
-        JSON_SORT_KEYS=False,
     )
+    app.json.sort_keys = False  # keep the schemas' field order: id, order … allowed_actions
     database.connect(config.mongodb_uri, config.db_name)
     app.extensions["resolution.config"] = config
     app.extensions["resolution.context"] = context or Context(deadlines=config.deadlines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any
 
@@ -16,7 +17,7 @@ from ..domain.events import canonical
 from ..service import Context
 from .auth import actor_from_header
 
-COMPLAINT_ID = re.compile(r"^[0-9a-f]{24}$")
+COMPLAINT_ID = re.compile(r"[0-9a-f]{24}")
 
 
 def context() -> Context:
@@ -33,7 +34,7 @@ def caller() -> Actor:
 
 def complaint_id(value: str) -> str:
     """A complaint id from the path; anything that is not one is an unknown complaint."""
-    if not COMPLAINT_ID.match(value):
+    if not COMPLAINT_ID.fullmatch(value):
         raise NotFound(f"There is no complaint {value[:64]}.")
     return value
 
@@ -49,10 +50,15 @@ def json_body() -> Any:
     if not request.is_json:
         raise UnsupportedMediaType("Send the body as application/json.")
     try:
-        g.json_body = request.get_json()
-    except BadRequest as error:
+        body = request.get_json()
+    except (BadRequest, RecursionError) as error:  # RecursionError: absurdly deep nesting
         raise BadRequest("The body is not valid JSON.") from error
-    return g.json_body
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError) as error:  # "\ud800": a lone surrogate
+        raise BadRequest("The body holds text that is not valid Unicode.") from error
+    g.json_body = body
+    return body
 
 
 def load_body(schema: Schema) -> dict:

@@ -40,6 +40,7 @@ REFUSALS = {
     "review_unused": "a review has already been requested once for this complaint",
     "within_review_window": "the time to request a review of the decision has passed",
     "is_due": "the deadline has not passed yet",
+    "evidence_settled": "the evidence requested from a party is still awaited (until its due time)",
 }
 
 

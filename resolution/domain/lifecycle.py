@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from .projection import Complaint
 
 
+# Who may decide, and when: the owner of the case, once no evidence it asked for is pending.
+_DECIDES = ["by_care", "is_assignee", "evidence_settled"]
+
+
 class Lifecycle(StateMachine):
     """States and transitions of `docs/lifecycle.md`; conditions name who may act and when."""
 
@@ -69,9 +73,9 @@ class Lifecycle(StateMachine):
     assign = awaiting_care.to(in_mediation, cond=["by_care", "fresh_eyes_for_review"])
     request_evidence = in_mediation.to.itself(cond=["by_care", "is_assignee"])
     decide = (
-        in_mediation.to(closed, cond=["by_care", "is_assignee", "settles_at_once"])
-        | in_mediation.to(awaiting_return, cond=["by_care", "is_assignee", "needs_return"])
-        | in_mediation.to(awaiting_shipment, cond=["by_care", "is_assignee", "needs_shipment"])
+        in_mediation.to(closed, cond=[*_DECIDES, "settles_at_once"])
+        | in_mediation.to(awaiting_return, cond=[*_DECIDES, "needs_return"])
+        | in_mediation.to(awaiting_shipment, cond=[*_DECIDES, "needs_shipment"])
     )
     ship_return = awaiting_return.to(return_shipped, cond="by_buyer")
     confirm_return = return_shipped.to(
@@ -140,9 +144,18 @@ class Lifecycle(StateMachine):
     def is_assignee(self, actor: Actor) -> bool:
         return self.model.complaint.assigned_to == actor.id
 
+    def evidence_settled(self, now: datetime) -> bool:
+        # A case is not decided while the evidence care asked for is still awaited (seed 000:
+        # a KTP video was requested, then the report closed unread). Past its due time, care
+        # may decide without it.
+        request = self.model.complaint.evidence_request
+        if request is None or request.get("answered_at"):
+            return True
+        return datetime.fromisoformat(request["due_at"]) <= now
+
     def fresh_eyes_for_review(self, actor: Actor, agent_id: str | None = None) -> bool:
         complaint = self.model.complaint
-        return not (complaint.review_requested and (agent_id or actor.id) == complaint.decided_by)
+        return not (complaint.under_review and (agent_id or actor.id) == complaint.decided_by)
 
     def was_decided(self) -> bool:
         return self.model.complaint.outcome == "decided"

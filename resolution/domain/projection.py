@@ -57,6 +57,7 @@ class Complaint:
     decided_at: datetime | None = None
     review_until: datetime | None = None
     review_requested: bool = False
+    under_review: bool = False
     return_shipment: dict | None = None
     shipment: dict | None = None
     created_at: datetime | None = None
@@ -126,7 +127,7 @@ def _effects(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
     if kind in ("escalate", "auto_escalate", "request_review"):
         changes: dict[str, Any] = {"escalated_at": at, "assigned_to": None, "assigned_at": None}
         if kind == "request_review":
-            changes.update(review_requested=True, review_until=None)
+            changes.update(review_requested=True, under_review=True, review_until=None)
         return changes
     if kind == "assign":
         return {"assigned_to": data["agent_id"], "assigned_at": at}
@@ -147,6 +148,7 @@ def _effects(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
             "at": iso(at),
         }
         changes = {"resolution": resolution, "proposal": None, "evidence_request": None}
+        changes["under_review"] = False
         changes.update(decided_by=event.actor["id"], decided_at=at)
         if data["state"] == "closed":
             changes["review_until"] = at + deadlines.inactivity

@@ -112,24 +112,34 @@ def open_complaint(
 
     def work(session) -> Recorded:
         _check_replay(idem, actor, session)
-        _refuse_second_complaint(order)
         event = commands.open_complaint(complaint_id, actor, request, ctx.clock())
+        _refuse_second_complaint(actor, order)
         return _commit(session, ctx, actor, None, event, idem)
 
     try:
         return eventstore.transaction(work)
-    except eventstore.OrderTaken:
-        _refuse_second_complaint(order)  # names the winner of the race
-        raise
+    except (eventstore.OrderTaken, Conflict) as refused:
+        # The complaint in the way may be this very request's, retried at the same time:
+        # then the first response is the answer. (Read outside the transaction's snapshot.)
+        _check_replay(idem, actor, None)
+        if isinstance(refused, Conflict):
+            raise
+        _refuse_second_complaint(actor, order)  # names the winner of the race
+        raise Conflict(f"Order {order['id']} already has an open complaint.") from refused
 
 
-def _refuse_second_complaint(order: Mapping[str, Any]) -> None:
-    existing = eventstore.open_complaint_on(order["channel"], order["id"])
-    if existing:
+def _refuse_second_complaint(actor: Actor, order: Mapping[str, Any]) -> None:
+    existing_id = eventstore.open_complaint_on(order["channel"], order["id"])
+    if existing_id is None:
+        return
+    existing = eventstore.load(existing_id)
+    if existing is not None and can_see(actor, existing):
         raise Conflict(
-            f"Order {order['id']} already has an open complaint ({existing}).",
-            complaint_id=existing,
+            f"Order {order['id']} already has an open complaint ({existing_id}).",
+            complaint_id=existing_id,
         )
+    # Not the caller's to see: say that it exists, never which one it is.
+    raise Conflict(f"Order {order['id']} already has an open complaint.")
 
 
 def _change(

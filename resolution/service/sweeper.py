@@ -25,6 +25,9 @@ def due_complaints(now: datetime, limit: int | None = None) -> list[tuple[str, s
         ComplaintDocument.objects(state__in=TIMED_STATES, due_at__lte=now)
         .only("id", "state")
         .order_by("due_at")
+        # SecantusDB's planner scans the collection for `$in` on an index prefix; MongoDB
+        # picks this index by itself. Naming it keeps a pass at ~1 document read per due one.
+        .hint("due")
     )
     if limit:
         query = query.limit(limit)

@@ -46,6 +46,7 @@ class ComplaintDocument(Document):
     decided_at = DateTimeField(null=True)
     review_until = DateTimeField(null=True)
     review_requested = BooleanField()
+    under_review = BooleanField()
     return_shipment = DictField(null=True)
     shipment = DictField(null=True)
     created_at = DateTimeField()

@@ -1,0 +1,750 @@
+"""openapi.yaml is the API's contract: valid, complete, and true to the code and the wire.
+
+Three kinds of checks:
+
+- the document itself is valid OpenAPI 3.1;
+- it agrees with the code it describes: the Flask route table, the lifecycle's actions (who may
+  take them, from which states), and every marshmallow schema a request is loaded through;
+- every response of a real flow (a running app on a real database) is one the spec declares
+  for that operation and status, and its body and headers validate against the spec.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from marshmallow import RAISE, Schema, fields, missing, validate
+from openapi_schema_validator import OAS31Validator, oas31_format_checker
+from openapi_spec_validator import validate as validate_spec
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from resolution.api import MAX_BODY
+from resolution.domain.lifecycle import PERSON_ACTIONS, Lifecycle, roles_for
+from schemas.complaints import (
+    ACTION_SCHEMAS,
+    ActorSchema,
+    ComplaintSchema,
+    EventSchema,
+    ListComplaintsQuery,
+    ListEventsQuery,
+    MessageSchema,
+    OpenComplaintSchema,
+)
+from tests.conftest import (
+    AUDITOR,
+    BUYER,
+    CARE,
+    CARE_2,
+    OTHER_BUYER,
+    SELLER,
+    complaint_body,
+    order,
+)
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
+SPEC_URI = "urn:resolution:openapi"
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+PROBLEM = "application/problem+json"
+ACTION_PATH = "/v1/complaints/{id}/actions/{action}"
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict:
+    return yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+
+
+# --- helpers over the document ---------------------------------------------------------------
+
+
+def escape(segment: str) -> str:
+    return segment.replace("~", "~0").replace("/", "~1")
+
+
+def at_pointer(spec: dict, pointer: str) -> Any:
+    node: Any = spec
+    for part in pointer.lstrip("/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def deref(spec: dict, node: dict, pointer: str) -> tuple[str, dict]:
+    """Follows local `$ref`s: the object in the end and the pointer where it lives."""
+    while "$ref" in node:
+        ref = node["$ref"]
+        assert ref.startswith("#/"), ref
+        pointer = ref[1:]
+        node = at_pointer(spec, pointer)
+    return pointer, node
+
+
+def resolve(spec: dict, node: dict) -> dict:
+    return deref(spec, node, "")[1]
+
+
+def operations(spec: dict) -> dict[tuple[str, str], dict]:
+    return {
+        (path, method): op
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+    }
+
+
+def action_path(action: str) -> str:
+    return ACTION_PATH.replace("{action}", action)
+
+
+def body_schema(spec: dict, op: dict) -> dict:
+    return op["requestBody"]["content"]["application/json"]["schema"]
+
+
+def parameters(spec: dict, path: str, method: str) -> dict[tuple[str, str], dict]:
+    """The operation's parameters, the path item's included, by (in, name)."""
+    found = {}
+    for raw in spec["paths"][path].get("parameters", []) + spec["paths"][path][method].get(
+        "parameters", []
+    ):
+        param = resolve(spec, raw)
+        found[(param["in"], param["name"])] = param
+    return found
+
+
+def validator(spec: dict, pointer: str) -> OAS31Validator:
+    registry = Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(spec))
+    return OAS31Validator(
+        {"$ref": f"{SPEC_URI}#{pointer}"},
+        registry=registry,
+        format_checker=oas31_format_checker,
+    )
+
+
+# --- the document ----------------------------------------------------------------------------
+
+
+def test_the_spec_is_valid_openapi_3_1(spec):
+    assert spec["openapi"] == "3.1.0"
+    validate_spec(spec)
+
+
+def test_every_ref_resolves(spec):
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                resolve(spec, {"$ref": node["$ref"]})
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+
+
+# --- the route table -------------------------------------------------------------------------
+
+
+def routes(app) -> dict[tuple[str, str], str]:
+    """Every routed (path, method) as the spec spells it, with its Flask endpoint."""
+    table = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = re.sub(r"<(?:[^<>:]+:)?cid>", "{id}", rule.rule)
+        assert "<" not in path, f"a path variable the spec does not name: {rule.rule}"
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            table[(path, method.lower())] = rule.endpoint
+    return table
+
+
+def test_the_route_table_equals_the_spec(app, spec):
+    routed = routes(app)
+    documented = operations(spec)
+    assert sorted(set(routed) - set(documented)) == [], "routed but not in openapi.yaml"
+    assert sorted(set(documented) - set(routed)) == [], "in openapi.yaml but not routed"
+
+
+def test_operation_ids_are_the_flask_endpoints(app, spec):
+    for key, endpoint in routes(app).items():
+        assert operations(spec)[key]["operationId"] == endpoint.rsplit(".", 1)[-1], key
+
+
+def test_every_action_has_its_path(spec):
+    for action in PERSON_ACTIONS:
+        assert (action_path(action), "post") in operations(spec), action
+    documented = {p.rsplit("/", 1)[-1] for p in spec["paths"] if "/actions/" in p}
+    assert documented == set(PERSON_ACTIONS)
+    action_enum = resolve(spec, spec["components"]["schemas"]["Action"])["enum"]
+    assert action_enum == list(PERSON_ACTIONS)
+
+
+def test_actions_say_who_may_take_them_and_from_which_states(spec):
+    for action in PERSON_ACTIONS:
+        op = operations(spec)[(action_path(action), "post")]
+        sources = [s.id for s in Lifecycle.states for t in s.transitions if action in t.events]
+        assert op["x-roles"] == sorted(roles_for(action), key=["buyer", "seller", "care"].index)
+        assert op["x-from-states"] == list(dict.fromkeys(sources)), action
+        for role in op["x-roles"]:
+            assert f"**{role}**" in op["description"].lower(), (action, role)
+        for state in op["x-from-states"]:
+            assert f"`{state}`" in op["description"], (action, state)
+
+
+def test_security(spec):
+    scheme = spec["components"]["securitySchemes"]["bearerAuth"]
+    assert scheme == {**scheme, "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert "security" not in spec, "security is stated per operation"
+    for (path, method), op in operations(spec).items():
+        if path.startswith("/v1/"):
+            assert op["security"] == [{"bearerAuth": []}], (path, method)
+            assert "401" in op["responses"], (path, method)
+        else:
+            assert op["security"] == [], (path, method)
+            assert "401" not in op["responses"], (path, method)
+
+
+def test_writes_take_preconditions_and_idempotency_keys(spec):
+    for (path, method), op in operations(spec).items():
+        params = parameters(spec, path, method)
+        if method != "post":
+            assert ("header", "Idempotency-Key") not in params
+            continue
+        key = params[("header", "Idempotency-Key")]
+        assert key["required"] is False
+        assert key["schema"] == {"type": "string", "minLength": 1, "maxLength": 255}
+        # If-Match names a complaint's version: there is none before it is opened.
+        assert (("header", "If-Match") in params) == (path != "/v1/complaints"), path
+        if ("header", "If-Match") in params:
+            assert params[("header", "If-Match")]["required"] is False
+        if "{id}" in path:
+            assert params[("path", "id")]["schema"]["pattern"] == "^[0-9a-f]{24}$"
+            assert "404" in op["responses"], path
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['"3"', "3", 'W/"3"', "*", ' "12" ', '"123456789"', '"1234567890"', "latest", '"3', "-1", ""],
+)
+def test_the_if_match_pattern_is_what_the_api_accepts(app, spec, value):
+    from resolution.api.http import if_match
+    from resolution.domain.errors import Invalid
+
+    pattern = resolve(spec, spec["components"]["parameters"]["IfMatch"])["schema"]["pattern"]
+    with app.test_request_context(headers={"If-Match": value}):
+        try:
+            if_match()
+            accepted = True
+        except Invalid:
+            accepted = False
+    assert bool(re.search(pattern, value)) is accepted
+
+
+@pytest.mark.parametrize("value", ["k", "k" * 255, "k" * 256, "5f0c7d1e-8d5a", "a b", "a\tb"])
+def test_the_idempotency_key_schema_is_what_the_api_accepts(app, spec, value):
+    from resolution.api.http import idempotency_key
+    from resolution.domain.errors import Invalid
+
+    schema = resolve(spec, spec["components"]["parameters"]["IdempotencyKey"])["schema"]
+    with app.test_request_context(headers={"Idempotency-Key": value}):
+        try:
+            idempotency_key()
+            accepted = True
+        except Invalid:
+            accepted = False
+    valid = OAS31Validator(schema).is_valid(value)
+    # The schema cannot say "printable"; its description does. Otherwise they agree.
+    assert valid is accepted or (valid and not value.isprintable())
+
+
+def test_the_open_response_links_to_every_follow_up(spec):
+    op = operations(spec)[("/v1/complaints", "post")]
+    links = op["responses"]["201"]["links"]
+    targets = {link["operationId"] for link in links.values()}
+    wanted = {"get_complaint", "list_events", *(f"action_{a}" for a in PERSON_ACTIONS)}
+    assert wanted <= targets
+    ids = {o["operationId"] for o in operations(spec).values()}
+    for link in links.values():
+        assert link["operationId"] in ids
+        assert link["parameters"] == {"id": "$response.body#/id"}
+
+
+def test_errors_are_problem_json(spec):
+    for (path, method), op in operations(spec).items():
+        for status, raw in op["responses"].items():
+            response = resolve(spec, raw)
+            if int(status) >= 400:
+                assert list(response["content"]) == [PROBLEM], (path, method, status)
+                schema = resolve(spec, response["content"][PROBLEM]["schema"])
+                assert schema == spec["components"]["schemas"]["Problem"] or any(
+                    part.get("$ref") == "#/components/schemas/Problem"
+                    for part in schema.get("allOf", [])
+                ), (path, method, status)
+            else:
+                assert list(response["content"]) == ["application/json"], (path, method, status)
+
+
+# --- the marshmallow schemas -----------------------------------------------------------------
+
+
+def json_types(spec: dict, node: dict) -> set[str]:
+    """The JSON types a schema admits, through `$ref`, `oneOf`, `anyOf` and `const`."""
+    node = resolve(spec, node)
+    if "type" in node:
+        return set([node["type"]] if isinstance(node["type"], str) else node["type"])
+    if "const" in node:
+        return {"null" if node["const"] is None else type(node["const"]).__name__}
+    branches = node.get("oneOf") or node.get("anyOf") or []
+    return set().union(*(json_types(spec, b) for b in branches)) if branches else set()
+
+
+def mm_types(field: fields.Field) -> set[str]:
+    kinds = [
+        (fields.Nested, "object"),
+        (fields.Dict, "object"),
+        (fields.List, "array"),
+        (fields.DateTime, "string"),
+        (fields.Integer, "integer"),
+        (fields.Boolean, "boolean"),
+        (fields.String, "string"),
+    ]
+    found = next(kind for cls, kind in kinds if isinstance(field, cls))
+    return {found, "null"} if field.allow_none else {found}
+
+
+def expected_constraints(field: fields.Field) -> dict[str, Any]:
+    """The JSON Schema keywords marshmallow's validators of `field` amount to."""
+    wanted: dict[str, Any] = {}
+    for rule in field.validators:
+        if isinstance(rule, validate.Length):
+            low, high = (
+                ("minItems", "maxItems")
+                if isinstance(field, fields.List)
+                else ("minLength", "maxLength")
+            )
+            if rule.min is not None:
+                wanted[low] = rule.min
+            if rule.max is not None:
+                wanted[high] = rule.max
+        elif isinstance(rule, validate.Range):
+            assert rule.min_inclusive and rule.max_inclusive
+            if rule.min is not None:
+                wanted["minimum"] = rule.min
+            if rule.max is not None:
+                wanted["maximum"] = rule.max
+        elif isinstance(rule, validate.Regexp):
+            wanted["pattern"] = rule.regex.pattern.replace("\\Z", "$")  # Python's \Z is ECMA's $
+        elif isinstance(rule, validate.OneOf):
+            wanted["enum"] = list(rule.choices)
+        else:  # pragma: no cover - a new kind of validator needs a rule here
+            raise AssertionError(f"no JSON Schema rule for {rule!r}")
+    if isinstance(field, fields.DateTime):
+        wanted["format"] = "date-time"
+    return wanted
+
+
+CONSTRAINTS = (
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "minimum",
+    "maximum",
+    "pattern",
+    "enum",
+    "format",
+)
+
+
+def assert_same_field(spec: dict, field: fields.Field, node: dict, where: str) -> None:
+    js = resolve(spec, node)
+    assert json_types(spec, js) == mm_types(field), where
+    have = {k: js[k] for k in CONSTRAINTS if k in js}
+    assert have == expected_constraints(field), where
+    if isinstance(field, fields.Nested):
+        assert_same_schema(spec, field.schema, js, where)
+    elif isinstance(field, fields.List):
+        assert_same_field(spec, field.inner, js["items"], f"{where}[]")
+
+
+def assert_same_schema(spec: dict, schema: Schema, node: dict, where: str) -> None:
+    """The JSON Schema `node` admits exactly what marshmallow's `schema` loads."""
+    js = resolve(spec, node)
+    assert js["type"] == "object", where
+    assert schema.unknown == RAISE
+    assert js.get("additionalProperties") is False, f"{where}: unknown fields are refused"
+    names = {f.data_key or name: f for name, f in schema.fields.items()}
+    assert set(js.get("properties", {})) == set(names), where
+    required = sorted(n for n, f in names.items() if f.required)
+    assert sorted(js.get("required", [])) == required, where
+    for name, field in names.items():
+        assert_same_field(spec, field, js["properties"][name], f"{where}.{name}")
+
+
+def test_action_bodies_are_the_action_schemas(spec):
+    assert set(ACTION_SCHEMAS) == set(PERSON_ACTIONS)
+    for action in PERSON_ACTIONS:
+        op = operations(spec)[(action_path(action), "post")]
+        schema = ACTION_SCHEMAS[action]()
+        ref = body_schema(spec, op)["$ref"]
+        assert ref == f"#/components/schemas/{type(schema).__name__.removesuffix('Schema')}"
+        assert_same_schema(spec, schema, body_schema(spec, op), action)
+        # An empty body counts as `{}`: it is only required when some field is.
+        needs_body = any(f.required for f in schema.fields.values())
+        assert op["requestBody"]["required"] is needs_body, action
+
+
+@pytest.mark.parametrize(
+    ("path", "schema"),
+    [("/v1/complaints", OpenComplaintSchema), ("/v1/complaints/{id}/messages", MessageSchema)],
+)
+def test_other_bodies_are_their_schemas(spec, path, schema):
+    op = operations(spec)[(path, "post")]
+    assert op["requestBody"]["required"] is True
+    assert_same_schema(spec, schema(), body_schema(spec, op), path)
+
+
+@pytest.mark.parametrize(
+    ("path", "schema"),
+    [("/v1/complaints", ListComplaintsQuery), ("/v1/complaints/{id}/events", ListEventsQuery)],
+)
+def test_query_parameters_are_the_query_schemas(spec, path, schema):
+    query = {
+        name: param
+        for (where, name), param in parameters(spec, path, "get").items()
+        if where == "query"
+    }
+    loaded = schema()
+    assert set(query) == set(loaded.fields)
+    for name, field in loaded.fields.items():
+        assert query[name]["required"] is field.required, name
+        js = resolve(spec, query[name]["schema"])
+        assert json_types(spec, js) == mm_types(field), name
+        have = {k: js[k] for k in CONSTRAINTS if k in js}
+        assert have == expected_constraints(field), name
+        if field.load_default is not None and not callable(field.load_default):
+            default = field.load_default
+            assert js.get("default") == (None if default is missing else default), name
+
+
+def assert_same_response_properties(spec: dict, schema: Schema, name: str) -> dict:
+    js = resolve(spec, spec["components"]["schemas"][name])
+    assert set(js["properties"]) == set(schema.fields), name
+    assert js.get("additionalProperties") is False, name
+    for field_name, field in schema.fields.items():
+        prop = js["properties"][field_name]
+        assert json_types(spec, prop) == mm_types(field), f"{name}.{field_name}"
+        if isinstance(field, fields.DateTime):
+            assert resolve(spec, prop).get("format") == "date-time", f"{name}.{field_name}"
+    return js
+
+
+def test_the_complaint_is_complaint_schema(spec):
+    js = assert_same_response_properties(spec, ComplaintSchema(), "Complaint")
+    only_for_care = {"care_due_at", "care_overdue"}
+    assert set(js["required"]) == set(ComplaintSchema().fields) - only_for_care
+
+
+def test_the_event_is_event_schema(spec):
+    js = assert_same_response_properties(spec, EventSchema(), "Event")
+    assert set(js["required"]) == set(EventSchema().fields)
+    actor = assert_same_response_properties(spec, ActorSchema(), "Actor")
+    assert set(actor["required"]) == {"role", "id"}
+    event_types = resolve(spec, js["properties"]["type"])["enum"]
+    assert set(event_types) == {e.id for e in Lifecycle.events} | {"message"}
+
+
+def test_states_are_the_lifecycle_states(spec):
+    from schemas.complaints import REASONS, STATES
+
+    assert resolve(spec, spec["components"]["schemas"]["State"])["enum"] == list(STATES)
+    complaint = spec["components"]["schemas"]["Complaint"]["properties"]
+    assert complaint["reason"]["enum"] == list(REASONS)
+
+
+# --- the wire --------------------------------------------------------------------------------
+
+
+class Wire:
+    """Calls the app and checks each response against the operation's declared response."""
+
+    def __init__(self, client, spec: dict) -> None:
+        self.client, self.spec = client, spec
+        self.seen: set[tuple[str, str, int]] = set()
+
+    def __call__(
+        self,
+        method: str,
+        template: str,
+        *,
+        id: str | None = None,
+        query: dict | None = None,
+        headers: dict | None = None,
+        **kwargs,
+    ):
+        url = template.replace("{id}", id) if id is not None else template
+        response = self.client.open(
+            url, method=method.upper(), query_string=query, headers=headers or {}, **kwargs
+        )
+        self.check(method, template, response)
+        self.seen.add((template, method, response.status_code))
+        return response
+
+    def check(self, method: str, template: str, response) -> None:
+        status = str(response.status_code)
+        op = self.spec["paths"][template][method]
+        body_text = response.get_data(as_text=True)
+        assert status in op["responses"], (
+            f"{method.upper()} {template} answered {status}, not declared: {body_text}"
+        )
+        pointer = f"/paths/{escape(template)}/{method}/responses/{status}"
+        pointer, declared = deref(self.spec, op["responses"][status], pointer)
+        if response.status_code >= 400:
+            assert response.mimetype == PROBLEM, (status, response.content_type)
+        assert response.mimetype in declared["content"], (status, response.content_type)
+        body = json.loads(body_text)
+        schema_at = f"{pointer}/content/{escape(response.mimetype)}/schema"
+        errors = sorted(validator(self.spec, schema_at).iter_errors(body), key=str)
+        assert not errors, f"{method.upper()} {template} {status}: " + "; ".join(
+            f"{list(e.absolute_path)}: {e.message}" for e in errors
+        )
+        declared_headers = {}
+        for name, raw in declared.get("headers", {}).items():
+            header_at, header = deref(self.spec, raw, f"{pointer}/headers/{escape(name)}")
+            declared_headers[name.lower()] = header
+            if header.get("required"):
+                assert name in response.headers, (method, template, status, name)
+            if name in response.headers:
+                value = response.headers[name]
+                problems = list(validator(self.spec, f"{header_at}/schema").iter_errors(value))
+                assert not problems, (name, value, problems)
+        for name in ("ETag", "Location", "Idempotent-Replayed", "WWW-Authenticate"):
+            if name in response.headers:
+                assert name.lower() in declared_headers, (method, template, status, name)
+
+
+@pytest.fixture
+def wire(client, spec) -> Wire:
+    return Wire(client, spec)
+
+
+def act(wire: Wire, cid: str, action: str, who: dict, body: Any = None, **kwargs):
+    if body is not None:
+        kwargs["json"] = body
+    return wire("post", action_path(action), id=cid, headers=who, **kwargs)
+
+
+def post_message(wire: Wire, cid: str, who: dict, text: str):
+    return wire("post", "/v1/complaints/{id}/messages", id=cid, json={"body": text}, headers=who)
+
+
+def open_complaint(wire: Wire, body: dict, who: dict = BUYER):
+    return wire("post", "/v1/complaints", json=body, headers=who)
+
+
+def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
+    assert wire("get", "/healthz").status_code == 200
+    assert wire("get", "/readyz").status_code == 200
+
+    # Complaint A: refund, counter-offer, escalation, evidence, decision, review, return.
+    first = open_complaint(wire, complaint_body(), {**BUYER, "Idempotency-Key": "a-1"})
+    assert first.status_code == 201
+    a = first.get_json()
+    cid = a["id"]
+    assert first.headers["Location"] == f"/v1/complaints/{cid}"
+    assert first.headers["ETag"] == '"1"'
+    assert "care_due_at" not in a and "care_overdue" not in a
+    replay = open_complaint(wire, complaint_body(), {**BUYER, "Idempotency-Key": "a-1"})
+    assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json()["id"] == cid
+
+    seen_by_care = wire("get", "/v1/complaints/{id}", id=cid, headers=CARE).get_json()
+    assert seen_by_care["care_due_at"] is None and seen_by_care["care_overdue"] is False
+    assert wire("get", "/v1/complaints/{id}", id=cid, headers=BUYER).headers["ETag"] == '"1"'
+    assert wire("get", "/v1/complaints/{id}", id=cid, headers=AUDITOR).status_code == 200
+
+    message = post_message(wire, cid, {**BUYER, "If-Match": '"1"'}, "Foto terlampir.")
+    assert message.status_code == 201 and message.headers["ETag"] == '"2"'
+    assert message.get_json()["type"] == "message"
+
+    offer = {"solution": {"kind": "refund", "amount": 30000}, "note": "Sebagian saja."}
+    stale = act(wire, cid, "propose", {**SELLER, "If-Match": '"1"'}, offer)
+    assert stale.status_code == 412 and stale.get_json()["version"] == 2
+    assert act(wire, cid, "propose", {**SELLER, "If-Match": '"2"'}, offer).status_code == 200
+    escalated = act(wire, cid, "escalate", BUYER, {"reason": "Tidak sepakat."})
+    assert escalated.get_json()["state"] == "awaiting_care"
+    assert act(wire, cid, "assign", CARE).get_json()["assigned_to"] == "agent-1"
+    not_assignee = act(wire, cid, "request_evidence", CARE_2, {"party": "buyer", "what": "Video"})
+    assert not_assignee.status_code == 409 and "allowed_actions" in not_assignee.get_json()
+    asked = act(wire, cid, "request_evidence", CARE, {"party": "buyer", "what": "Video unboxing"})
+    assert asked.get_json()["turn"] == "buyer"
+    assert post_message(wire, cid, BUYER, "Ini videonya.").status_code == 201
+    decided = act(
+        wire,
+        cid,
+        "decide",
+        CARE,
+        {"solution": {"kind": "refund", "amount": 40000}, "rationale": "Video menunjukkan robek."},
+    )
+    assert decided.get_json()["outcome"] == "decided"
+    assert post_message(wire, cid, BUYER, "Halo?").status_code == 409
+    review = act(wire, cid, "request_review", SELLER, {"reason": "Kami keberatan."})
+    assert review.get_json()["state"] == "awaiting_care"
+    assert act(wire, cid, "assign", CARE).status_code == 409  # the decider may not review
+    assert act(wire, cid, "assign", CARE_2, {}).status_code == 200
+    return_refund = {"solution": {"kind": "return_refund", "amount": 45000}, "rationale": "Retur."}
+    assert act(wire, cid, "decide", CARE_2, return_refund).get_json()["state"] == "awaiting_return"
+    shipment = {"courier": "JNE", "tracking_number": "JNE-0001234"}
+    assert act(wire, cid, "ship_return", BUYER, shipment).get_json()["state"] == "return_shipped"
+    done = act(wire, cid, "confirm_return", SELLER)
+    assert done.get_json()["outcome"] == "fulfilled"
+
+    # Complaint B: appeal, a new request, acceptance, the missing part shipped and received.
+    b = wire(
+        "post",
+        "/v1/complaints",
+        json=complaint_body(
+            "INV-1002",
+            reason="incomplete",
+            requested_solution={"kind": "send_remaining", "items": [{"sku": "TOPI", "qty": 1}]},
+        ),
+        headers=BUYER,
+    ).get_json()["id"]
+    assert act(wire, b, "appeal", SELLER, {"reason": "Sudah dikirim lengkap."}).status_code == 200
+    remaining = {"solution": {"kind": "send_remaining", "items": [{"sku": "TOPI", "qty": 1}]}}
+    assert act(wire, b, "propose", BUYER, remaining).get_json()["state"] == "awaiting_seller"
+    assert act(wire, b, "accept", SELLER).get_json()["state"] == "awaiting_shipment"
+    sent = act(wire, b, "ship_items", SELLER, {"courier": "SiCepat", "tracking_number": "SC12345"})
+    assert sent.get_json()["state"] == "shipment_sent"
+    assert act(wire, b, "confirm_received", BUYER, {}).get_json()["outcome"] == "fulfilled"
+
+    # Complaint C: withdrawn at once.
+    c = open_complaint(wire, complaint_body("INV-1003")).get_json()["id"]
+    assert act(wire, c, "withdraw", BUYER).get_json()["outcome"] == "withdrawn"
+
+    # Reading: lists a page at a time, the event log to its end.
+    for who in (BUYER, SELLER, CARE, AUDITOR):
+        page = wire("get", "/v1/complaints", headers=who).get_json()
+        assert len(page["items"]) == 3 and page["next_cursor"] is None
+    query = {"limit": 1}
+    listed = []
+    while True:
+        page = wire("get", "/v1/complaints", query=query, headers=BUYER).get_json()
+        listed += [item["id"] for item in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        query = {"limit": 1, "cursor": page["next_cursor"]}
+    assert listed == [c, b, cid]
+    closed_ones = wire("get", "/v1/complaints", query={"state": "closed"}, headers=CARE).get_json()
+    assert {item["id"] for item in closed_ones["items"]} == {cid, b, c}
+    seqs, query = [], {"limit": 5}
+    while True:
+        page = wire(
+            "get", "/v1/complaints/{id}/events", id=cid, query=query, headers=AUDITOR
+        ).get_json()
+        seqs += [event["seq"] for event in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        query = {"limit": 5, "cursor": page["next_cursor"]}
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > 5
+
+    # Every action was taken once and answered as documented.
+    for action in PERSON_ACTIONS:
+        assert (action_path(action), "post", 200) in wire.seen, action
+
+
+def test_errors_answer_as_the_spec_says(wire, spec, monkeypatch):
+    cid = open_complaint(wire, complaint_body()).get_json()["id"]
+    offer = {"solution": {"kind": "refund", "amount": 30000}}
+
+    # 401: no token, a forged one.
+    assert wire("get", "/v1/complaints").status_code == 401
+    forged = wire("get", "/v1/complaints/{id}", id=cid, headers={"Authorization": "Bearer x.y.z"})
+    assert forged.status_code == 401 and forged.headers["WWW-Authenticate"].startswith("Bearer")
+    assert act(wire, cid, "propose", {}, offer).status_code == 401
+
+    # 404: not an id, an unknown id, a complaint the caller may not see.
+    assert wire("get", "/v1/complaints/{id}", id="not-an-id", headers=BUYER).status_code == 404
+    unknown = "0123456789abcdef01234567"
+    assert wire("get", "/v1/complaints/{id}", id=unknown, headers=BUYER).status_code == 404
+    assert wire("get", "/v1/complaints/{id}", id=cid, headers=OTHER_BUYER).status_code == 404
+    assert wire("get", "/v1/complaints/{id}/events", id=unknown, headers=CARE).status_code == 404
+    assert act(wire, "NOT-AN-ID", "propose", SELLER, offer).status_code == 404
+    assert post_message(wire, unknown, CARE, "Halo").status_code == 404
+
+    # 403: a role that may never do it.
+    assert open_complaint(wire, complaint_body("INV-9999"), SELLER).status_code == 403
+    assert act(wire, cid, "propose", AUDITOR, offer).status_code == 403
+    assert act(wire, cid, "decide", BUYER, {**offer, "rationale": "x"}).status_code == 403
+    assert post_message(wire, cid, AUDITOR, "Halo").status_code == 403
+
+    # 409: a second open complaint on the order; an action not allowed now.
+    again = open_complaint(wire, complaint_body())
+    assert again.status_code == 409 and again.get_json()["complaint_id"] == cid
+    early = act(wire, cid, "escalate", BUYER, {"reason": "Lama."})
+    assert early.status_code == 409
+    assert early.get_json()["allowed_actions"] == ["withdraw"]
+    assert act(wire, cid, "accept", BUYER).status_code == 409
+
+    # 412: a stale If-Match.
+    stale = act(wire, cid, "propose", {**SELLER, "If-Match": '"7"'}, offer)
+    assert stale.status_code == 412 and stale.get_json()["version"] == 1
+
+    # 422: unknown, missing or malformed fields, rules, headers and queries.
+    invalid = [
+        act(wire, cid, "propose", SELLER, {**offer, "extra": 1}),
+        act(wire, cid, "propose", SELLER, {}),
+        act(wire, cid, "propose", SELLER, {"solution": {"kind": "refund", "amount": 1.5}}),
+        act(wire, cid, "propose", SELLER, {"solution": {"kind": "refund", "amount": 999999}}),
+        act(wire, cid, "propose", SELLER, [offer]),
+        act(wire, cid, "accept", SELLER, {"why": "not"}),
+        act(wire, cid, "propose", {**SELLER, "If-Match": "latest"}, offer),
+        act(wire, cid, "propose", {**SELLER, "Idempotency-Key": "k" * 256}, offer),
+        open_complaint(wire, {**complaint_body("INV-2"), "order": order("INV-2", total=0)}),
+        wire("get", "/v1/complaints", query={"limit": 0}, headers=BUYER),
+        wire("get", "/v1/complaints", query={"state": "open"}, headers=BUYER),
+        wire("get", "/v1/complaints", query={"sort": "id"}, headers=BUYER),
+        wire("get", "/v1/complaints/{id}/events", id=cid, query={"cursor": "x"}, headers=BUYER),
+    ]
+    for response in invalid:
+        assert response.status_code == 422, response.get_json()
+        assert "errors" in response.get_json()
+    reused = act(wire, cid, "propose", {**SELLER, "Idempotency-Key": "k-1"}, offer)
+    assert reused.status_code == 200
+    other = {"solution": {"kind": "refund", "amount": 20000}}
+    assert act(wire, cid, "propose", {**SELLER, "Idempotency-Key": "k-1"}, other).status_code == 422
+    replayed = act(wire, cid, "propose", {**SELLER, "Idempotency-Key": "k-1"}, offer)
+    assert replayed.status_code == 200 and replayed.headers["Idempotent-Replayed"] == "true"
+
+    # 415, 400, 413: the body itself.
+    plain = act(wire, cid, "propose", SELLER, data="refund please", content_type="text/plain")
+    assert plain.status_code == 415
+    broken = act(wire, cid, "propose", SELLER, data='{"solution":', content_type="application/json")
+    assert broken.status_code == 400
+    huge = json.dumps({"body": "x" * MAX_BODY})
+    too_large = wire(
+        "post",
+        "/v1/complaints/{id}/messages",
+        id=cid,
+        data=huge,
+        content_type="application/json",
+        headers=BUYER,
+    )
+    assert too_large.status_code == 413
+    assert (
+        wire(
+            "post", "/v1/complaints", data="{", content_type="application/json", headers=BUYER
+        ).status_code
+        == 400
+    )
+
+    # 503: the database does not answer.
+    monkeypatch.setattr("resolution.api.health.is_ready", lambda: False)
+    assert wire("get", "/readyz").status_code == 503
+
+    statuses = {status for _, _, status in wire.seen}
+    assert {400, 401, 403, 404, 409, 412, 413, 415, 422, 503} <= statuses
