@@ -2,8 +2,8 @@
 
 Run: `.venv/bin/python benchmarks/sweep_index.py [--sizes 10000,100000] [--due 1000]`
 (starts a throw-away embedded database; filling 100,000 takes about 6 minutes: the embedded
-database writes about 300 documents/s with this collection's 8 indexes). The complaints are generated projections, written
-in bulk: this measures the query and its index, not the write path.
+database writes about 300 documents/s with this collection's 8 indexes). The complaints are
+generated projections, written in bulk: this measures the query and its index, not writes.
 """
 
 from __future__ import annotations
