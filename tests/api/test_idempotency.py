@@ -314,34 +314,24 @@ def test_concurrent_retries_with_one_key_make_one_event(server, client, endpoint
 
 @pytest.mark.slow
 def test_concurrent_retries_of_an_open_with_one_key_make_one_complaint(server):
-    """One complaint and one event whatever happens; every 201 is the same response.
+    """Eight copies of one open at once: one complaint, one event, eight identical 201s.
 
-    Losers that overlap the winner's commit currently get a 409 instead of the replay: see
-    `test_a_retry_overlapping_the_first_open_replays_it` (xfail) for that bug, pinned
-    deterministically. Once fixed, `statuses == {201}` holds here too.
+    The copies that overlap the first one's commit see its complaint on the order before its
+    key; they must still get the replay, not a 409 (the deterministic version of this race is
+    `test_a_retry_overlapping_the_first_open_replays_it`).
     """
     body = complaint_body("INV-IDEM")
     replies = together(8, lambda: server.post("/v1/complaints", body, key("open-race", BUYER)))
-    created = [(h, b) for status, h, b in replies if status == 201]
-    assert created, replies
-    cid = created[0][1]["id"]
-    assert len({json.dumps(b, sort_keys=True) for _, b in created}) == 1
-    assert len({tuple(sorted(_without_transport(h).items())) for h, _ in created}) == 1
-    assert sum(REPLAYED not in h for h, _ in created) <= 1
-    for status, _, problem in replies:
-        assert status in (201, 409), (status, problem)
-        if status == 409:
-            assert problem["complaint_id"] == cid
+    assert {status for status, _, _ in replies} == {201}, [(s, b) for s, _, b in replies]
+    assert len({json.dumps(b, sort_keys=True) for _, _, b in replies}) == 1
+    assert len({tuple(sorted(_without_transport(h).items())) for _, h, _ in replies}) == 1
+    replayed = [h.get(REPLAYED) for _, h, _ in replies]
+    assert replayed.count(None) == 1 and replayed.count("true") == 7
+    cid = replies[0][2]["id"]
     assert list(eventstore.all_complaint_ids()) == [cid]
     assert event_count(cid) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service.open_complaint checks the idempotency record in the transaction's snapshot "
-    "but the open-complaint-per-order rule outside it (and never retries OrderTaken): a retry "
-    "overlapping the first request's commit gets 409 instead of the replay",
-)
 def test_a_retry_overlapping_the_first_open_replays_it(client, monkeypatch):
     body = complaint_body()
     first = client.post("/v1/complaints", json=body, headers=key("open-1", BUYER))

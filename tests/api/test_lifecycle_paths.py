@@ -425,7 +425,7 @@ def test_evidence_request_hands_the_turn_to_the_named_party(client):
     )
 
 
-def test_care_cannot_decide_while_the_evidence_it_asked_for_is_unanswered(client):
+def test_care_cannot_decide_while_the_evidence_it_asked_for_is_unanswered(client, clock):
     cid = open_complaint(client).get_json()["id"]
     for step in ESCALATED:
         assert take(client, cid, step).status_code == 200
@@ -437,6 +437,13 @@ def test_care_cannot_decide_while_the_evidence_it_asked_for_is_unanswered(client
     early = take(client, cid, s("care", "decide", {"solution": RELEASE, "rationale": "Diam."}))
     assert early.status_code == 409
     assert get(client, cid)["state"] == "in_mediation"
+
+    # Past the evidence's due time, care may decide without it.
+    clock.advance(hours=72, minutes=1)
+    assert "decide" in get(client, cid, "care")["allowed_actions"]
+    late = take(client, cid, s("care", "decide", {"solution": RELEASE, "rationale": "Diam."}))
+    assert late.status_code == 200
+    assert late.get_json()["state"] == "closed" and late.get_json()["outcome"] == "decided"
 
 
 @pytest.mark.parametrize("action", ["auto_escalate", "auto_close", "auto_complete", "open"])
