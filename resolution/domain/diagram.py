@@ -6,12 +6,45 @@ when the checked-in file and the machine disagree.
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
+
 from .lifecycle import Lifecycle
+
+
+def _merged_guards() -> dict[tuple[str, str, str], str]:
+    """Guards of edges the machine splits in two (one per role), as one `a or b` label.
+
+    The machine spells "either party" as two transitions (its guards must be plain names);
+    the renderer draws one edge per (source, target, event) and keeps only the first.
+    """
+    groups: dict[tuple[str, str, str], list[list[str]]] = defaultdict(list)
+    for state in Lifecycle.states:
+        for transition in state.transitions:
+            for event in transition.events:
+                key = (transition.source.id, transition.target.id, event.name)
+                groups[key].append([str(c) for c in transition.cond])
+    merged = {}
+    for key, guards in groups.items():
+        if len(guards) < 2:
+            continue
+        roles = [g[0] for g in guards]
+        rest = guards[0][1:]
+        merged[key] = ", ".join([" or ".join(roles), *rest])
+    return merged
 
 
 def mermaid() -> str:
     """The Mermaid source of the lifecycle diagram."""
-    return f"{Lifecycle:mermaid}".rstrip() + "\n"
+    text = f"{Lifecycle:mermaid}".rstrip() + "\n"
+    for (source, target, event), label in _merged_guards().items():
+        text = re.sub(
+            rf"^(\s*{source} --> {target} : {re.escape(event)} )\[[^\]\n]*\]$",
+            lambda m, label=label: f"{m.group(1)}[{label}]",
+            text,
+            flags=re.M,
+        )
+    return text
 
 
 if __name__ == "__main__":

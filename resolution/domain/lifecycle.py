@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 # Who may decide, and when: the owner of the case, once no evidence it asked for is pending.
 _DECIDES = ["by_care", "is_assignee", "evidence_settled"]
+# When a decision may be reviewed: once, soon after it was made.
+_REVIEWABLE = ["was_decided", "review_unused", "within_review_window"]
 
 
 class Lifecycle(StateMachine):
@@ -57,9 +59,18 @@ class Lifecycle(StateMachine):
         | awaiting_buyer.to(awaiting_shipment, cond=["by_buyer", "needs_shipment"])
     )
     appeal = awaiting_seller.to(appealed, cond="by_seller")
-    escalate = awaiting_care.from_(
-        awaiting_seller, awaiting_buyer, appealed, cond=["by_buyer or by_seller", "seller_answered"]
-    ) | shipment_sent.to(awaiting_care, cond="by_buyer")
+    # Guards are plain names, never expressions ("a or b", "!a"): python-statemachine parses
+    # expressions with `ast` on every new machine, and CPython 3.11's AST builder is not
+    # thread-safe (a threaded server would 500 now and then). Either party: two transitions.
+    escalate = (
+        awaiting_care.from_(
+            awaiting_seller, awaiting_buyer, appealed, cond=["by_buyer", "seller_answered"]
+        )
+        | awaiting_care.from_(
+            awaiting_seller, awaiting_buyer, appealed, cond=["by_seller", "seller_answered"]
+        )
+        | shipment_sent.to(awaiting_care, cond="by_buyer")
+    )
     auto_escalate = awaiting_care.from_(
         awaiting_seller,
         awaiting_buyer,
@@ -80,7 +91,7 @@ class Lifecycle(StateMachine):
     ship_return = awaiting_return.to(return_shipped, cond="by_buyer")
     confirm_return = return_shipped.to(
         awaiting_shipment, cond=["by_seller", "replacement_due"]
-    ) | return_shipped.to(closed, cond=["by_seller", "!replacement_due"])
+    ) | return_shipped.to(closed, cond="by_seller", unless="replacement_due")
     ship_items = awaiting_shipment.to(shipment_sent, cond="by_seller")
     confirm_received = shipment_sent.to(closed, cond="by_buyer")
     withdraw = closed.from_(
@@ -92,9 +103,8 @@ class Lifecycle(StateMachine):
         awaiting_return,
         cond="by_buyer",
     )
-    request_review = closed.to(
-        awaiting_care,
-        cond=["by_buyer or by_seller", "was_decided", "review_unused", "within_review_window"],
+    request_review = closed.to(awaiting_care, cond=["by_buyer", *_REVIEWABLE]) | closed.to(
+        awaiting_care, cond=["by_seller", *_REVIEWABLE]
     )
 
     # Who acts. The role table of the lifecycle is read back from these names (`roles_for`).

@@ -12,7 +12,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from statemachine import dispatcher
 from werkzeug.serving import make_server
 
 from resolution.domain.events import first_broken_link
@@ -245,17 +244,7 @@ class Server:
 
 
 @pytest.fixture
-def server(app, monkeypatch) -> Iterator[Server]:
-    # Serialise the machine's per-request expression parsing: concurrent `ast.parse` calls
-    # fail now and then on CPython 3.11 (see test_races.py, the xfail
-    # `test_building_a_machine_per_request_parses_no_expression`), a bug unrelated to keys.
-    lock, parse = threading.Lock(), dispatcher.parse_boolean_expr
-
-    def serialised(*args, **kwargs):
-        with lock:
-            return parse(*args, **kwargs)
-
-    monkeypatch.setattr(dispatcher, "parse_boolean_expr", serialised)
+def server(app) -> Iterator[Server]:
     with Server(app) as running:
         yield running
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from statemachine import dispatcher
 from werkzeug.serving import make_server
 
 from resolution.domain.actors import Actor, Role
@@ -33,13 +32,6 @@ N = 8
 PROBLEM = "application/problem+json"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Lifecycle() re-parses its expression guards ('by_buyer or by_seller', "
-    "'!replacement_due') with ast.parse on every request; CPython 3.11's AST builder is not "
-    "thread-safe, so concurrent requests sporadically fail with SystemError 'AST constructor "
-    "recursion depth mismatch' (500)",
-)
 def test_building_a_machine_per_request_parses_no_expression(monkeypatch):
     parsed: list[str] = []
     real_parse = ast.parse
@@ -52,25 +44,8 @@ def test_building_a_machine_per_request_parses_no_expression(monkeypatch):
     complaint = Complaint(id="6b0000000000000000000001", state="awaiting_buyer")
     machine_for(complaint)
     allowed_actions(complaint, Actor(Role.BUYER, "buyer-1"), datetime(2025, 6, 5, tzinfo=UTC))
-    assert parsed == []  # today: 'by_buyer or by_seller' (twice), '!replacement_due', ...
-
-
-@pytest.fixture(autouse=True)
-def one_expression_parse_at_a_time(monkeypatch):
-    """Works around the bug pinned by `test_building_a_machine_per_request_parses_no_expression`.
-
-    Without it these tests fail now and then with a 500 (SystemError from `ast.parse` in two
-    threads at once) that has nothing to do with the races they are about. Remove once the
-    machine no longer parses expressions per request.
-    """
-    lock = threading.Lock()
-    parse = dispatcher.parse_boolean_expr
-
-    def serialised(*args, **kwargs):
-        with lock:
-            return parse(*args, **kwargs)
-
-    monkeypatch.setattr(dispatcher, "parse_boolean_expr", serialised)
+    # Guards must be plain names: CPython 3.11's `ast` is not thread-safe (see lifecycle.py).
+    assert parsed == []
 
 
 @dataclass(frozen=True)
