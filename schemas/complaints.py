@@ -133,6 +133,7 @@ class MessageSchema(Schema):
 
 class ListComplaintsQuery(Schema):
     state = fields.String(validate=validate.OneOf(STATES))
+    overdue = fields.Boolean(load_default=False)
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = fields.String(validate=validate.Regexp(COMPLAINT_ID, error="not a cursor from a page"))
 

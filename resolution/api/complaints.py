@@ -47,9 +47,9 @@ def complaint_view(complaint: Complaint, actor: Actor) -> dict:
         "allowed_actions": allowed_actions(complaint, actor, now),
     }
     if actor.role in (Role.CARE, Role.AUDITOR):
-        care_due_at = complaint.care_due_at(ctx.deadlines)
-        view["care_due_at"] = care_due_at
-        view["care_overdue"] = care_due_at is not None and care_due_at < now
+        view["care_overdue"] = complaint.care_due_at is not None and complaint.care_due_at < now
+    else:
+        del view["care_due_at"]  # the care team's own clock: not the parties' business
     return _complaint_schema.dump(view)
 
 

@@ -56,6 +56,7 @@ class Complaint:
     decided_by: str | None = None
     decided_at: datetime | None = None
     review_until: datetime | None = None
+    care_due_at: datetime | None = None
     review_requested: bool = False
     under_review: bool = False
     return_shipment: dict | None = None
@@ -77,13 +78,17 @@ class Complaint:
     def is_open(self) -> bool:
         return self.state not in ("new", "closed")
 
-    def care_due_at(self, deadlines: Deadlines) -> datetime | None:
-        """When care breaches its SLA: 24 h from escalation to assignment, and to decision."""
-        if self.state == "awaiting_care" and self.escalated_at:
-            return self.escalated_at + deadlines.care_sla
-        if self.state == "in_mediation" and self.assigned_at:
-            return self.assigned_at + deadlines.care_sla
-        return None
+
+def _care_due_at(c: Complaint, deadlines: Deadlines) -> datetime | None:
+    """When care breaches its SLA: 24 h from escalation to assignment, and to decision.
+
+    Breaching it changes nothing in the lifecycle; it is shown and listed (`?overdue=true`).
+    """
+    if c.state == "awaiting_care" and c.escalated_at:
+        return c.escalated_at + deadlines.care_sla
+    if c.state == "in_mediation" and c.assigned_at:
+        return c.assigned_at + deadlines.care_sla
+    return None
 
 
 def _turn(state: str, evidence_request: dict | None) -> str | None:
@@ -176,6 +181,11 @@ def _due_at(c: Complaint, at: datetime, deadlines: Deadlines) -> datetime | None
 
 def apply(complaint: Complaint | None, event: Event, deadlines: Deadlines) -> Complaint:
     """The complaint after `event`: a pure function of the complaint before and the event."""
+    c = _apply(complaint, event, deadlines)
+    return replace(c, care_due_at=_care_due_at(c, deadlines))
+
+
+def _apply(complaint: Complaint | None, event: Event, deadlines: Deadlines) -> Complaint:
     c = complaint or Complaint(id=event.complaint_id)
     before_turn = c.turn
     state = event.data.get("state", c.state)

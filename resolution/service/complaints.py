@@ -12,9 +12,9 @@ from bson import ObjectId
 
 from ..domain import commands
 from ..domain.access import can_see, visibility_filter
-from ..domain.actors import Actor
+from ..domain.actors import Actor, Role
 from ..domain.deadlines import Deadlines
-from ..domain.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from ..domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from ..domain.events import Event
 from ..domain.projection import Complaint, apply, replay
 from ..store import eventstore
@@ -226,13 +226,21 @@ def list_complaints(
     actor: Actor,
     *,
     state: str | None = None,
+    overdue: bool = False,
     limit: int = 20,
     cursor: str | None = None,
 ) -> tuple[list[Complaint], str | None]:
-    """The complaints the actor may see, newest first, a page at a time."""
+    """The complaints the actor may see, newest first, a page at a time.
+
+    `overdue` keeps those whose care SLA is breached now (care and auditors only).
+    """
     query: dict[str, Any] = dict(visibility_filter(actor))
     if state:
         query["state"] = state
+    if overdue:
+        if actor.role not in (Role.CARE, Role.AUDITOR):
+            raise Forbidden("Only the care team and auditors can list care SLA breaches.")
+        query["care_due_at__lt"] = ctx.clock()
     if cursor:
         query["id__lt"] = cursor
     limit = max(1, min(limit, MAX_PAGE))

@@ -45,6 +45,7 @@ class ComplaintDocument(Document):
     decided_by = StringField(null=True)
     decided_at = DateTimeField(null=True)
     review_until = DateTimeField(null=True)
+    care_due_at = DateTimeField(null=True)
     review_requested = BooleanField()
     under_review = BooleanField()
     return_shipment = DictField(null=True)
@@ -71,6 +72,7 @@ class ComplaintDocument(Document):
             {"name": "by_shop_state", "fields": ["shop_id", "state", "-_id"]},
             {"name": "by_state", "fields": ["state", "-_id"]},
             {"name": "due", "fields": ["state", "due_at"]},
+            {"name": "care_due", "fields": ["care_due_at"], "sparse": True},
         ],
     }
 

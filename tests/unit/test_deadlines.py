@@ -8,6 +8,7 @@ import pytest
 
 from resolution.domain.deadlines import Deadlines, parse_duration
 from resolution.domain.errors import NotAllowed
+from tests.unit.conftest import PATHS, run_steps
 
 HOURS_72 = timedelta(hours=72)
 HOURS_24 = timedelta(hours=24)
@@ -113,31 +114,34 @@ def test_nobody_has_a_party_deadline_while_care_holds_the_complaint_or_it_is_clo
 def test_care_must_assign_within_24_hours_of_the_escalation(reach, path):
     story = reach(path)
     assert story.complaint.escalated_at == story.last_at
-    assert story.complaint.care_due_at(Deadlines()) == story.last_at + HOURS_24
+    assert story.complaint.care_due_at == story.last_at + HOURS_24
 
 
 def test_care_must_decide_within_24_hours_of_the_assignment(reach):
     story = reach("in_mediation")
     assert story.complaint.assigned_at == story.last_at
-    assert story.complaint.care_due_at(Deadlines()) == story.last_at + HOURS_24
+    assert story.complaint.care_due_at == story.last_at + HOURS_24
     asked = story.act("agent1", "request_evidence", minutes_later=60)
-    assert asked.complaint.care_due_at(Deadlines()) == story.last_at + HOURS_24
+    assert asked.complaint.care_due_at == story.last_at + HOURS_24
 
 
 def test_the_care_service_level_is_configurable(reach):
-    sla = Deadlines(care_sla=timedelta(hours=8))
-    story = reach("awaiting_care")
-    assert story.complaint.care_due_at(sla) == story.last_at + timedelta(hours=8)
+    complaint, events = run_steps(
+        PATHS["awaiting_care"][1],
+        PATHS["awaiting_care"][0],
+        deadlines=Deadlines(care_sla=timedelta(hours=8)),
+    )
+    assert complaint.care_due_at == events[-1].at + timedelta(hours=8)
 
 
 @pytest.mark.parametrize("path", ["awaiting_seller", "awaiting_return", "closed_decided"])
 def test_care_has_no_deadline_where_it_holds_no_turn(reach, path):
-    assert reach(path).complaint.care_due_at(Deadlines()) is None
+    assert reach(path).complaint.care_due_at is None
 
 
 def test_a_breached_care_deadline_changes_nothing(reach):
     story = reach("awaiting_care")
-    late = story.complaint.care_due_at(Deadlines()) + timedelta(hours=5)
+    late = story.complaint.care_due_at + timedelta(hours=5)
     assigned = story.act("agent1", "assign", at=late)
     assert assigned.complaint.state == "in_mediation"
 
