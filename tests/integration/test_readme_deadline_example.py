@@ -1,0 +1,39 @@
+"""The README's worked deadline example (in WIB) is what the service actually does."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from resolution import service
+from resolution.domain.actors import Actor, Role
+from resolution.service.sweeper import sweep
+from resolution.store import eventstore
+from tests.conftest import complaint_body
+
+WIB = timezone(timedelta(hours=7))
+BUYER = Actor(Role.BUYER, "buyer-1")
+SELLER = Actor(Role.SELLER, "seller-1", "shop-1")
+
+
+def test_the_worked_example_in_the_readme(context, clock):
+    clock.now = datetime(2025, 6, 5, 10, 0, tzinfo=WIB)  # Thursday 10:00 WIB: opened
+    complaint = service.open_complaint(context, BUYER, complaint_body()).complaint
+    assert complaint.turn == "seller"
+    assert complaint.due_at == datetime(2025, 6, 8, 10, 0, tzinfo=WIB)
+
+    clock.now = datetime(2025, 6, 6, 20, 0, tzinfo=WIB)  # the buyer nudges: no effect
+    assert service.post_message(context, BUYER, complaint.id, "Halo?").complaint.due_at == (
+        datetime(2025, 6, 8, 10, 0, tzinfo=WIB)
+    )
+    clock.now = datetime(2025, 6, 7, 9, 30, tzinfo=WIB)  # the seller answers in the thread
+    nudged = service.post_message(context, SELLER, complaint.id, "Sedang dicek gudang.")
+    assert nudged.complaint.due_at == datetime(2025, 6, 10, 9, 30, tzinfo=WIB)
+
+    assert sweep(context, datetime(2025, 6, 10, 9, 29, tzinfo=WIB)) == {}
+    assert sweep(context, datetime(2025, 6, 10, 9, 31, tzinfo=WIB)) == {"auto_escalate": 1}
+    escalated = eventstore.load(complaint.id)
+    assert escalated.state == "awaiting_care"
+    assert escalated.care_due_at == datetime(2025, 6, 11, 9, 31, tzinfo=WIB)
+    last = eventstore.events_of(complaint.id)[-1]
+    assert last.data["party"] == "seller"
+    assert last.data["deadline"] == "2025-06-10T02:30:00.000+00:00"
