@@ -222,7 +222,10 @@ def roles_for(action: str) -> frozenset[Role]:
     return frozenset(roles)
 
 
-def allowed_actions(complaint: Complaint, actor: Actor, now: datetime) -> list[str]:
+def allowed_actions(
+    complaint: Complaint, actor: Actor, now: datetime, machine: Lifecycle | None = None
+) -> list[str]:
     """The actions this caller may take now, in the lifecycle's order: the buttons to show."""
-    enabled = {e.id for e in machine_for(complaint).enabled_events(actor=actor, now=now)}
+    machine = machine or machine_for(complaint)
+    enabled = {e.id for e in machine.enabled_events(actor=actor, now=now)}
     return [a for a in PERSON_ACTIONS if a in enabled]
