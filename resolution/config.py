@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .domain.deadlines import Deadlines, parse_duration
+from .domain.evidence import Limits
 
 DEFAULT_DATA_DIR = Path("var/db")
 
@@ -23,6 +24,7 @@ class Config:
     db_name: str = "resolution"
     deadlines: Deadlines = field(default_factory=Deadlines)
     data_dir: Path = DEFAULT_DATA_DIR
+    evidence_limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Config:
@@ -42,12 +44,25 @@ class Config:
             )
         except ValueError as error:
             raise ConfigError(str(error)) from error
+        limits = Limits(
+            image=_megabytes(env, "RESOLUTION_MAX_IMAGE_MB", 10),
+            document=_megabytes(env, "RESOLUTION_MAX_DOCUMENT_MB", 10),
+            video=_megabytes(env, "RESOLUTION_MAX_VIDEO_MB", 100),
+        )
         values = {
             "jwt_secret": secret,
             "mongodb_uri": env.get("MONGODB_URI") or None,
             "db_name": env.get("RESOLUTION_DB_NAME", "resolution"),
             "deadlines": deadlines,
             "data_dir": Path(env.get("RESOLUTION_DATA_DIR", str(DEFAULT_DATA_DIR))),
+            "evidence_limits": limits,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def _megabytes(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, str(default))
+    if not text.isdigit() or int(text) == 0:
+        raise ConfigError(f"{name} must be a whole number of megabytes above 0, not {text!r}.")
+    return int(text) << 20

@@ -129,6 +129,11 @@ ACTION_SCHEMAS: dict[str, type[Schema]] = {
 
 class MessageSchema(Schema):
     body = text(5000, required=True)
+    evidence_ids = fields.List(
+        fields.String(validate=validate.Regexp(r"^[0-9a-f]{24}\Z", error="not an evidence id")),
+        validate=validate.Length(max=20),
+    )
+    answers = fields.Integer(strict=True, validate=validate.Range(min=1, max=10**9))
 
 
 class ListComplaintsQuery(Schema):

@@ -7,7 +7,7 @@ from flask import Flask
 from ..config import Config
 from ..service import Context
 from ..store import database
-from . import complaints, health, problems
+from . import complaints, evidence, health, problems
 
 MAX_BODY = 1024 * 1024  # 1 MiB: a complaint is text; files come through the evidence upload
 
@@ -27,8 +27,11 @@ def create_app(config: Config | None = None, *, context: Context | None = None) 
     app.json.sort_keys = False  # keep the schemas' field order: id, order … allowed_actions
     database.connect(config.mongodb_uri, config.db_name)
     app.extensions["resolution.config"] = config
-    app.extensions["resolution.context"] = context or Context(deadlines=config.deadlines)
+    app.extensions["resolution.context"] = context or Context(
+        deadlines=config.deadlines, evidence_limits=config.evidence_limits
+    )
     problems.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(complaints.bp)
+    app.register_blueprint(evidence.bp)
     return app

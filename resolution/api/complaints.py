@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
-from flask import Blueprint, Response, json, url_for
+from flask import Blueprint, Response, url_for
 
 from schemas.complaints import (
     ACTION_SCHEMAS,
@@ -21,16 +20,17 @@ from .. import service
 from ..domain.actors import Actor, Role
 from ..domain.lifecycle import PERSON_ACTIONS, allowed_actions
 from ..domain.projection import Complaint
-from ..service import Idempotency, Recorded, Replayed
+from ..service import Recorded
 from .http import (
     caller,
     complaint_id,
     context,
-    fingerprint,
-    idempotency_key,
+    etag,
     if_match,
+    json_response,
     load_body,
     load_query,
+    write,
 )
 
 bp = Blueprint("complaints", __name__, url_prefix="/v1/complaints")
@@ -53,28 +53,6 @@ def complaint_view(complaint: Complaint, actor: Actor) -> dict:
     return _complaint_schema.dump(view)
 
 
-def _json(body: dict, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(json.dumps(body), status=status, headers=headers, mimetype="application/json")
-
-
-def _etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def _write(
-    run: Callable[[Idempotency | None], Recorded],
-    render: Callable[[Recorded], tuple[int, dict, dict]],
-) -> Response:
-    """Runs a write use case, remembering or replaying its response for an Idempotency-Key."""
-    key = idempotency_key()
-    idem = Idempotency(key, fingerprint(), render) if key else None
-    try:
-        status, body, headers = render(run(idem))
-    except Replayed as replay:
-        return _json(replay.body, replay.status, {**replay.headers, "Idempotent-Replayed": "true"})
-    return _json(body, status, headers)
-
-
 @bp.post("")
 def open_complaint() -> Response:
     actor = caller()
@@ -86,10 +64,10 @@ def open_complaint() -> Response:
         return (
             201,
             complaint_view(complaint, actor),
-            {"Location": location, "ETag": _etag(complaint.version)},
+            {"Location": location, "ETag": etag(complaint.version)},
         )
 
-    return _write(lambda idem: service.open_complaint(context(), actor, request, idem), render)
+    return write(lambda idem: service.open_complaint(context(), actor, request, idem), render)
 
 
 @bp.get("")
@@ -97,14 +75,18 @@ def list_complaints() -> Response:
     actor = caller()
     query = load_query(ListComplaintsQuery())
     page, next_cursor = service.list_complaints(context(), actor, **query)
-    return _json({"items": [complaint_view(c, actor) for c in page], "next_cursor": next_cursor})
+    return json_response(
+        {"items": [complaint_view(c, actor) for c in page], "next_cursor": next_cursor}
+    )
 
 
 @bp.get("/<cid>")
 def get_complaint(cid: str) -> Response:
     actor = caller()
     complaint = service.get_complaint(context(), actor, complaint_id(cid))
-    return _json(complaint_view(complaint, actor), headers={"ETag": _etag(complaint.version)})
+    return json_response(
+        complaint_view(complaint, actor), headers={"ETag": etag(complaint.version)}
+    )
 
 
 @bp.get("/<cid>/events")
@@ -115,21 +97,32 @@ def list_events(cid: str) -> Response:
     events, next_cursor = service.list_events(
         context(), actor, complaint_id(cid), after=after, limit=query["limit"]
     )
-    return _json({"items": [_event_schema.dump(e) for e in events], "next_cursor": next_cursor})
+    return json_response(
+        {"items": [_event_schema.dump(e) for e in events], "next_cursor": next_cursor}
+    )
 
 
 @bp.post("/<cid>/messages")
 def post_message(cid: str) -> Response:
     actor = caller()
     cid = complaint_id(cid)
-    body = load_body(MessageSchema())["body"]
+    message = load_body(MessageSchema())
     version = if_match()
 
     def render(result: Recorded) -> tuple[int, dict, dict]:
-        return 201, _event_schema.dump(result.event), {"ETag": _etag(result.complaint.version)}
+        return 201, _event_schema.dump(result.event), {"ETag": etag(result.complaint.version)}
 
-    return _write(
-        lambda idem: service.post_message(context(), actor, cid, body, if_match=version, idem=idem),
+    return write(
+        lambda idem: service.post_message(
+            context(),
+            actor,
+            cid,
+            message["body"],
+            evidence_ids=message.get("evidence_ids", ()),
+            answers=message.get("answers"),
+            if_match=version,
+            idem=idem,
+        ),
         render,
     )
 
@@ -145,9 +138,9 @@ def _action_view(action: str):
 
         def render(result: Recorded) -> tuple[int, dict, dict]:
             complaint = result.complaint
-            return 200, complaint_view(complaint, actor), {"ETag": _etag(complaint.version)}
+            return 200, complaint_view(complaint, actor), {"ETag": etag(complaint.version)}
 
-        return _write(
+        return write(
             lambda idem: service.act(
                 context(), actor, cid, action, request, if_match=version, idem=idem
             ),

@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
+from flask import json as flask_json
 from marshmallow import Schema
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from ..domain.actors import Actor
 from ..domain.errors import Invalid, NotFound
 from ..domain.events import canonical
-from ..service import Context
+from ..service import Context, Idempotency, Recorded, Replayed
 from .auth import actor_from_header
 
 COMPLAINT_ID = re.compile(r"[0-9a-f]{24}")
@@ -100,3 +102,29 @@ def fingerprint() -> str:
     digest.update(f"{request.method}\0{request.path}\0".encode())
     digest.update(canonical(json_body()))
     return digest.hexdigest()
+
+
+def json_response(body: dict, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(
+        flask_json.dumps(body), status=status, headers=headers, mimetype="application/json"
+    )
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def write(
+    run: Callable[[Idempotency | None], Recorded],
+    render: Callable[[Recorded], tuple[int, dict, dict]],
+    request_fingerprint: str | None = None,
+) -> Response:
+    """Runs a write use case, remembering or replaying its response for an Idempotency-Key."""
+    key = idempotency_key()
+    idem = Idempotency(key, request_fingerprint or fingerprint(), render) if key else None
+    try:
+        status, body, headers = render(run(idem))
+    except Replayed as replay:
+        replayed = {**replay.headers, "Idempotent-Replayed": "true"}
+        return json_response(replay.body, replay.status, replayed)
+    return json_response(body, status, headers)

@@ -7,7 +7,7 @@ returns one sealed `Event` (or raises a `DomainError`). Nothing here is stored o
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +15,9 @@ from statemachine.exceptions import TransitionNotAllowed
 
 from .actors import Actor, Role
 from .deadlines import Deadlines
-from .errors import Forbidden, Invalid, NotAllowed, NotFound
+from .errors import Conflict, Forbidden, Invalid, NotAllowed, NotFound
 from .events import Event, iso, utc_ms
+from .evidence import can_open
 from .lifecycle import PERSON_ACTIONS, Lifecycle, allowed_actions, machine_for, roles_for
 from .projection import Complaint
 from .solutions import Solution, check_solution
@@ -40,7 +41,10 @@ REFUSALS = {
     "review_unused": "a review has already been requested once for this complaint",
     "within_review_window": "the time to request a review of the decision has passed",
     "is_due": "the deadline has not passed yet",
-    "evidence_settled": "the evidence requested from a party is still awaited (until its due time)",
+    "evidence_settled": (
+        "the evidence requested from a party is still awaited (until its due time) "
+        "or has not been reviewed yet"
+    ),
 }
 
 
@@ -160,12 +164,98 @@ def _data_for(
     return data
 
 
-def message(complaint: Complaint, actor: Actor, body: str, now: datetime) -> Event:
+def message(
+    complaint: Complaint,
+    actor: Actor,
+    body: str,
+    now: datetime,
+    *,
+    evidence_ids: Sequence[str] = (),
+    answers: int | None = None,
+) -> Event:
     """A message in the complaint's thread: no state change, but the sender's activity."""
+    _check_can_speak(complaint, actor, now, answers)
+    known = {item["id"] for item in complaint.evidence}
+    unknown = [eid for eid in evidence_ids if eid not in known]
+    if unknown:
+        raise Invalid(
+            "A message can only refer to this complaint's evidence.",
+            {"evidence_ids": [f"no evidence {eid} on this complaint" for eid in unknown]},
+        )
+    data: dict[str, Any] = {"body": body}
+    if evidence_ids:
+        data["evidence_ids"] = list(evidence_ids)
+    if answers is not None:
+        data["answers"] = answers
+    return _sealed(complaint, actor, "message", data, now)
+
+
+def _check_can_speak(
+    complaint: Complaint, actor: Actor, now: datetime, answers: int | None = None
+) -> None:
+    """Messages and evidence: from the parties and care, while the complaint is open."""
     if actor.role not in (Role.BUYER, Role.SELLER, Role.CARE):
-        raise Forbidden(f"A {actor.role} cannot post messages.")
+        raise Forbidden(f"A {actor.role} cannot add messages or evidence.")
     if not complaint.is_open:
         raise NotAllowed(
-            "The complaint is closed: no more messages.", allowed_actions(complaint, actor, now)
+            "The complaint is closed: no more messages or evidence.",
+            allowed_actions(complaint, actor, now),
         )
-    return _sealed(complaint, actor, "message", {"body": body}, now)
+    if answers is None:
+        return
+    request = complaint.evidence_request
+    if request is None or request["id"] != answers or request["party"] != actor.role:
+        raise Invalid(
+            "`answers` must name the evidence request made to you (its `id`).",
+            {"answers": ["not an evidence request made to you on this complaint"]},
+        )
+
+
+def check_can_add_evidence(complaint: Complaint, actor: Actor, now: datetime) -> None:
+    """Raises unless `actor` may add evidence now: checked before a file is stored."""
+    _check_can_speak(complaint, actor, now)
+
+
+def add_evidence(
+    complaint: Complaint, actor: Actor, item: Mapping[str, Any], now: datetime
+) -> Event:
+    """Evidence added to the complaint: a stored file's reference, or a tracking number."""
+    _check_can_speak(complaint, actor, now, item.get("answers"))
+    return _sealed(complaint, actor, "evidence_added", dict(item), now)
+
+
+def _evidence(complaint: Complaint, evidence_id: str) -> dict:
+    for item in complaint.evidence:
+        if item["id"] == evidence_id:
+            return item
+    raise NotFound(f"There is no evidence {evidence_id[:64]} on this complaint.")
+
+
+def review_evidence(
+    complaint: Complaint, actor: Actor, evidence_id: str, note: str, now: datetime
+) -> Event:
+    """Care records that it looked at a piece of evidence, and what it made of it."""
+    if actor.role is not Role.CARE:
+        raise Forbidden("Only the care team reviews evidence.")
+    item = _evidence(complaint, evidence_id)
+    if not complaint.is_open:
+        raise NotAllowed("The complaint is closed.", allowed_actions(complaint, actor, now))
+    if item.get("reviewed"):
+        raise Conflict(f"Evidence {evidence_id} was already reviewed.")
+    return _sealed(
+        complaint, actor, "evidence_reviewed", {"evidence_id": evidence_id, "note": note}, now
+    )
+
+
+def open_evidence(
+    complaint: Complaint, actor: Actor, evidence_id: str, now: datetime
+) -> tuple[dict, Event | None]:
+    """The evidence entry `actor` asks to open, and the `evidence_viewed` event its reading
+    of personal data must leave behind (None for ordinary evidence)."""
+    item = _evidence(complaint, evidence_id)
+    if not can_open(actor, item):
+        raise Forbidden("This evidence is visible to the care team and its uploader only.")
+    if not item.get("restricted"):
+        return item, None
+    data = {"evidence_id": evidence_id, "kind": item["kind"]}
+    return item, _sealed(complaint, actor, "evidence_viewed", data, now)

@@ -70,3 +70,19 @@ class PreconditionFailed(DomainError):
     status = 412
     title = "Precondition failed"
     slug = "precondition-failed"
+
+
+class Unsupported(DomainError):
+    """The upload is not a kind of file the service keeps (415)."""
+
+    status = 415
+    title = "Unsupported media type"
+    slug = "unsupported-media-type"
+
+
+class TooLarge(DomainError):
+    """The upload is over the size limit for its kind (413)."""
+
+    status = 413
+    title = "Too large"
+    slug = "too-large"

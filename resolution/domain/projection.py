@@ -13,6 +13,7 @@ from typing import Any
 
 from .deadlines import Deadlines
 from .events import GENESIS, Event, iso
+from .evidence import is_restricted
 from .solutions import Solution
 
 PARTY_TURNS = {
@@ -53,6 +54,7 @@ class Complaint:
     assigned_to: str | None = None
     assigned_at: datetime | None = None
     evidence_request: dict | None = None
+    evidence: list = field(default_factory=list)
     decided_by: str | None = None
     decided_at: datetime | None = None
     review_until: datetime | None = None
@@ -138,13 +140,27 @@ def _effects(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
         return {"assigned_to": data["agent_id"], "assigned_at": at}
     if kind == "request_evidence":
         request = {
+            "id": event.seq,
             "party": data["party"],
             "what": data["what"],
             "due_at": data["due_at"],
             "requested_by": event.actor["id"],
             "at": iso(at),
+            "answer_ids": [],
         }
         return {"evidence_request": request}
+    if kind == "evidence_added":
+        return {
+            "evidence": [*c.evidence, _evidence_item(event)],
+            "evidence_request": _answered(c.evidence_request, event, data["evidence_id"]),
+        }
+    if kind == "evidence_reviewed":
+        review = {"by": event.actor["id"], "at": iso(at), "note": data["note"]}
+        evidence = [
+            {**item, "reviewed": review} if item["id"] == data["evidence_id"] else item
+            for item in c.evidence
+        ]
+        return {"evidence": evidence}
     if kind == "decide":
         resolution = {
             "solution": data["solution"],
@@ -165,10 +181,36 @@ def _effects(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
         shipped = {"courier": data["courier"], "tracking_number": data["tracking_number"]}
         return {"shipment": {**shipped, "at": iso(at)}}
     if kind == "message":
-        request = c.evidence_request
-        if request and not request.get("answered_at") and role == request["party"]:
-            return {"evidence_request": {**request, "answered_at": iso(at)}}
+        return {"evidence_request": _answered(c.evidence_request, event, None)}
     return {}
+
+
+def _answered(request: dict | None, event: Event, evidence_id: str | None) -> dict | None:
+    """The evidence request after the asked party spoke: answered, with what it sent."""
+    if request is None or event.actor["role"] != request["party"]:
+        return request
+    request = {**request, "answered_at": request.get("answered_at") or iso(event.at)}
+    if evidence_id is not None:
+        request["answer_ids"] = [*request.get("answer_ids", []), evidence_id]
+    return request
+
+
+def _evidence_item(event: Event) -> dict:
+    """An entry of the complaint's evidence list; the file itself stays in GridFS."""
+    data = event.data
+    item = {
+        "id": data["evidence_id"],
+        "kind": data["kind"],
+        "by": dict(event.actor),
+        "at": iso(event.at),
+        "care_only": bool(data.get("care_only", False)),
+        "reviewed": None,
+    }
+    item["restricted"] = is_restricted(item)
+    for name in ("caption", "file", "courier", "tracking_number"):
+        if name in data:
+            item[name] = data[name]
+    return item
 
 
 def _due_at(c: Complaint, at: datetime, deadlines: Deadlines) -> datetime | None:
@@ -204,7 +246,8 @@ def _apply(complaint: Complaint | None, event: Event, deadlines: Deadlines) -> C
         # A new turn starts now: its clock starts now.
         c = replace(c, turn=turn, turn_started_at=event.at if turn else None)
         return replace(c, due_at=_due_at(c, event.at, deadlines))
-    if event.type == "message" and event.actor["role"] == c.turn and c.state != "in_mediation":
+    spoke = event.type in ("message", "evidence_added")
+    if spoke and event.actor["role"] == c.turn and c.state != "in_mediation":
         # The turn-holder continuing the conversation pushes its own deadline.
         return replace(c, due_at=_due_at(c, event.at, deadlines))
     return c

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +16,7 @@ from ..domain.actors import Actor, Role
 from ..domain.deadlines import Deadlines
 from ..domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from ..domain.events import Event
+from ..domain.evidence import Limits
 from ..domain.projection import Complaint, apply, replay
 from ..store import eventstore
 from ..store.documents import ComplaintDocument, EventDocument
@@ -33,6 +34,7 @@ class Context:
 
     clock: Callable[[], datetime] = _utcnow
     deadlines: Deadlines = field(default_factory=Deadlines)
+    evidence_limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True)
@@ -199,15 +201,19 @@ def post_message(
     complaint_id: str,
     body: str,
     *,
+    evidence_ids: Sequence[str] = (),
+    answers: int | None = None,
     if_match: int | None = None,
     idem: Idempotency | None = None,
 ) -> Recorded:
-    """Adds a message to the complaint's thread."""
+    """Adds a message to the complaint's thread (it may point at evidence, answer a request)."""
     return _change(
         ctx,
         actor,
         complaint_id,
-        lambda c, now: commands.message(c, actor, body, now),
+        lambda c, now: commands.message(
+            c, actor, body, now, evidence_ids=evidence_ids, answers=answers
+        ),
         if_match,
         idem,
     )

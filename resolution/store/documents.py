@@ -13,6 +13,7 @@ from mongoengine import (
     DictField,
     Document,
     IntField,
+    ListField,
     StringField,
 )
 
@@ -42,6 +43,7 @@ class ComplaintDocument(Document):
     assigned_to = StringField(null=True)
     assigned_at = DateTimeField(null=True)
     evidence_request = DictField(null=True)
+    evidence = ListField(DictField())
     decided_by = StringField(null=True)
     decided_at = DateTimeField(null=True)
     review_until = DateTimeField(null=True)

@@ -1,0 +1,83 @@
+"""Evidence: what may be uploaded for which kind, and who may see its content.
+
+Identity documents (KTP/NIK) are personal data under Indonesia's personal-data-protection law:
+their content is for care, auditors and the party that uploaded them (seed 000, 004). The
+other party sees that such evidence exists, never what it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .actors import Actor, Role
+
+IMAGES = frozenset({"image/jpeg", "image/png", "image/webp"})
+VIDEOS = frozenset({"video/mp4", "video/quicktime"})
+PDF = frozenset({"application/pdf"})
+
+# What each kind of evidence may be, by the content type read from its bytes.
+CONTENT_TYPES: dict[str, frozenset[str]] = {
+    "photo": IMAGES,
+    "screenshot": IMAGES,
+    "video": VIDEOS,
+    "document": PDF | IMAGES,
+    "identity_document": IMAGES | VIDEOS | PDF,
+}
+KINDS = (*CONTENT_TYPES, "tracking")
+# Evidence nobody but care, auditors and the uploading party may open.
+ALWAYS_RESTRICTED = frozenset({"identity_document"})
+
+
+def category(content_type: str) -> str:
+    """`image`, `video` or `document`: what the size limits are set by."""
+    if content_type in IMAGES:
+        return "image"
+    if content_type in VIDEOS:
+        return "video"
+    return "document"
+
+
+def is_restricted(item: Mapping) -> bool:
+    """Identity documents, and anything the uploader marked `care_only`."""
+    return item["kind"] in ALWAYS_RESTRICTED or bool(item.get("care_only"))
+
+
+def party_of(actor: Mapping | Actor) -> str:
+    """The side of the complaint an actor speaks for: the buyer, the shop, or care."""
+    data = actor.as_data() if isinstance(actor, Actor) else actor
+    if data["role"] == "seller":
+        return f"seller:{data.get('shop_id')}"
+    return f"{data['role']}:{data['id']}"
+
+
+def can_open(actor: Actor, item: Mapping) -> bool:
+    """May `actor` see this evidence's content (file, caption, file name)?"""
+    if not is_restricted(item):
+        return True
+    if actor.role in (Role.CARE, Role.AUDITOR):
+        return True
+    return party_of(actor) == party_of(item["by"])
+
+
+def as_seen_by(actor: Actor, item: Mapping) -> dict:
+    """The evidence entry as this caller may see it: restricted content becomes a bare mention."""
+    if can_open(actor, item):
+        return dict(item)
+    hidden = {"id", "kind", "by", "at", "care_only", "restricted", "reviewed"}
+    mention = {k: v for k, v in item.items() if k in hidden}
+    mention["by"] = {"role": item["by"]["role"]}
+    return mention
+
+
+class Limits:
+    """Upload size limits in bytes, by what the bytes turn out to be."""
+
+    def __init__(self, image: int = 10 << 20, document: int = 10 << 20, video: int = 100 << 20):
+        self.image, self.document, self.video = image, document, video
+
+    def for_category(self, name: str) -> int:
+        return {"image": self.image, "document": self.document, "video": self.video}[name]
+
+    @property
+    def largest(self) -> int:
+        return max(self.image, self.document, self.video)
