@@ -7,6 +7,7 @@ the event is then refused, the file is deleted, so a refused upload leaves nothi
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from bson import ObjectId
@@ -17,8 +18,11 @@ from ..domain import commands
 from ..domain.actors import Actor
 from ..domain.errors import NotFound
 from ..domain.evidence import as_seen_by
-from ..store import files
+from ..store import eventstore, files
 from .complaints import Context, Idempotency, Recorded, Replayed, _change, get_complaint
+
+# An upload's event commits within seconds of its file; an hour apart, the file is an orphan.
+ORPHAN_GRACE = timedelta(hours=1)
 
 
 def add_evidence(
@@ -56,7 +60,7 @@ def add_evidence(
             "filename": (filename or "")[:200],
         }
     try:
-        return _change(
+        recorded = _change(
             ctx,
             actor,
             complaint_id,
@@ -68,6 +72,26 @@ def add_evidence(
         if file_id:
             files.delete(file_id)
         raise
+    if file_id:
+        files.mark_recorded(file_id)
+    return recorded
+
+
+def remove_orphan_files(ctx: Context, now: datetime, grace: timedelta = ORPHAN_GRACE) -> int:
+    """Deletes files whose event never committed (the process died in between).
+
+    A file still unmarked after `grace` is either an orphan, or recorded by a process that
+    died right after its commit: the complaint's evidence list tells which.
+    """
+    removed = 0
+    for file_id, complaint_id in files.unrecorded_before(now - grace):
+        complaint = eventstore.load(complaint_id) if complaint_id else None
+        if complaint is not None and any(i["id"] == file_id for i in complaint.evidence):
+            files.mark_recorded(file_id)
+        else:
+            files.delete(file_id)
+            removed += 1
+    return removed
 
 
 def list_evidence(ctx: Context, actor: Actor, complaint_id: str) -> list[dict]:

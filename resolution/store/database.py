@@ -5,6 +5,7 @@ from __future__ import annotations
 import mongoengine
 from pymongo.errors import PyMongoError
 
+from . import files
 from .documents import ComplaintDocument, ensure_indexes
 
 ALIAS = mongoengine.DEFAULT_CONNECTION_NAME
@@ -25,6 +26,7 @@ def connect(uri: str, db_name: str) -> None:
         uuidRepresentation="standard",
     )
     ensure_indexes()
+    files.ensure_indexes()
 
 
 def disconnect() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import BinaryIO
 
 from bson import ObjectId
@@ -36,3 +37,31 @@ def open_file(file_id: str) -> GridOut | None:
         return _bucket().open_download_stream(ObjectId(file_id))
     except (NoFile, InvalidId):
         return None
+
+
+def _files_collection():
+    return ComplaintDocument._get_db()[f"{BUCKET}.files"]
+
+
+def ensure_indexes() -> None:
+    """The index the orphan clean-up reads (raw pymongo: GridFS is not a mongoengine document)."""
+    _files_collection().create_index(
+        [("metadata.recorded", 1), ("uploadDate", 1)], name="unrecorded_by_age"
+    )
+
+
+def mark_recorded(file_id: str) -> None:
+    """The file's event is committed: the orphan clean-up must leave it alone."""
+    _files_collection().update_one(
+        {"_id": ObjectId(file_id)}, {"$set": {"metadata.recorded": True}}
+    )
+
+
+def unrecorded_before(cutoff: datetime) -> list[tuple[str, str]]:
+    """(file id, complaint id) of files stored before `cutoff` and never marked recorded."""
+    query = {"metadata.recorded": {"$ne": True}, "uploadDate": {"$lt": cutoff}}
+    projection = {"metadata.complaint_id": 1}
+    return [
+        (str(doc["_id"]), doc.get("metadata", {}).get("complaint_id", ""))
+        for doc in _files_collection().find(query, projection)
+    ]
