@@ -5,10 +5,14 @@ Seeding is idempotent: an order that already has a demo complaint is skipped.
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
+
+from PIL import Image
 
 from . import service
 from .domain.actors import Actor, Role
+from .service import evidence
 
 PARTIES = {
     "buyer": ("buyer", "buyer-demo", None),
@@ -117,5 +121,27 @@ def seed(ctx: service.Context) -> int:
         complaint = service.open_complaint(ctx, BUYER, request).complaint
         for actor, action, body in steps:
             service.act(ctx, actor, complaint.id, action, body)
+        if order_id in EVIDENCE:
+            _add_evidence(ctx, complaint.id)
         created += 1
     return created
+
+
+# The demo case in mediation carries evidence of each sort, so care has something to look at.
+EVIDENCE = {"DEMO-1005"}
+
+
+def _add_evidence(ctx: service.Context, complaint_id: str) -> None:
+    photo = io.BytesIO()
+    Image.new("RGB", (320, 240), (180, 40, 40)).save(photo, "JPEG")
+    ktp = io.BytesIO()
+    Image.new("RGB", (320, 200), (40, 90, 180)).save(ktp, "PNG")
+    for image, kind, caption, name in (
+        (photo, "photo", "Tidak ada hologram resmi di kemasan.", "kemasan.jpg"),
+        (ktp, "identity_document", "KTP pembeli", "ktp.png"),
+    ):
+        image.seek(0)
+        request = {"kind": kind, "caption": caption}
+        evidence.add_evidence(ctx, BUYER, complaint_id, request, image, name)
+    tracking = {"kind": "tracking", "courier": "J&T", "tracking_number": "JP1234567890"}
+    evidence.add_evidence(ctx, SELLER, complaint_id, tracking)
