@@ -8,6 +8,7 @@ already running there if there is one, otherwise starts one for its own duration
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -185,6 +186,113 @@ def sweep(now_text: str | None, loop: bool, interval: float, data_dir: Path) -> 
             if not loop:
                 return
             time.sleep(interval)
+
+
+def _instant(text: str | None, name: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint=name) from error
+    if moment.tzinfo is None:
+        raise click.BadParameter("give a time zone, e.g. +07:00 or Z", param_hint=name)
+    return moment
+
+
+@main.command()
+@click.option("--since", help="From this instant (ISO 8601), inclusive. Default: the start.")
+@click.option("--until", help="To this instant, exclusive. Default: now.")
+@click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
+@click.option("--channel", help="Only complaints of this channel (tokopedia, tiktok_shop …).")
+@click.option("--complaint-id", help="Only this complaint's events.")
+@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv"]), default="ndjson")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@data_dir_option
+def export(since, until, types, channel, complaint_id, fmt, out, data_dir) -> None:
+    """Writes a masked, signed audit export of the event log (what GET /v1/audit/events sends)."""
+    import sys
+
+    from .domain.actors import Actor, Role
+    from .service import audit
+
+    query = audit.ExportQuery(
+        since=_instant(since, "--since") or audit.EPOCH,
+        until=_instant(until, "--until"),
+        types=tuple(types),
+        channel=channel,
+        complaint_id=complaint_id,
+    )
+    auditor = Actor(Role.AUDITOR, "cli")
+    with _connected(data_dir) as config:
+        ctx = _context(config)
+        records = audit.export_records(ctx, auditor, query)
+        render = audit.as_csv if fmt == "csv" else audit.as_ndjson
+        total = audit.count_events(query, query.until or ctx.clock())
+        written = 0
+        with (
+            out.open("w", encoding="utf-8", newline="") as sink,
+            click.progressbar(
+                length=total,
+                label="Exporting",
+                file=sys.stderr if sys.stderr.isatty() else io.StringIO(),
+            ) as bar,
+        ):
+            for line in render(records):
+                sink.write(line)
+                written += 1
+                bar.update(1)
+    click.echo(f"Wrote {out} ({fmt}, {total} events before filters, signed manifest last).")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--public-key", help="The service's public key (base64) to check the signature with.")
+def verify(file: Path, public_key: str | None) -> None:
+    """Checks an audit export: every chain, the manifest and its signature."""
+    from .service import audit
+
+    with file.open(encoding="utf-8", newline="") as stream:
+        finding = audit.verify(stream, public_key)
+    if finding.ok:
+        click.echo(finding.message)
+        return
+    where = []
+    if finding.line is not None:
+        where.append(f"line {finding.line}")
+    if finding.complaint_id:
+        where.append(f"complaint {finding.complaint_id} seq {finding.seq}")
+    raise click.ClickException(
+        f"broken: {finding.message}" + (f" ({', '.join(where)})" if where else "")
+    )
+
+
+@main.command()
+@click.option(
+    "--generate", is_flag=True, help="Print a new private key for RESOLUTION_SIGNING_KEY."
+)
+@data_dir_option
+def keys(generate: bool, data_dir: Path) -> None:
+    """Prints the public key that signs audit exports (what auditors pass to `verify`)."""
+    from . import signing
+
+    if generate:
+        click.echo(signing.generate())
+        return
+    import os
+
+    key = signing.load(os.environ.get("RESOLUTION_SIGNING_KEY"), data_dir)
+    click.echo(signing.public_key(key))
+
+
+def _context(config: Config) -> service.Context:
+    from . import signing
+
+    return service.Context(
+        deadlines=config.deadlines,
+        evidence_limits=config.evidence_limits,
+        signing_key=signing.load(config.signing_key, config.data_dir),
+    )
 
 
 @main.command()

@@ -25,6 +25,7 @@ class Config:
     deadlines: Deadlines = field(default_factory=Deadlines)
     data_dir: Path = DEFAULT_DATA_DIR
     evidence_limits: Limits = field(default_factory=Limits)
+    signing_key: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Config:
@@ -56,6 +57,7 @@ class Config:
             "deadlines": deadlines,
             "data_dir": Path(env.get("RESOLUTION_DATA_DIR", str(DEFAULT_DATA_DIR))),
             "evidence_limits": limits,
+            "signing_key": env.get("RESOLUTION_SIGNING_KEY") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

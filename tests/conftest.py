@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from resolution.api import create_app
 from resolution.api.auth import issue_token
@@ -70,9 +71,12 @@ def config(mongodb_uri: str, db_name: str) -> Config:
     return Config(jwt_secret=SECRET, mongodb_uri=mongodb_uri, db_name=db_name)
 
 
+SIGNING_KEY = Ed25519PrivateKey.generate()  # a throw-away key: tests sign their exports
+
+
 @pytest.fixture
 def context(config: Config, clock: Clock) -> Context:
-    return Context(clock=clock, deadlines=config.deadlines)
+    return Context(clock=clock, deadlines=config.deadlines, signing_key=SIGNING_KEY)
 
 
 @pytest.fixture

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
+from .. import signing
 from ..config import Config
 from ..service import Context
 from ..store import database
-from . import complaints, evidence, health, problems
+from . import audit, complaints, evidence, health, problems
 
 MAX_BODY = 1024 * 1024  # 1 MiB: a complaint is text; files come through the evidence upload
 
@@ -28,10 +29,13 @@ def create_app(config: Config | None = None, *, context: Context | None = None) 
     database.connect(config.mongodb_uri, config.db_name)
     app.extensions["resolution.config"] = config
     app.extensions["resolution.context"] = context or Context(
-        deadlines=config.deadlines, evidence_limits=config.evidence_limits
+        deadlines=config.deadlines,
+        evidence_limits=config.evidence_limits,
+        signing_key=signing.load(config.signing_key, config.data_dir),
     )
     problems.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(complaints.bp)
     app.register_blueprint(evidence.bp)
+    app.register_blueprint(audit.bp)
     return app

@@ -66,13 +66,16 @@ def _why_not(machine: Lifecycle, action: str, kwargs: Mapping[str, Any]) -> str:
 
 
 def _sealed(complaint: Complaint, actor: Actor, type: str, data: dict, now: datetime) -> Event:
+    # A complaint's events never go back in time, even when hosts' clocks disagree a little:
+    # ordering by time then keeps each complaint's events in `seq` order (audit exports).
+    at = max(now, complaint.updated_at) if complaint.updated_at else now
     return Event.sealed(
         complaint.id,
         complaint.version + 1,
         type,
         actor.as_data(),
         data,
-        now,
+        at,
         complaint.last_hash,
     )
 

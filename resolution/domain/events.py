@@ -56,21 +56,24 @@ def chain_hash(
     type: str,
     actor: Mapping,
     data: Mapping,
-    at: datetime,
+    at: datetime | str,
     prev_hash: str,
+    field_hashes: Mapping[str, str] | None = None,
 ) -> str:
     """SHA-256 of the event's canonical form, where each `data` field stands as its own hash.
 
     Hashing each field separately lets an export mask a field (a NIK in a description) and
-    still be verified with the masked field's hash alone.
+    still be verified with the masked field's hash alone: `field_hashes` gives the hash of a
+    field whose value in `data` is not the original.
     """
+    given = field_hashes or {}
     return sha256(
         {
             "complaint_id": complaint_id,
             "seq": seq,
             "type": type,
             "actor": actor,
-            "data": {key: sha256(value) for key, value in data.items()},
+            "data": {key: given.get(key) or sha256(value) for key, value in data.items()},
             "at": at,
             "prev_hash": prev_hash,
         }

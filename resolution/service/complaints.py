@@ -35,6 +35,7 @@ class Context:
     clock: Callable[[], datetime] = _utcnow
     deadlines: Deadlines = field(default_factory=Deadlines)
     evidence_limits: Limits = field(default_factory=Limits)
+    signing_key: Any = None  # Ed25519PrivateKey: signs audit export manifests
 
 
 @dataclass(frozen=True)
