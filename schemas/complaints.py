@@ -194,6 +194,7 @@ class EventSchema(Schema):
     type = fields.String()
     actor = fields.Nested(ActorSchema)
     data = fields.Dict()
+    data_hashes = fields.Dict()
     at = Instant()
     prev_hash = fields.String()
     hash = fields.String()

@@ -59,6 +59,33 @@ def can_open(actor: Actor, item: Mapping) -> bool:
     return party_of(actor) == party_of(item["by"])
 
 
+WITHHELD = "[withheld: visible to the care team and its uploader only]"
+# What of a restricted upload's event data the other party may still see.
+MENTION_FIELDS = frozenset({"evidence_id", "kind", "care_only", "answers"})
+
+
+def event_as_seen_by(actor: Actor, event_data: Mapping, uploader: Mapping, sha256) -> tuple:
+    """An `evidence_added` event's data as `actor` may see it, and the hashes of what it hides.
+
+    The hidden fields are replaced, and their hashes given (`data_hashes`), so the caller can
+    still verify the event's hash without seeing the content.
+    """
+    item = {
+        "kind": event_data.get("kind"),
+        "care_only": event_data.get("care_only"),
+        "by": uploader,
+    }
+    if event_data.get("kind") == "tracking" or can_open(actor, item):
+        return dict(event_data), {}
+    data, hashes = {}, {}
+    for key, value in event_data.items():
+        if key in MENTION_FIELDS:
+            data[key] = value
+        else:
+            data[key], hashes[key] = WITHHELD, sha256(value)
+    return data, hashes
+
+
 def as_seen_by(actor: Actor, item: Mapping) -> dict:
     """The evidence entry as this caller may see it: restricted content becomes a bare mention."""
     if can_open(actor, item):

@@ -15,8 +15,8 @@ from ..domain.access import can_see, visibility_filter
 from ..domain.actors import Actor, Role
 from ..domain.deadlines import Deadlines
 from ..domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
-from ..domain.events import Event
-from ..domain.evidence import Limits
+from ..domain.events import Event, sha256
+from ..domain.evidence import Limits, event_as_seen_by
 from ..domain.projection import Complaint, apply, replay
 from ..store import eventstore
 from ..store.documents import ComplaintDocument, EventDocument
@@ -259,13 +259,27 @@ def list_complaints(
 
 def list_events(
     ctx: Context, actor: Actor, complaint_id: str, *, after: int = 0, limit: int = MAX_PAGE
-) -> tuple[list[Event], str | None]:
-    """A complaint's event log in `seq` order, a page at a time."""
+) -> tuple[list[dict], str | None]:
+    """A complaint's event log in `seq` order, a page at a time, as the actor may see it.
+
+    Uploads the actor may not open (another party's identity document) keep only their
+    mention; the hidden fields' hashes come in `data_hashes`, so the chain still verifies.
+    """
     get_complaint(ctx, actor, complaint_id)
     limit = max(1, min(limit, MAX_PAGE))
     events = eventstore.events_of(complaint_id, after=after, limit=limit + 1)
-    page = events[:limit]
-    return page, (str(page[-1].seq) if len(events) > limit else None)
+    page = [_as_seen_by(actor, event) for event in events[:limit]]
+    return page, (str(page[-1]["seq"]) if len(events) > limit else None)
+
+
+def _as_seen_by(actor: Actor, event: Event) -> dict:
+    record = event.as_data()
+    record["data_hashes"] = {}
+    if event.type == "evidence_added":
+        record["data"], record["data_hashes"] = event_as_seen_by(
+            actor, event.data, event.actor, sha256
+        )
+    return record
 
 
 def rebuild_all(ctx: Context) -> int:

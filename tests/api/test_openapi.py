@@ -11,6 +11,8 @@ Three kinds of checks:
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import re
 from pathlib import Path
@@ -21,10 +23,13 @@ import yaml
 from marshmallow import RAISE, Schema, fields, missing, validate
 from openapi_schema_validator import OAS31Validator, oas31_format_checker
 from openapi_spec_validator import validate as validate_spec
+from PIL import Image
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from resolution.api import MAX_BODY
+from resolution.api.audit import AuditEventsQuery
+from resolution.domain.evidence import CONTENT_TYPES, KINDS
 from resolution.domain.lifecycle import PERSON_ACTIONS, Lifecycle, roles_for
 from schemas.complaints import (
     ACTION_SCHEMAS,
@@ -35,6 +40,14 @@ from schemas.complaints import (
     ListEventsQuery,
     MessageSchema,
     OpenComplaintSchema,
+)
+from schemas.evidence import (
+    EvidenceFileSchema,
+    EvidenceFormSchema,
+    EvidenceSchema,
+    ReviewSchema,
+    ReviewShownSchema,
+    TrackingEvidenceSchema,
 )
 from tests.conftest import (
     AUDITOR,
@@ -52,6 +65,19 @@ SPEC_URI = "urn:resolution:openapi"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PROBLEM = "application/problem+json"
 ACTION_PATH = "/v1/complaints/{id}/actions/{action}"
+EVIDENCE = "/v1/complaints/{id}/evidence"
+EVIDENCE_FILE = "/v1/complaints/{id}/evidence/{evidence_id}"
+EVIDENCE_REVIEW = "/v1/complaints/{id}/evidence/{evidence_id}/review"
+AUDIT = "/v1/audit/events"
+# Responses whose body is the file itself (or nothing, 304), not JSON.
+BINARY = {(EVIDENCE_FILE, "get", status) for status in ("200", "206", "304")}
+# Successful responses that are not one JSON document: checked by their headers on the wire.
+NOT_JSON = BINARY | {(AUDIT, "get", "200")}
+# Writes that do not honour If-Match: the code ignores it there (reported, see the spec's
+# conventions). Listed here so that a new write cannot silently join them.
+WITHOUT_IF_MATCH = {"/v1/complaints", EVIDENCE, EVIDENCE_REVIEW}
+# Path variables as Flask names them, and as the spec does.
+PATH_VARIABLES = {"cid": "id", "eid": "evidence_id"}
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +181,11 @@ def routes(app) -> dict[tuple[str, str], str]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        path = re.sub(r"<(?:[^<>:]+:)?cid>", "{id}", rule.rule)
+        path = re.sub(
+            r"<(?:[^<>:]+:)?([a-z_]+)>",
+            lambda m: "{" + PATH_VARIABLES.get(m.group(1), m.group(0)) + "}",
+            rule.rule,
+        )
         assert "<" not in path, f"a path variable the spec does not name: {rule.rule}"
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             table[(path, method.lower())] = rule.endpoint
@@ -209,7 +239,7 @@ def test_security(spec):
 
 
 def test_writes_take_preconditions_and_idempotency_keys(spec):
-    for (path, method), op in operations(spec).items():
+    for path, method in operations(spec):
         params = parameters(spec, path, method)
         if method != "post":
             assert ("header", "Idempotency-Key") not in params
@@ -217,12 +247,16 @@ def test_writes_take_preconditions_and_idempotency_keys(spec):
         key = params[("header", "Idempotency-Key")]
         assert key["required"] is False
         assert key["schema"] == {"type": "string", "minLength": 1, "maxLength": 255}
-        # If-Match names a complaint's version: there is none before it is opened.
-        assert (("header", "If-Match") in params) == (path != "/v1/complaints"), path
+        # If-Match names a complaint's version: there is none before it is opened. Evidence
+        # writes ignore it (see WITHOUT_IF_MATCH): the spec must not promise it there.
+        assert (("header", "If-Match") in params) == (path not in WITHOUT_IF_MATCH), path
         if ("header", "If-Match") in params:
             assert params[("header", "If-Match")]["required"] is False
-        if "{id}" in path:
-            assert params[("path", "id")]["schema"]["pattern"] == "^[0-9a-f]{24}$"
+    for (path, method), op in operations(spec).items():
+        params = parameters(spec, path, method)
+        for name in re.findall(r"{([a-z_]+)}", path):
+            assert params[("path", name)]["required"] is True, (path, name)
+            assert params[("path", name)]["schema"]["pattern"] == "^[0-9a-f]{24}$", (path, name)
             assert "404" in op["responses"], path
 
 
@@ -265,7 +299,14 @@ def test_the_open_response_links_to_every_follow_up(spec):
     op = operations(spec)[("/v1/complaints", "post")]
     links = op["responses"]["201"]["links"]
     targets = {link["operationId"] for link in links.values()}
-    wanted = {"get_complaint", "list_events", *(f"action_{a}" for a in PERSON_ACTIONS)}
+    wanted = {
+        "get_complaint",
+        "list_events",
+        "post_message",
+        "add_evidence",
+        "list_evidence",
+        *(f"action_{a}" for a in PERSON_ACTIONS),
+    }
     assert wanted <= targets
     ids = {o["operationId"] for o in operations(spec).values()}
     for link in links.values():
@@ -284,8 +325,22 @@ def test_errors_are_problem_json(spec):
                     part.get("$ref") == "#/components/schemas/Problem"
                     for part in schema.get("allOf", [])
                 ), (path, method, status)
-            else:
+            elif (path, method, status) not in NOT_JSON:
                 assert list(response["content"]) == ["application/json"], (path, method, status)
+
+
+def test_a_file_is_served_as_any_type_an_upload_may_have(spec):
+    stored = sorted(set().union(*CONTENT_TYPES.values()))
+    for path, method, status in BINARY:
+        response = resolve(spec, operations(spec)[(path, method)]["responses"][status])
+        if status == "304":
+            assert "content" not in response
+        else:
+            assert sorted(response["content"]) == stored, status
+    file_schema = spec["components"]["schemas"]["EvidenceFile"]["properties"]["content_type"]
+    assert sorted(file_schema["enum"]) == stored
+    encoding = spec["paths"][EVIDENCE]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert sorted(encoding["encoding"]["file"]["contentType"].split(", ")) == stored
 
 
 # --- the marshmallow schemas -----------------------------------------------------------------
@@ -340,6 +395,8 @@ def expected_constraints(field: fields.Field) -> dict[str, Any]:
             wanted["pattern"] = rule.regex.pattern.replace("\\Z", "$")  # Python's \Z is ECMA's $
         elif isinstance(rule, validate.OneOf):
             wanted["enum"] = list(rule.choices)
+        elif isinstance(rule, validate.Equal):
+            wanted["const"] = rule.comparable
         else:  # pragma: no cover - a new kind of validator needs a rule here
             raise AssertionError(f"no JSON Schema rule for {rule!r}")
     if isinstance(field, fields.DateTime):
@@ -356,6 +413,7 @@ CONSTRAINTS = (
     "maximum",
     "pattern",
     "enum",
+    "const",
     "format",
 )
 
@@ -371,18 +429,27 @@ def assert_same_field(spec: dict, field: fields.Field, node: dict, where: str) -
         assert_same_field(spec, field.inner, js["items"], f"{where}[]")
 
 
-def assert_same_schema(spec: dict, schema: Schema, node: dict, where: str) -> None:
-    """The JSON Schema `node` admits exactly what marshmallow's `schema` loads."""
+def assert_same_schema(
+    spec: dict, schema: Schema, node: dict, where: str, *, besides: frozenset = frozenset()
+) -> None:
+    """The JSON Schema `node` admits exactly what marshmallow's `schema` loads.
+
+    `besides` names properties the schema has that marshmallow does not load (the file of a
+    multipart upload: it is read by the view, not by the schema).
+    """
     js = resolve(spec, node)
     assert js["type"] == "object", where
     assert schema.unknown == RAISE
     assert js.get("additionalProperties") is False, f"{where}: unknown fields are refused"
     names = {f.data_key or name: f for name, f in schema.fields.items()}
-    assert set(js.get("properties", {})) == set(names), where
+    assert set(js.get("properties", {})) - besides == set(names), where
     required = sorted(n for n, f in names.items() if f.required)
-    assert sorted(js.get("required", [])) == required, where
+    assert sorted(set(js.get("required", [])) - besides) == required, where
     for name, field in names.items():
         assert_same_field(spec, field, js["properties"][name], f"{where}.{name}")
+        prop = resolve(spec, js["properties"][name])
+        if field.load_default is not missing and not callable(field.load_default):
+            assert prop.get("default") == field.load_default, f"{where}.{name}: default"
 
 
 def test_action_bodies_are_the_action_schemas(spec):
@@ -408,9 +475,44 @@ def test_other_bodies_are_their_schemas(spec, path, schema):
     assert_same_schema(spec, schema(), body_schema(spec, op), path)
 
 
+def test_evidence_bodies_are_their_schemas(spec):
+    op = operations(spec)[(EVIDENCE, "post")]
+    assert op["requestBody"]["required"] is True
+    content = op["requestBody"]["content"]
+    assert sorted(content) == ["application/json", "multipart/form-data"]
+
+    # A file: the form's fields are EvidenceFormSchema; the part `file` is the view's own.
+    form = content["multipart/form-data"]
+    assert form["schema"] == {"$ref": "#/components/schemas/EvidenceForm"}
+    assert_same_schema(spec, EvidenceFormSchema(), form["schema"], "form", besides={"file"})
+    js = resolve(spec, form["schema"])
+    assert "file" in js["required"]
+    assert js["properties"]["file"] == {
+        **js["properties"]["file"],
+        "type": "string",
+        "contentMediaType": "application/octet-stream",
+    }
+    assert set(form["encoding"]) == {"file", *EvidenceFormSchema().fields}
+    assert resolve(spec, js["properties"]["kind"])["enum"] == list(CONTENT_TYPES)
+
+    # A tracking number: JSON.
+    tracking = content["application/json"]["schema"]
+    assert tracking == {"$ref": "#/components/schemas/TrackingEvidence"}
+    assert_same_schema(spec, TrackingEvidenceSchema(), tracking, "tracking")
+
+    review = operations(spec)[(EVIDENCE_REVIEW, "post")]
+    assert review["requestBody"]["required"] is True
+    assert body_schema(spec, review) == {"$ref": "#/components/schemas/Review"}
+    assert_same_schema(spec, ReviewSchema(), body_schema(spec, review), "review")
+
+
 @pytest.mark.parametrize(
     ("path", "schema"),
-    [("/v1/complaints", ListComplaintsQuery), ("/v1/complaints/{id}/events", ListEventsQuery)],
+    [
+        ("/v1/complaints", ListComplaintsQuery),
+        ("/v1/complaints/{id}/events", ListEventsQuery),
+        (AUDIT, AuditEventsQuery),
+    ],
 )
 def test_query_parameters_are_the_query_schemas(spec, path, schema):
     query = {
@@ -451,11 +553,55 @@ def test_the_complaint_is_complaint_schema(spec):
 
 def test_the_event_is_event_schema(spec):
     js = assert_same_response_properties(spec, EventSchema(), "Event")
-    assert set(js["required"]) == set(EventSchema().fields)
+    # `data_hashes` is the event log's (what it withholds); a message's 201 has none.
+    assert set(js["required"]) == set(EventSchema().fields) - {"data_hashes"}
     actor = assert_same_response_properties(spec, ActorSchema(), "Actor")
     assert set(actor["required"]) == {"role", "id"}
     event_types = resolve(spec, js["properties"]["type"])["enum"]
-    assert set(event_types) == {e.id for e in Lifecycle.events} | {"message"}
+    besides_transitions = {"message", "evidence_added", "evidence_reviewed", "evidence_viewed"}
+    assert set(event_types) == {e.id for e in Lifecycle.events} | besides_transitions
+    for kind in besides_transitions:
+        assert f"`{kind}`" in js["properties"]["data"]["description"], kind
+
+
+def test_evidence_is_evidence_schema(spec):
+    js = assert_same_response_properties(spec, EvidenceSchema(), "Evidence")
+    mention = {"id", "kind", "by", "at", "care_only", "restricted", "reviewed"}
+    assert set(js["required"]) == mention
+    assert js["properties"]["kind"]["enum"] == list(KINDS)
+    file = assert_same_response_properties(spec, EvidenceFileSchema(), "EvidenceFile")
+    assert set(file["required"]) == set(EvidenceFileSchema().fields)
+    review = assert_same_response_properties(spec, ReviewShownSchema(), "EvidenceReview")
+    assert set(review["required"]) == set(ReviewShownSchema().fields)
+    # What a mention holds is what the domain keeps of restricted evidence.
+    from resolution.domain.actors import Actor, Role
+    from resolution.domain.evidence import as_seen_by
+
+    item = {
+        "id": "0" * 24,
+        "kind": "identity_document",
+        "by": {"role": "buyer", "id": "buyer-1"},
+        "at": "2025-06-05T03:00:00.000+00:00",
+        "care_only": False,
+        "restricted": True,
+        "reviewed": None,
+        "caption": "KTP",
+        "file": {"content_type": "image/png", "size": 1, "sha256": "0" * 64, "filename": "k"},
+    }
+    seen = as_seen_by(Actor(Role.SELLER, "seller-1", "shop-1"), item)
+    assert set(seen) == mention
+    evidence = validator(spec, "/components/schemas/Evidence")
+    assert not list(evidence.iter_errors(seen))
+    full = {**as_seen_by(Actor(Role.CARE, "agent-1"), item), "href": f"/v1/complaints/{'1' * 24}"}
+    full["href"] += f"/evidence/{item['id']}"
+    assert not list(evidence.iter_errors(full))
+    # The three forms do not mix: a mention holds no content, a full entry names its sender,
+    # and `restricted` is what the kind and `care_only` make it.
+    assert not evidence.is_valid({**seen, "caption": "KTP"})
+    assert not evidence.is_valid({**full, "by": {"role": "buyer"}})
+    assert not evidence.is_valid({**full, "restricted": False})
+    assert not evidence.is_valid({**full, "courier": "JNE"})
+    assert not evidence.is_valid({**seen, "kind": "photo"})
 
 
 def test_states_are_the_lifecycle_states(spec):
@@ -482,11 +628,13 @@ class Wire:
         template: str,
         *,
         id: str | None = None,
+        evidence_id: str | None = None,
         query: dict | None = None,
         headers: dict | None = None,
         **kwargs,
     ):
         url = template.replace("{id}", id) if id is not None else template
+        url = url.replace("{evidence_id}", evidence_id) if evidence_id is not None else url
         response = self.client.open(
             url, method=method.upper(), query_string=query, headers=headers or {}, **kwargs
         )
@@ -497,7 +645,8 @@ class Wire:
     def check(self, method: str, template: str, response) -> None:
         status = str(response.status_code)
         op = self.spec["paths"][template][method]
-        body_text = response.get_data(as_text=True)
+        binary = (template, method, status) in NOT_JSON
+        body_text = "" if binary else response.get_data(as_text=True)
         assert status in op["responses"], (
             f"{method.upper()} {template} answered {status}, not declared: {body_text}"
         )
@@ -505,13 +654,18 @@ class Wire:
         pointer, declared = deref(self.spec, op["responses"][status], pointer)
         if response.status_code >= 400:
             assert response.mimetype == PROBLEM, (status, response.content_type)
-        assert response.mimetype in declared["content"], (status, response.content_type)
-        body = json.loads(body_text)
-        schema_at = f"{pointer}/content/{escape(response.mimetype)}/schema"
-        errors = sorted(validator(self.spec, schema_at).iter_errors(body), key=str)
-        assert not errors, f"{method.upper()} {template} {status}: " + "; ".join(
-            f"{list(e.absolute_path)}: {e.message}" for e in errors
-        )
+        if "content" not in declared:  # 304: no body at all
+            assert response.get_data() == b"", (method, template, status)
+        elif binary:  # a file, an export: checked by its headers below
+            assert response.mimetype in declared["content"], (status, response.content_type)
+        else:
+            assert response.mimetype in declared["content"], (status, response.content_type)
+            body = json.loads(body_text)
+            schema_at = f"{pointer}/content/{escape(response.mimetype)}/schema"
+            errors = sorted(validator(self.spec, schema_at).iter_errors(body), key=str)
+            assert not errors, f"{method.upper()} {template} {status}: " + "; ".join(
+                f"{list(e.absolute_path)}: {e.message}" for e in errors
+            )
         declared_headers = {}
         for name, raw in declared.get("headers", {}).items():
             header_at, header = deref(self.spec, raw, f"{pointer}/headers/{escape(name)}")
@@ -522,7 +676,15 @@ class Wire:
                 value = response.headers[name]
                 problems = list(validator(self.spec, f"{header_at}/schema").iter_errors(value))
                 assert not problems, (name, value, problems)
-        for name in ("ETag", "Location", "Idempotent-Replayed", "WWW-Authenticate"):
+        for name in (
+            "ETag",
+            "Location",
+            "Idempotent-Replayed",
+            "WWW-Authenticate",
+            "Content-Range",
+            "Accept-Ranges",
+            "Cache-Control",
+        ):
             if name in response.headers:
                 assert name.lower() in declared_headers, (method, template, status, name)
 
@@ -546,11 +708,46 @@ def open_complaint(wire: Wire, body: dict, who: dict = BUYER):
     return wire("post", "/v1/complaints", json=body, headers=who)
 
 
+def png(color: str = "black") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), color).save(out, "PNG")
+    return out.getvalue()
+
+
+def upload(wire: Wire, cid: str, who: dict, kind: str, content: bytes, **form):
+    """A file uploaded as the API expects it: multipart, the bytes in the part `file`."""
+    data = {"kind": kind, **form, "file": (io.BytesIO(content), "a.png")}
+    return wire(
+        "post", EVIDENCE, id=cid, headers=who, data=data, content_type="multipart/form-data"
+    )
+
+
+def tracking(wire: Wire, cid: str, who: dict, **extra):
+    body = {"kind": "tracking", "courier": "J&T", "tracking_number": "JP1234567890", **extra}
+    return wire("post", EVIDENCE, id=cid, json=body, headers=who)
+
+
+def download(wire: Wire, cid: str, eid: str, who: dict, **headers):
+    return wire("get", EVIDENCE_FILE, id=cid, evidence_id=eid, headers={**who, **headers})
+
+
+def review_evidence(wire: Wire, cid: str, eid: str, who: dict, body: Any = None, **kwargs):
+    if body is not None:
+        kwargs["json"] = body
+    return wire("post", EVIDENCE_REVIEW, id=cid, evidence_id=eid, headers=who, **kwargs)
+
+
+def viewed(wire: Wire, cid: str) -> list[dict]:
+    events = wire("get", "/v1/complaints/{id}/events", id=cid, headers=AUDITOR).get_json()
+    return [e for e in events["items"] if e["type"] == "evidence_viewed"]
+
+
 def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
     assert wire("get", "/healthz").status_code == 200
     assert wire("get", "/readyz").status_code == 200
 
     # Complaint A: refund, counter-offer, escalation, evidence, decision, review, return.
+    refund_40000 = {"solution": {"kind": "refund", "amount": 40000}}
     first = open_complaint(wire, complaint_body(), {**BUYER, "Idempotency-Key": "a-1"})
     assert first.status_code == 201
     a = first.get_json()
@@ -582,13 +779,81 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
     assert not_assignee.status_code == 409 and "allowed_actions" in not_assignee.get_json()
     asked = act(wire, cid, "request_evidence", CARE, {"party": "buyer", "what": "Video unboxing"})
     assert asked.get_json()["turn"] == "buyer"
-    assert post_message(wire, cid, BUYER, "Ini videonya.").status_code == 201
+    request = asked.get_json()["evidence_request"]
+    assert asked.headers["ETag"] == f'"{request["id"]}"' and request["answer_ids"] == []
+
+    # Evidence: a photo answering the request, an identity document, a tracking number.
+    sent = upload(wire, cid, BUYER, "photo", png(), caption="Robek", answers=str(request["id"]))
+    assert sent.status_code == 201 and sent.headers["Location"] == f"/v1/complaints/{cid}/evidence"
+    photo = sent.get_json()
+    assert photo["file"]["content_type"] == "image/png" and photo["restricted"] is False
+    assert photo["href"] == f"/v1/complaints/{cid}/evidence/{photo['id']}"
+    ktp = upload(wire, cid, BUYER, "identity_document", png("white")).get_json()
+    assert ktp["restricted"] is True and "file" in ktp  # the uploader sees it all
+    resi = tracking(wire, cid, {**SELLER, "Idempotency-Key": "resi-1"}, caption="Diterima")
+    assert resi.status_code == 201 and resi.get_json()["tracking_number"] == "JP1234567890"
+    again = tracking(wire, cid, {**SELLER, "Idempotency-Key": "resi-1"}, caption="Diterima")
+    assert again.headers["Idempotent-Replayed"] == "true" and again.get_json() == resi.get_json()
+    pointing = {"body": "Ini fotonya.", "evidence_ids": [photo["id"]], "answers": request["id"]}
+    said = wire("post", "/v1/complaints/{id}/messages", id=cid, json=pointing, headers=BUYER)
+    assert said.status_code == 201 and said.get_json()["data"] == pointing
+    answered = wire("get", "/v1/complaints/{id}", id=cid, headers=CARE).get_json()
+    assert answered["evidence_request"]["answer_ids"] == [photo["id"], ktp["id"]]
+    assert answered["turn"] == "care"
+
+    # Listing: the seller sees a bare mention of the buyer's identity document.
+    as_seller = wire("get", EVIDENCE, id=cid, headers=SELLER).get_json()
+    assert [item["id"] for item in as_seller["items"]] == [photo["id"], ktp["id"], resi.json["id"]]
+    assert as_seller["items"][1] == {
+        "id": ktp["id"],
+        "kind": "identity_document",
+        "by": {"role": "buyer"},
+        "at": ktp["at"],
+        "care_only": False,
+        "restricted": True,
+        "reviewed": None,
+    }
+    assert wire("get", EVIDENCE, id=cid, headers=CARE).get_json()["items"][1] == ktp
+
+    # Downloads: the whole file, a range, a conditional request; the trail of restricted reads.
+    whole = download(wire, cid, photo["id"], SELLER)
+    assert whole.status_code == 200 and whole.mimetype == "image/png"
+    content = whole.get_data()
+    assert hashlib.sha256(content).hexdigest() == photo["file"]["sha256"]
+    assert len(content) == photo["file"]["size"] == int(whole.headers["Content-Length"])
+    assert whole.headers["ETag"] == f'"{photo["file"]["sha256"]}"'
+    assert whole.headers["Cache-Control"] == "private"
+    part = download(wire, cid, photo["id"], SELLER, Range="bytes=0-9")
+    assert part.status_code == 206 and part.get_data() == content[:10]
+    assert part.headers["Content-Range"] == f"bytes 0-9/{len(content)}"
+    same = download(wire, cid, photo["id"], SELLER, **{"If-None-Match": whole.headers["ETag"]})
+    assert same.status_code == 304
+    assert download(wire, cid, ktp["id"], SELLER).status_code == 403
+    assert viewed(wire, cid) == []  # ordinary evidence leaves no trail, a refusal neither
+    read = download(wire, cid, ktp["id"], CARE)
+    assert read.status_code == 200 and read.headers["Cache-Control"] == "private, no-store"
+    seeking = download(wire, cid, ktp["id"], CARE, Range="bytes=10-")
+    assert seeking.status_code == 206  # continues the read: not recorded again
+    assert download(wire, cid, ktp["id"], AUDITOR).status_code == 200
+    trail = viewed(wire, cid)
+    assert [(e["actor"]["role"], e["data"]) for e in trail] == [
+        ("care", {"evidence_id": ktp["id"], "kind": "identity_document"}),
+        ("auditor", {"evidence_id": ktp["id"], "kind": "identity_document"}),
+    ]
+
+    # The decision waits until care has reviewed what answered its request.
+    unread = act(wire, cid, "decide", CARE, {**refund_40000, "rationale": "Belum dibaca."})
+    assert unread.status_code == 409 and "reviewed" in unread.get_json()["detail"]
+    checked = review_evidence(wire, cid, photo["id"], CARE_2, {"note": "Robek terlihat jelas."})
+    assert checked.status_code == 200 and checked.headers["ETag"]
+    assert checked.get_json()["reviewed"]["by"] == "agent-2"
+    assert review_evidence(wire, cid, ktp["id"], CARE, {"note": "KTP cocok."}).status_code == 200
     decided = act(
         wire,
         cid,
         "decide",
         CARE,
-        {"solution": {"kind": "refund", "amount": 40000}, "rationale": "Video menunjukkan robek."},
+        {**refund_40000, "rationale": "Foto menunjukkan robek."},
     )
     assert decided.get_json()["outcome"] == "decided"
     assert post_message(wire, cid, BUYER, "Halo?").status_code == 409
@@ -652,9 +917,18 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
         query = {"limit": 5, "cursor": page["next_cursor"]}
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > 5
 
-    # Every action was taken once and answered as documented.
+    # Every action was taken once and answered as documented; so was every evidence operation.
     for action in PERSON_ACTIONS:
         assert (action_path(action), "post", 200) in wire.seen, action
+    for template, method, status in [
+        (EVIDENCE, "post", 201),
+        (EVIDENCE, "get", 200),
+        (EVIDENCE_FILE, "get", 200),
+        (EVIDENCE_FILE, "get", 206),
+        (EVIDENCE_FILE, "get", 304),
+        (EVIDENCE_REVIEW, "post", 200),
+    ]:
+        assert (template, method, status) in wire.seen, (template, method, status)
 
 
 def test_errors_answer_as_the_spec_says(wire, spec, monkeypatch):
@@ -748,3 +1022,154 @@ def test_errors_answer_as_the_spec_says(wire, spec, monkeypatch):
 
     statuses = {status for _, _, status in wire.seen}
     assert {400, 401, 403, 404, 409, 412, 413, 415, 422, 503} <= statuses
+
+
+def test_evidence_errors_answer_as_the_spec_says(wire, app):
+    import dataclasses
+
+    from resolution.domain.evidence import Limits
+
+    cid = open_complaint(wire, complaint_body()).get_json()["id"]
+    photo = upload(wire, cid, BUYER, "photo", png()).get_json()["id"]
+    ktp = upload(wire, cid, BUYER, "identity_document", png()).get_json()["id"]
+    resi = tracking(wire, cid, SELLER).get_json()["id"]
+    unknown = "0123456789abcdef01234567"
+
+    # 401: no token.
+    assert wire("get", EVIDENCE, id=cid).status_code == 401
+    assert upload(wire, cid, {}, "photo", png()).status_code == 401
+    assert download(wire, cid, photo, {}).status_code == 401
+    assert review_evidence(wire, cid, photo, {}, {"note": "x"}).status_code == 401
+
+    # 403: auditors add nothing; another party's identity document; reviews are care's.
+    assert tracking(wire, cid, AUDITOR).status_code == 403
+    assert download(wire, cid, ktp, SELLER).status_code == 403
+    assert review_evidence(wire, cid, photo, SELLER, {"note": "x"}).status_code == 403
+
+    # 404: a complaint the caller may not see; evidence that is not there; a tracking number.
+    assert wire("get", EVIDENCE, id=cid, headers=OTHER_BUYER).status_code == 404
+    assert upload(wire, unknown, BUYER, "photo", png()).status_code == 404
+    assert download(wire, cid, unknown, BUYER).status_code == 404
+    assert download(wire, cid, "not-an-id", BUYER).status_code == 404
+    assert download(wire, cid, resi, SELLER).status_code == 404
+    assert review_evidence(wire, cid, unknown, CARE, {"note": "x"}).status_code == 404
+
+    # 416: a range past the end; more than one range.
+    assert download(wire, cid, photo, BUYER, Range="bytes=100000-").status_code == 416
+    assert download(wire, cid, photo, BUYER, Range="bytes=0-1,3-4").status_code == 416
+
+    # 415: neither form nor JSON; bytes that are not what the kind allows.
+    assert (
+        wire(
+            "post", EVIDENCE, id=cid, data="foto", content_type="text/plain", headers=BUYER
+        ).status_code
+        == 415
+    )
+    assert upload(wire, cid, BUYER, "photo", b"%PDF-1.4\n%%EOF\n").status_code == 415
+    assert upload(wire, cid, BUYER, "video", png()).status_code == 415
+    assert (
+        review_evidence(wire, cid, photo, CARE, data="ok", content_type="text/plain").status_code
+        == 415
+    )
+
+    # 400: malformed JSON.
+    assert (
+        wire(
+            "post", EVIDENCE, id=cid, data="{", content_type="application/json", headers=SELLER
+        ).status_code
+        == 400
+    )
+    assert (
+        review_evidence(
+            wire, cid, photo, CARE, data="{", content_type="application/json"
+        ).status_code
+        == 400
+    )
+
+    # 422: no file, an empty one, an unknown field, a kind for the other body, no note.
+    no_file = wire(
+        "post",
+        EVIDENCE,
+        id=cid,
+        data={"kind": "photo"},
+        content_type="multipart/form-data",
+        headers=BUYER,
+    )
+    invalid = [
+        no_file,
+        upload(wire, cid, BUYER, "photo", b""),
+        upload(wire, cid, BUYER, "photo", png(), where="rumah"),
+        upload(wire, cid, BUYER, "tracking", png()),
+        upload(wire, cid, BUYER, "photo", png(), answers="7"),  # no such request
+        wire("post", EVIDENCE, id=cid, json={"kind": "photo"}, headers=BUYER),
+        tracking(wire, cid, SELLER, tracking_number="?"),
+        review_evidence(wire, cid, photo, CARE, {}),
+        review_evidence(wire, cid, photo, CARE),
+    ]
+    for response in invalid:
+        assert response.status_code == 422, response.get_json()
+        assert "errors" in response.get_json()
+
+    # 413: a file over the limit for what it is; a request over the largest limit.
+    context = app.extensions["resolution.context"]
+    tiny = Limits(image=64, document=64, video=64)
+    app.extensions["resolution.context"] = dataclasses.replace(context, evidence_limits=tiny)
+    big = io.BytesIO()
+    Image.effect_noise((64, 64), 64).convert("RGB").save(big, "PNG")
+    assert upload(wire, cid, BUYER, "photo", big.getvalue()).status_code == 413
+    framing = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n'
+    oversized = framing + b"\0" * (2 << 20) + b"\r\n--b--\r\n"  # built here: no temporary file
+    assert (
+        wire(
+            "post",
+            EVIDENCE,
+            id=cid,
+            data=oversized,
+            content_type="multipart/form-data; boundary=b",
+            headers=BUYER,
+        ).status_code
+        == 413
+    )
+    app.extensions["resolution.context"] = context
+
+    # 409: reviewed twice; a closed complaint takes no evidence and no reviews.
+    assert review_evidence(wire, cid, photo, CARE, {"note": "ok"}).status_code == 200
+    twice = review_evidence(wire, cid, photo, CARE, {"note": "ok"})
+    assert twice.status_code == 409 and twice.get_json()["type"] == "/problems/conflict"
+    assert act(wire, cid, "withdraw", BUYER).status_code == 200
+    closed = upload(wire, cid, BUYER, "photo", png())
+    assert closed.status_code == 409 and closed.get_json()["allowed_actions"] == []
+    assert review_evidence(wire, cid, ktp, CARE, {"note": "ok"}).status_code == 409
+    assert download(wire, cid, photo, SELLER).status_code == 200  # still readable
+
+    statuses = {(t, m, s) for t, m, s in wire.seen if s >= 400}
+    for template, method, wanted in [
+        (EVIDENCE, "post", {400, 401, 403, 404, 409, 413, 415, 422}),
+        (EVIDENCE, "get", {401, 404}),
+        (EVIDENCE_FILE, "get", {401, 403, 404, 416}),
+        (EVIDENCE_REVIEW, "post", {400, 401, 403, 404, 409, 415, 422}),
+    ]:
+        assert {s for t, m, s in statuses if (t, m) == (template, method)} == wanted, template
+
+
+def test_the_audit_export_answers_as_the_spec_says(wire, spec):
+    cid = open_complaint(wire, complaint_body()).get_json()["id"]
+    upload(wire, cid, BUYER, "identity_document", png(), caption="NIK 3171234567890001")
+    assert wire("get", AUDIT).status_code == 401
+    assert wire("get", AUDIT, headers=BUYER).status_code == 403
+    assert wire("get", AUDIT, query={"since": "2025-01-01"}, headers=CARE).status_code == 422
+
+    exported = wire("get", AUDIT, query={"complaint_id": cid}, headers=AUDITOR)
+    assert exported.status_code == 200 and exported.mimetype == "application/x-ndjson"
+    *records, last = [json.loads(line) for line in exported.get_data(as_text=True).splitlines()]
+    record_schema = validator(spec, "/components/schemas/AuditRecord")
+    for record in records:
+        assert not list(record_schema.iter_errors(record)), record
+    assert [r["type"] for r in records] == ["open", "evidence_added"]
+    assert "3171234567890001" not in json.dumps(records)
+    assert not list(validator(spec, "/components/schemas/AuditManifest").iter_errors(last))
+    assert last["manifest"]["count"] == 2 and last["manifest"]["filters"] == {"complaint_id": cid}
+
+    as_csv = wire("get", AUDIT, headers={**CARE, "Accept": "text/csv"})
+    assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
+    assert as_csv.headers["Content-Disposition"].endswith('"resolution-events.csv"')

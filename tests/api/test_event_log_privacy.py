@@ -1,0 +1,62 @@
+"""The event log shows a party no more of the other party's identity documents than /evidence."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from PIL import Image
+
+from tests.conftest import AUDITOR, BUYER, CARE, SELLER, complaint_body
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _checker():
+    code = re.search(r"```python\n(.*?)```", (ROOT / "docs" / "hash-chain.md").read_text(), re.S)
+    namespace: dict = {}
+    exec(code.group(1), namespace)  # noqa: S102 - our own documentation, under test
+    return namespace["first_broken_link"]
+
+
+def _png() -> io.BytesIO:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), "white").save(out, "PNG")
+    out.seek(0)
+    return out
+
+
+def test_a_seller_sees_that_a_ktp_was_sent_but_not_its_caption_or_file_and_can_still_verify(
+    client,
+):
+    cid = client.post("/v1/complaints", json=complaint_body(), headers=BUYER).json["id"]
+    upload = {
+        "kind": "identity_document",
+        "caption": "KTP 3171234567890001",
+        "file": (_png(), "ktp-budi.png"),
+    }
+    sent = client.post(
+        f"/v1/complaints/{cid}/evidence",
+        data=upload,
+        headers=BUYER,
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 201
+
+    seen_by_seller = client.get(f"/v1/complaints/{cid}/events", headers=SELLER).json["items"]
+    added = seen_by_seller[-1]
+    assert added["type"] == "evidence_added"
+    assert added["data"]["kind"] == "identity_document"
+    text = str(added)
+    assert (
+        "ktp-budi" not in text and "3171234567890001" not in text and "sha256" not in added["data"]
+    )
+    assert set(added["data_hashes"]) == {"caption", "file"}
+    assert _checker()(seen_by_seller) is None
+
+    for reader in (BUYER, CARE, AUDITOR):
+        full = client.get(f"/v1/complaints/{cid}/events", headers=reader).json["items"]
+        assert full[-1]["data"]["caption"] == "KTP 3171234567890001"
+        assert full[-1]["data_hashes"] == {}
+        assert _checker()(full) is None
