@@ -57,7 +57,8 @@ def prepare(stream: BinaryIO, kind: str, limits: Limits) -> Prepared:
 
 
 def _without_metadata(stream: BinaryIO, content_type: str) -> BinaryIO:
-    """The image re-saved with its pixels upright and no EXIF (GPS, camera, time) at all."""
+    """The image re-saved with its pixels upright and no metadata at all (EXIF with GPS,
+    camera and time; XMP; comments; PNG text), only its colour profile."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -70,6 +71,7 @@ def _without_metadata(stream: BinaryIO, content_type: str) -> BinaryIO:
                     options["icc_profile"] = image.info["icc_profile"]  # colours, not people
                 if content_type == "image/jpeg":
                     options["quality"] = 95
+                    options["comment"] = b""  # Pillow would carry a COM marker over
                 upright.save(out, format=_PIL_FORMATS[content_type], **options)
     except (
         UnidentifiedImageError,

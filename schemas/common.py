@@ -28,6 +28,15 @@ def identifier(**kwargs) -> fields.String:
     )
 
 
+class JsonBoolean(fields.Boolean):
+    """`true` or `false` in JSON, never "true", 1 or "yes" (marshmallow's Boolean takes those)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class Instant(fields.AwareDateTime):
     """A timezone-aware time in (years 1970 to 2200, kept in UTC), ISO 8601 with ms out."""
 

@@ -27,7 +27,9 @@ class AuditEventsQuery(Schema):
 def events() -> Response:
     actor = caller()
     query = load_query(AuditEventsQuery())
-    best = request.accept_mimetypes.best_match(list(MEDIA), default="application/x-ndjson")
+    # No Accept (or */*): NDJSON. An Accept naming neither format: 406.
+    accept = request.accept_mimetypes
+    best = accept.best_match(list(MEDIA)) if accept else "application/x-ndjson"
     if best is None:
         raise NotAcceptable("This export comes as application/x-ndjson or text/csv.")
     wanted = audit.ExportQuery(

@@ -26,6 +26,7 @@ from .http import (
     complaint_id,
     context,
     etag,
+    if_match,
     json_body,
     json_response,
     load_body,
@@ -57,6 +58,7 @@ def add_evidence(cid: str) -> Response:
     actor = caller()
     cid = complaint_id(cid)
     ctx = context()
+    version = if_match()
 
     def render(result: Recorded) -> tuple[int, dict, dict]:
         item = result.complaint.evidence[-1]
@@ -81,7 +83,7 @@ def add_evidence(cid: str) -> Response:
         upload.stream.seek(0)
         return write(
             lambda idem: service.add_evidence(
-                ctx, actor, cid, fields, upload.stream, upload.filename, idem
+                ctx, actor, cid, fields, upload.stream, upload.filename, idem, if_match=version
             ),
             render,
             digest.hexdigest(),
@@ -89,7 +91,10 @@ def add_evidence(cid: str) -> Response:
     if request.is_json or not request.get_data(cache=True).strip():
         json_body()
         fields = load_body(TrackingEvidenceSchema())
-        return write(lambda idem: service.add_evidence(ctx, actor, cid, fields, idem=idem), render)
+        return write(
+            lambda idem: service.add_evidence(ctx, actor, cid, fields, idem=idem, if_match=version),
+            render,
+        )
     raise Unsupported(
         "Upload a file as multipart/form-data (fields `file`, `kind`, optional `caption`, "
         "`care_only`, `answers`), or a tracking number as application/json."
@@ -109,10 +114,13 @@ def list_evidence(cid: str) -> Response:
 def get_file(cid: str, eid: str) -> Response:
     actor = caller()
     cid, eid = complaint_id(cid), _evidence_id(eid)
-    ranges = parse_range_header(request.headers.get("Range"))
-    # A read is recorded once: a later byte range (a video seeking) continues the same read.
-    first_read = ranges is None or any(start == 0 for start, _ in ranges.ranges)
-    item, stored = service.open_evidence(context(), actor, cid, eid, record_view=first_read)
+    ctx = context()
+    item, stored = service.open_evidence(ctx, actor, cid, eid)
+    asked = parse_range_header(request.environ.get("HTTP_RANGE"))
+    if "HTTP_RANGE" in request.environ and (asked is None or asked.units != "bytes"):
+        # A Range in another unit, or one we cannot read, is ignored (RFC 9110 14.2): the
+        # whole file is sent. (werkzeug would answer 416.)
+        del request.environ["HTTP_RANGE"]
     response = Response(
         wrap_file(request.environ, stored),
         mimetype=item["file"]["content_type"],
@@ -123,7 +131,13 @@ def get_file(cid: str, eid: str) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Disposition"] = "inline"
     response.headers["Cache-Control"] = "private, no-store" if item.get("restricted") else "private"
-    return response.make_conditional(request, accept_ranges=True, complete_length=stored.length)
+    response = response.make_conditional(request, accept_ranges=True, complete_length=stored.length)
+    if request.method != "HEAD" and response.status_code in (200, 206):
+        # Bytes will go out: a read of personal data is recorded first (a failure to record
+        # answers an error instead of the file).
+        first_byte = response.content_range.start if response.status_code == 206 else 0
+        service.record_read(ctx, actor, cid, item, first_byte)
+    return response
 
 
 @bp.post("/<cid>/evidence/<eid>/review")
@@ -137,6 +151,10 @@ def review(cid: str, eid: str) -> Response:
         shown = evidence_view(as_seen_by(actor, item), cid)
         return 200, shown, {"ETag": etag(result.complaint.version)}
 
+    version = if_match()
     return write(
-        lambda idem: service.review_evidence(context(), actor, cid, eid, note, idem), render
+        lambda idem: service.review_evidence(
+            context(), actor, cid, eid, note, idem, if_match=version
+        ),
+        render,
     )

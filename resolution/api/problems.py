@@ -50,6 +50,7 @@ def _from_http(error: HTTPException) -> Response:
         405: "method-not-allowed",
         413: "too-large",
         415: "unsupported-media-type",
+        416: "range-not-satisfiable",
     }
     status = error.code or 500
     response = problem(
@@ -60,6 +61,9 @@ def _from_http(error: HTTPException) -> Response:
     )
     if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
         response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    if status == 416 and getattr(error, "length", None) is not None:
+        # The file's size, so the client can ask for a range that exists (RFC 9110 15.5.17).
+        response.headers["Content-Range"] = f"{error.units} */{error.length}"
     return response
 
 

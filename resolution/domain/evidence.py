@@ -75,7 +75,7 @@ def event_as_seen_by(actor: Actor, event_data: Mapping, uploader: Mapping, sha25
         "care_only": event_data.get("care_only"),
         "by": uploader,
     }
-    if event_data.get("kind") == "tracking" or can_open(actor, item):
+    if can_open(actor, item):
         return dict(event_data), {}
     data, hashes = {}, {}
     for key, value in event_data.items():

@@ -145,6 +145,15 @@ def _refuse_second_complaint(actor: Actor, order: Mapping[str, Any]) -> None:
     raise Conflict(f"Order {order['id']} already has an open complaint.")
 
 
+def _check_version(complaint: Complaint, if_match: int | None) -> None:
+    """412 when the caller acted on another version of the complaint than the stored one."""
+    if if_match is not None and if_match != complaint.version:
+        raise PreconditionFailed(
+            f"The complaint is at version {complaint.version}, not {if_match}: reload it.",
+            version=complaint.version,
+        )
+
+
 def _change(
     ctx: Context,
     actor: Actor,
@@ -160,11 +169,7 @@ def _change(
         complaint = eventstore.load(complaint_id, session)
         if complaint is None or not can_see(actor, complaint):
             raise NotFound(f"There is no complaint {complaint_id}.")
-        if if_match is not None and if_match != complaint.version:
-            raise PreconditionFailed(
-                f"The complaint is at version {complaint.version}, not {if_match}: reload it.",
-                version=complaint.version,
-            )
+        _check_version(complaint, if_match)
         return _commit(session, ctx, actor, complaint, decide(complaint, ctx.clock()), idem)
 
     try:

@@ -19,10 +19,21 @@ from ..domain.actors import Actor
 from ..domain.errors import NotFound
 from ..domain.evidence import as_seen_by
 from ..store import eventstore, files
-from .complaints import Context, Idempotency, Recorded, Replayed, _change, get_complaint
+from .complaints import (
+    Context,
+    Idempotency,
+    Recorded,
+    Replayed,
+    _change,
+    _check_replay,
+    _check_version,
+    get_complaint,
+)
 
 # An upload's event commits within seconds of its file; an hour apart, the file is an orphan.
 ORPHAN_GRACE = timedelta(hours=1)
+# A byte range within this long of the same reader's recorded read continues that read.
+READ_CONTINUES = timedelta(minutes=10)
 
 
 def add_evidence(
@@ -33,9 +44,15 @@ def add_evidence(
     upload: BinaryIO | None = None,
     filename: str | None = None,
     idem: Idempotency | None = None,
+    *,
+    if_match: int | None = None,
 ) -> Recorded:
     """Adds a file (photo, video, screenshot, document, identity document) or a tracking number."""
+    # A retried upload replays its first response, even once the complaint has moved on, and
+    # before the file is read or stored a second time. (The transaction below checks again.)
+    _check_replay(idem, actor, None)
     complaint = get_complaint(ctx, actor, complaint_id)
+    _check_version(complaint, if_match)
     commands.check_can_add_evidence(complaint, actor, ctx.clock())
     item = {k: v for k, v in request.items() if v is not None}
     item.setdefault("care_only", False)
@@ -65,7 +82,7 @@ def add_evidence(
             actor,
             complaint_id,
             lambda c, now: commands.add_evidence(c, actor, item, now),
-            None,
+            if_match,
             idem,
         )
     except (Exception, Replayed):
@@ -101,30 +118,49 @@ def list_evidence(ctx: Context, actor: Actor, complaint_id: str) -> list[dict]:
 
 
 def open_evidence(
-    ctx: Context, actor: Actor, complaint_id: str, evidence_id: str, *, record_view: bool = True
+    ctx: Context, actor: Actor, complaint_id: str, evidence_id: str
 ) -> tuple[dict, GridOut]:
-    """The evidence entry and its file; reading personal data leaves an `evidence_viewed` event.
+    """The evidence entry and its file, if `actor` may open it.
 
-    `record_view=False` is for the continuation of a read already recorded (a later byte range
-    of the same video).
+    Opening reads nothing yet: once the bytes to send are known, `record_read` leaves the
+    `evidence_viewed` event a read of personal data must leave, before any byte goes out.
     """
     complaint = get_complaint(ctx, actor, complaint_id)
-    item, viewed = commands.open_evidence(complaint, actor, evidence_id, ctx.clock())
+    item, _ = commands.open_evidence(complaint, actor, evidence_id, ctx.clock())
     if "file" not in item:
         raise NotFound("Tracking evidence has no file: its courier and number are the evidence.")
     stored = files.open_file(item["id"])
     if stored is None:
         raise NotFound(f"The file of evidence {evidence_id} is missing.")
-    if viewed is not None and record_view:
-        _change(
-            ctx,
-            actor,
-            complaint_id,
-            lambda c, now: commands.open_evidence(c, actor, evidence_id, now)[1],
-            None,
-            None,
-        )
     return item, stored
+
+
+def record_read(ctx: Context, actor: Actor, complaint_id: str, item: dict, first_byte: int) -> None:
+    """Records that `actor` is reading restricted evidence from `first_byte` on.
+
+    A read from byte 0 is a new read. A read starting further on continues one the same
+    reader began within `READ_CONTINUES` (a video player seeking); with no such read it is
+    recorded too, so no byte of personal data leaves without a recorded reader.
+    """
+    if not item.get("restricted"):
+        return
+    if first_byte > 0:
+        match = {
+            "actor.role": str(actor.role),
+            "actor.id": actor.id,
+            "data.evidence_id": item["id"],
+        }
+        began = eventstore.last_event(complaint_id, "evidence_viewed", match)
+        if began is not None and began.at >= ctx.clock() - READ_CONTINUES:
+            return
+    _change(
+        ctx,
+        actor,
+        complaint_id,
+        lambda c, now: commands.open_evidence(c, actor, item["id"], now)[1],
+        None,
+        None,
+    )
 
 
 def review_evidence(
@@ -134,6 +170,8 @@ def review_evidence(
     evidence_id: str,
     note: str,
     idem: Idempotency | None = None,
+    *,
+    if_match: int | None = None,
 ) -> Recorded:
     """Care marks a piece of evidence reviewed, with a note."""
     return _change(
@@ -141,6 +179,6 @@ def review_evidence(
         actor,
         complaint_id,
         lambda c, now: commands.review_evidence(c, actor, evidence_id, note, now),
-        None,
+        if_match,
         idem,
     )

@@ -134,6 +134,14 @@ def events_of(complaint_id: str, after: int = 0, limit: int | None = None) -> li
     return [event_from_mongo(doc) for doc in query.as_pymongo()]
 
 
+def last_event(complaint_id: str, type_: str, match: dict[str, Any]) -> Event | None:
+    """The complaint's latest event of `type_` whose fields equal `match` (dotted paths)."""
+    _, events, _ = _collections()
+    query = {"complaint_id": complaint_id, "type": type_, **match}
+    doc = events.find_one(query, sort=[("seq", -1)])
+    return event_from_mongo(doc) if doc else None
+
+
 def all_complaint_ids() -> Iterator[str]:
     """Every complaint that has events, from the events alone."""
     collection = EventDocument._get_collection()

@@ -517,14 +517,6 @@ def test_a_file_is_streamed_with_etag_and_byte_ranges(client):
     assert of_type(client, cid, "evidence_viewed") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG resolution/api/evidence.py get_file: werkzeug's make_conditional answers 416 to "
-        "a Range it cannot parse (e.g. another unit); openapi.yaml and RFC 9110 say such a "
-        "Range is ignored and the whole file sent (200)"
-    ),
-)
 def test_a_range_in_another_unit_is_ignored(client):
     cid = open_complaint(client)
     content = pdf(padding=50)
@@ -682,14 +674,6 @@ def test_the_event_log_hides_what_the_evidence_list_hides(client, gallery):
     assert added[ids["photo"]]["data"]["caption"] == "Jahitan robek"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG resolution/domain/evidence.py event_as_seen_by: `kind == 'tracking'` shows the "
-        "whole event to everyone, so a care_only tracking number hidden from the other party "
-        "in GET …/evidence (as_seen_by) is readable in GET …/events"
-    ),
-)
 def test_a_care_only_tracking_number_is_hidden_from_the_other_party_everywhere(client):
     cid = open_complaint(client)
     secret = tracking(client, cid, BUYER, care_only=True, tracking_number="SECRET1234")
@@ -733,14 +717,6 @@ def test_every_new_read_of_restricted_evidence_is_recorded_once(client, gallery)
     assert complaint(client, cid)["version"] == events(client, cid)[-1]["seq"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG resolution/api/evidence.py get_file (first_read): a suffix range `bytes=-N` has "
-        "start -N, so it counts as a continued read, yet with N = the file's size it returns "
-        "every byte: a restricted file is read without an evidence_viewed event"
-    ),
-)
 def test_a_suffix_range_covering_the_whole_file_is_a_recorded_read(client, gallery):
     cid, ids = gallery
     eid = ids["buyer_ktp"]
@@ -748,6 +724,37 @@ def test_a_suffix_range_covering_the_whole_file_is_a_recorded_read(client, galle
     got = download(client, cid, eid, CARE, Range=f"bytes=-{size}")
     assert got.status_code == 206 and len(got.data) == size
     assert len(of_type(client, cid, "evidence_viewed")) == 1
+
+
+def test_no_byte_of_restricted_evidence_leaves_without_a_recorded_reader(client, gallery, clock):
+    cid, ids = gallery
+    eid = ids["buyer_ktp"]
+    size = listed(client, cid, CARE)[eid]["file"]["size"]
+
+    def readers():
+        return [v["actor"]["id"] for v in of_type(client, cid, "evidence_viewed")]
+
+    # Nothing goes out: no read. (A HEAD, a 304, a 416.)
+    assert client.head(evidence_url(cid, eid), headers=CARE).status_code == 200
+    tag = download(client, cid, eid, BUYER).headers["ETag"]
+    assert readers() == ["buyer-1"]
+    cached = download(client, cid, eid, CARE, **{"If-None-Match": tag})
+    assert cached.status_code == 304
+    outside = download(client, cid, eid, CARE, Range=f"bytes={size}-")
+    assert outside.status_code == 416
+    assert outside.headers["Content-Range"] == f"bytes */{size}"
+    assert readers() == ["buyer-1"]
+    # A range that skips byte 0, with no read begun: a read all the same.
+    assert download(client, cid, eid, CARE, Range="bytes=1-").status_code == 206
+    assert download(client, cid, eid, CARE, Range=f"bytes=-{size - 1}").status_code == 206
+    assert readers() == ["buyer-1", "agent-1"]
+    # Within ten minutes it continues that read; after, it begins another.
+    clock.advance(minutes=9)
+    assert download(client, cid, eid, CARE, Range="bytes=5-9").status_code == 206
+    assert readers() == ["buyer-1", "agent-1"]
+    clock.advance(minutes=2)
+    assert download(client, cid, eid, CARE, Range="bytes=5-9").status_code == 206
+    assert readers() == ["buyer-1", "agent-1", "agent-1"]
 
 
 def test_reading_restricted_evidence_of_a_closed_complaint_is_still_recorded(client, gallery):
@@ -829,15 +836,6 @@ def test_the_same_idempotency_key_replays_a_tracking_number(client):
     assert len(of_type(client, cid, "evidence_added")) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG resolution/service/evidence.py add_evidence: get_complaint and "
-        "check_can_add_evidence (and media.prepare) run before the Idempotency-Key is looked "
-        "up, so the retry of an upload that landed answers 409 once the complaint has closed, "
-        "where every other POST replays the first response (tests/api/test_idempotency.py)"
-    ),
-)
 @pytest.mark.parametrize("what", ["file", "tracking"])
 def test_an_upload_retried_after_the_complaint_closed_still_replays(client, what):
     cid = open_complaint(client)
@@ -857,6 +855,50 @@ def test_an_upload_retried_after_the_complaint_closed_still_replays(client, what
     assert later.get_json() == first.get_json()
     assert len(of_type(client, cid, "evidence_added")) == 1
     assert len(gridfs_files()) == (1 if what == "file" else 0)
+
+
+def test_evidence_writes_honour_if_match(client):
+    cid = open_complaint(client)
+    version = complaint(client, cid)["version"]
+    stale = {"If-Match": f'"{version + 1}"'}
+    refused = upload(client, cid, BUYER, "photo", png(), "a.png", headers=stale)
+    assert assert_problem(refused, 412)["version"] == version
+    assert_problem(tracking(client, cid, {**BUYER, **stale}), 412)
+    assert gridfs_files() == [] and of_type(client, cid, "evidence_added") == []
+    current = {"If-Match": f'"{version}"'}
+    added = upload(client, cid, BUYER, "photo", png(), "a.png", headers=current)
+    assert added.status_code == 201 and added.headers["ETag"] == f'"{version + 1}"'
+    eid = added.get_json()["id"]
+    url = f"{evidence_url(cid, eid)}/review"
+    old = client.post(url, json={"note": "Ok."}, headers={**CARE, **current})
+    assert_problem(old, 412)
+    fresh = client.post(
+        url, json={"note": "Ok."}, headers={**CARE, "If-Match": added.headers["ETag"]}
+    )
+    assert fresh.status_code == 200 and fresh.headers["ETag"] == f'"{version + 2}"'
+
+
+@pytest.mark.parametrize("value", ["true", 1, "yes", None])
+def test_care_only_in_json_is_a_json_boolean(client, value):
+    cid = open_complaint(client)
+    body = assert_problem(tracking(client, cid, BUYER, care_only=value), 422)
+    assert "care_only" in str(body)
+    assert of_type(client, cid, "evidence_added") == []
+
+
+def test_a_jpeg_loses_its_comment_and_xmp_too(client):
+    out = io.BytesIO()
+    Image.new("RGB", (16, 12), "orange").save(
+        out, "JPEG", comment=b"Budi, Jl. Melati 5", xmp=b"<x:xmpmeta>Budi</x:xmpmeta>"
+    )
+    original = out.getvalue()
+    assert b"Budi" in original
+    cid = open_complaint(client)
+    item = upload(client, cid, BUYER, "photo", original).get_json()
+    got = download(client, cid, item["id"], SELLER).data
+    assert b"Budi" not in got
+    cleaned = Image.open(io.BytesIO(got))
+    assert "comment" not in cleaned.info and "xmp" not in cleaned.info
 
 
 # --- messages ------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ BINARY = {(EVIDENCE_FILE, "get", status) for status in ("200", "206", "304")}
 NOT_JSON = BINARY | {(AUDIT, "get", "200")}
 # Writes that do not honour If-Match: the code ignores it there (reported, see the spec's
 # conventions). Listed here so that a new write cannot silently join them.
-WITHOUT_IF_MATCH = {"/v1/complaints", EVIDENCE, EVIDENCE_REVIEW}
+WITHOUT_IF_MATCH = {"/v1/complaints"}
 # Path variables as Flask names them, and as the spec does.
 PATH_VARIABLES = {"cid": "id", "eid": "evidence_id"}
 
@@ -247,8 +247,7 @@ def test_writes_take_preconditions_and_idempotency_keys(spec):
         key = params[("header", "Idempotency-Key")]
         assert key["required"] is False
         assert key["schema"] == {"type": "string", "minLength": 1, "maxLength": 255}
-        # If-Match names a complaint's version: there is none before it is opened. Evidence
-        # writes ignore it (see WITHOUT_IF_MATCH): the spec must not promise it there.
+        # If-Match names a complaint's version: there is none before it is opened.
         assert (("header", "If-Match") in params) == (path not in WITHOUT_IF_MATCH), path
         if ("header", "If-Match") in params:
             assert params[("header", "If-Match")]["required"] is False
