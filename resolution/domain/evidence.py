@@ -64,22 +64,29 @@ WITHHELD = "[withheld: visible to the care team and its uploader only]"
 MENTION_FIELDS = frozenset({"evidence_id", "kind", "care_only", "answers"})
 
 
-def event_as_seen_by(actor: Actor, event_data: Mapping, uploader: Mapping, sha256) -> tuple:
-    """An `evidence_added` event's data as `actor` may see it, and the hashes of what it hides.
+def event_as_seen_by(
+    actor: Actor, event_type: str, event_data: Mapping, event_actor: Mapping, evidence, sha256
+) -> tuple[dict, dict]:
+    """An event's data as `actor` may see it, and the hashes of what it hides.
 
-    The hidden fields are replaced, and their hashes given (`data_hashes`), so the caller can
-    still verify the event's hash without seeing the content.
+    Of restricted evidence the other party sees only the mention: in `evidence_added`, every
+    field but `MENTION_FIELDS`; in `evidence_reviewed`, care's note (it may quote the
+    document). `evidence` maps evidence ids to their entries. The hidden fields are replaced,
+    and their hashes given (`data_hashes`), so the caller can still verify the event's hash
+    without seeing the content.
     """
-    item = {
-        "kind": event_data.get("kind"),
-        "care_only": event_data.get("care_only"),
-        "by": uploader,
-    }
-    if can_open(actor, item):
+    if event_type == "evidence_added":
+        item = {"kind": event_data.get("kind"), "care_only": event_data.get("care_only")}
+        item["by"], shown = event_actor, MENTION_FIELDS
+    elif event_type == "evidence_reviewed":
+        item, shown = evidence.get(event_data.get("evidence_id")), {"evidence_id"}
+    else:
+        item = None
+    if item is None or can_open(actor, item):
         return dict(event_data), {}
     data, hashes = {}, {}
     for key, value in event_data.items():
-        if key in MENTION_FIELDS:
+        if key in shown:
             data[key] = value
         else:
             data[key], hashes[key] = WITHHELD, sha256(value)
@@ -87,12 +94,15 @@ def event_as_seen_by(actor: Actor, event_data: Mapping, uploader: Mapping, sha25
 
 
 def as_seen_by(actor: Actor, item: Mapping) -> dict:
-    """The evidence entry as this caller may see it: restricted content becomes a bare mention."""
+    """The evidence entry as this caller may see it: restricted content becomes a bare mention
+    (that it exists, who sent it, whether and when care reviewed it, not care's note)."""
     if can_open(actor, item):
         return dict(item)
     hidden = {"id", "kind", "by", "at", "care_only", "restricted", "reviewed"}
     mention = {k: v for k, v in item.items() if k in hidden}
     mention["by"] = {"role": item["by"]["role"]}
+    if mention.get("reviewed"):
+        mention["reviewed"] = {"by": item["reviewed"]["by"], "at": item["reviewed"]["at"]}
     return mention
 
 

@@ -270,20 +270,19 @@ def list_events(
     Uploads the actor may not open (another party's identity document) keep only their
     mention; the hidden fields' hashes come in `data_hashes`, so the chain still verifies.
     """
-    get_complaint(ctx, actor, complaint_id)
+    complaint = get_complaint(ctx, actor, complaint_id)
+    evidence = {item["id"]: item for item in complaint.evidence}
     limit = max(1, min(limit, MAX_PAGE))
     events = eventstore.events_of(complaint_id, after=after, limit=limit + 1)
-    page = [_as_seen_by(actor, event) for event in events[:limit]]
+    page = [_as_seen_by(actor, event, evidence) for event in events[:limit]]
     return page, (str(page[-1]["seq"]) if len(events) > limit else None)
 
 
-def _as_seen_by(actor: Actor, event: Event) -> dict:
+def _as_seen_by(actor: Actor, event: Event, evidence: Mapping[str, Mapping]) -> dict:
     record = event.as_data()
-    record["data_hashes"] = {}
-    if event.type == "evidence_added":
-        record["data"], record["data_hashes"] = event_as_seen_by(
-            actor, event.data, event.actor, sha256
-        )
+    record["data"], record["data_hashes"] = event_as_seen_by(
+        actor, event.type, event.data, event.actor, evidence, sha256
+    )
     return record
 
 

@@ -60,3 +60,32 @@ def test_a_seller_sees_that_a_ktp_was_sent_but_not_its_caption_or_file_and_can_s
         assert full[-1]["data"]["caption"] == "KTP 3171234567890001"
         assert full[-1]["data_hashes"] == {}
         assert _checker()(full) is None
+
+
+def test_cares_note_on_a_ktp_is_for_the_care_team_and_the_uploader(client):
+    cid = client.post("/v1/complaints", json=complaint_body(), headers=BUYER).json["id"]
+    upload = {"kind": "identity_document", "file": (_png(), "ktp.png")}
+    sent = client.post(
+        f"/v1/complaints/{cid}/evidence",
+        data=upload,
+        headers=BUYER,
+        content_type="multipart/form-data",
+    )
+    eid = sent.json["id"]
+    note = {"note": "NIK 3171234567890001 cocok dengan nama Budi."}
+    reviewed = client.post(f"/v1/complaints/{cid}/evidence/{eid}/review", json=note, headers=CARE)
+    assert reviewed.status_code == 200 and reviewed.json["reviewed"]["note"] == note["note"]
+
+    (mention,) = client.get(f"/v1/complaints/{cid}/evidence", headers=SELLER).json["items"]
+    assert set(mention["reviewed"]) == {"by", "at"}
+    log = client.get(f"/v1/complaints/{cid}/events", headers=SELLER).json["items"]
+    assert log[-1]["type"] == "evidence_reviewed"
+    assert "3171234567890001" not in str(log)
+    assert log[-1]["data"]["evidence_id"] == eid and set(log[-1]["data_hashes"]) == {"note"}
+    assert _checker()(log) is None
+
+    for reader in (BUYER, CARE, AUDITOR):
+        (item,) = client.get(f"/v1/complaints/{cid}/evidence", headers=reader).json["items"]
+        assert item["reviewed"]["note"] == note["note"]
+        full = client.get(f"/v1/complaints/{cid}/events", headers=reader).json["items"]
+        assert full[-1]["data"]["note"] == note["note"] and full[-1]["data_hashes"] == {}
