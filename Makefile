@@ -7,7 +7,7 @@ DATA_DIR ?= ./var/db
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint diagram clean
+.PHONY: install run test lint diagram translations clean
 
 install: $(STAMP)
 
@@ -32,6 +32,14 @@ lint: install
 # Regenerates docs/lifecycle.mmd from the machine class (a test checks it is current).
 diagram: install
 	$(BIN)/python -m resolution.domain.diagram > docs/lifecycle.mmd
+
+# Extracts the strings people read (console, printable records), merges them into the
+# Indonesian catalogue, and compiles it (a test checks the compiled file is current).
+translations: install
+	mkdir -p var
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o var/messages.pot .
+	$(BIN)/pybabel update -i var/messages.pot -d resolution/translations --no-location --width 100
+	$(BIN)/pybabel compile -d resolution/translations
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

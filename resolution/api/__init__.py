@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .. import signing
+from .. import i18n, signing
 from ..config import Config
 from ..service import Context
 from ..store import database
-from . import audit, complaints, evidence, health, problems
+from . import audit, complaints, evidence, health, problems, report
 
 MAX_BODY = 1024 * 1024  # 1 MiB: a complaint is text; files come through the evidence upload
 
@@ -34,8 +34,10 @@ def create_app(config: Config | None = None, *, context: Context | None = None) 
         signing_key=signing.load(config.signing_key, config.data_dir),
     )
     problems.register(app)
+    i18n.init(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(complaints.bp)
     app.register_blueprint(evidence.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(report.bp)
     return app

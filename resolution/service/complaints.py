@@ -278,6 +278,14 @@ def list_events(
     return page, (str(page[-1]["seq"]) if len(events) > limit else None)
 
 
+def case_record(ctx: Context, actor: Actor, complaint_id: str) -> tuple[Complaint, list[dict]]:
+    """The complaint and its whole event log as `actor` may see them: a party's own record."""
+    complaint = get_complaint(ctx, actor, complaint_id)
+    evidence = {item["id"]: item for item in complaint.evidence}
+    events = eventstore.events_of(complaint_id, limit=complaint.version)
+    return complaint, [_as_seen_by(actor, event, evidence) for event in events]
+
+
 def _as_seen_by(actor: Actor, event: Event, evidence: Mapping[str, Mapping]) -> dict:
     record = event.as_data()
     record["data"], record["data_hashes"] = event_as_seen_by(

@@ -55,6 +55,7 @@ from tests.conftest import (
     CARE,
     CARE_2,
     OTHER_BUYER,
+    OTHER_SELLER,
     SELLER,
     complaint_body,
     order,
@@ -69,12 +70,13 @@ EVIDENCE = "/v1/complaints/{id}/evidence"
 EVIDENCE_FILE = "/v1/complaints/{id}/evidence/{evidence_id}"
 EVIDENCE_REVIEW = "/v1/complaints/{id}/evidence/{evidence_id}/review"
 AUDIT = "/v1/audit/events"
+CASE_EXPORT = "/v1/complaints/{id}/export"
 # Responses whose body is the file itself (or nothing, 304), not JSON.
 BINARY = {(EVIDENCE_FILE, "get", status) for status in ("200", "206", "304")}
 # Successful responses that are not one JSON document: checked by their headers on the wire.
-NOT_JSON = BINARY | {(AUDIT, "get", "200")}
-# Writes that do not honour If-Match: the code ignores it there (reported, see the spec's
-# conventions). Listed here so that a new write cannot silently join them.
+NOT_JSON = BINARY | {(AUDIT, "get", "200"), (CASE_EXPORT, "get", "200")}
+# Writes that take no If-Match: there is no version before a complaint is opened. Listed
+# here so that a new write cannot silently join them.
 WITHOUT_IF_MATCH = {"/v1/complaints"}
 # Path variables as Flask names them, and as the spec does.
 PATH_VARIABLES = {"cid": "id", "eid": "evidence_id"}
@@ -1173,3 +1175,13 @@ def test_the_audit_export_answers_as_the_spec_says(wire, spec):
     as_csv = wire("get", AUDIT, headers={**CARE, "Accept": "text/csv"})
     assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
     assert as_csv.headers["Content-Disposition"].endswith('"resolution-events.csv"')
+
+
+def test_the_printable_record_answers_as_the_spec_says(wire):
+    cid = open_complaint(wire, complaint_body()).get_json()["id"]
+    for query, language in (({}, "id"), ({"lang": "en"}, "en")):
+        page = wire("get", CASE_EXPORT, id=cid, query=query, headers=SELLER)
+        assert page.status_code == 200 and page.mimetype == "text/html"
+        assert page.headers["Content-Language"] == language
+    assert wire("get", CASE_EXPORT, id=cid).status_code == 401
+    assert wire("get", CASE_EXPORT, id=cid, headers=OTHER_SELLER).status_code == 404

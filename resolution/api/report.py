@@ -1,0 +1,42 @@
+"""A complaint's printable record, for the buyer or seller who wants one of their own case."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template
+from flask_babel import get_locale
+
+from .. import narrative
+from ..domain.evidence import as_seen_by
+from ..service import complaints as service
+from .http import caller, complaint_id, context
+
+bp = Blueprint("report", __name__, url_prefix="/v1/complaints")
+
+# The page is self-contained: inline styles, no scripts, nothing fetched.
+_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+
+@bp.get("/<cid>/export")
+def export(cid: str) -> Response:
+    actor = caller()
+    cid = complaint_id(cid)
+    ctx = context()
+    complaint, records = service.case_record(ctx, actor, cid)
+    page = render_template(
+        "complaint_export.html",
+        complaint=complaint,
+        records=records,
+        evidence=[as_seen_by(actor, item) for item in complaint.evidence],
+        reader=narrative.who(actor.as_data()),
+        printed_at=ctx.clock(),
+        n=narrative,
+        lang=str(get_locale()),
+    )
+    response = Response(page, mimetype="text/html")
+    response.headers["Content-Language"] = str(get_locale())
+    response.headers["Content-Disposition"] = f'inline; filename="complaint-{cid}.html"'
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = _POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.vary.add("Accept-Language")
+    return response

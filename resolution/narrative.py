@@ -1,0 +1,247 @@
+"""A complaint told in plain words, for people: its events, states, solutions, times in WIB.
+
+Used by the printable export and the care console. Every sentence goes through Flask-Babel, so
+it reads in the page's language (Indonesian by default, see `i18n`). It tells only what the
+records it is given hold: visibility (what a party may see) is decided before, by the service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from babel.numbers import format_decimal
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .domain.audit import mask_text
+
+STATES = {
+    "awaiting_seller": _l("Waiting for the seller"),
+    "awaiting_buyer": _l("Waiting for the buyer"),
+    "appealed": _l("Appealed by the seller, waiting for the buyer"),
+    "awaiting_care": _l("Waiting for the care team"),
+    "in_mediation": _l("In mediation by the care team"),
+    "awaiting_return": _l("Waiting for the buyer to send the item back"),
+    "return_shipped": _l("Return on its way, waiting for the seller to confirm"),
+    "awaiting_shipment": _l("Waiting for the seller to send the goods"),
+    "shipment_sent": _l("Goods on their way, waiting for the buyer to confirm"),
+    "closed": _l("Closed"),
+}
+OUTCOMES = {
+    "agreed": _l("the parties agreed"),
+    "decided": _l("the care team decided"),
+    "withdrawn": _l("the buyer withdrew"),
+    "return_not_shipped": _l("the buyer did not send the item back in time"),
+    "fulfilled": _l("the solution was carried out"),
+}
+REASONS = {
+    "not_received": _l("Order not received"),
+    "damaged": _l("Item damaged"),
+    "wrong_item": _l("Wrong item"),
+    "incomplete": _l("Order incomplete"),
+    "not_as_described": _l("Not as described"),
+    "counterfeit": _l("Counterfeit"),
+    "other": _l("Other"),
+}
+EVIDENCE_KINDS = {
+    "photo": _l("a photo"),
+    "video": _l("a video"),
+    "screenshot": _l("a screenshot"),
+    "document": _l("a document"),
+    "identity_document": _l("an identity document"),
+    "tracking": _l("a tracking number"),
+}
+PARTIES = {
+    "buyer": _l("the buyer"),
+    "seller": _l("the seller"),
+    "care": _l("the care team"),
+}
+
+
+def wib(moment: datetime | str | None) -> str:
+    """A time as people in Indonesia read it: `23 Nov 2026 14.05 WIB`."""
+    if moment is None:
+        return "–"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return f"{format_datetime(moment, 'd MMM y HH.mm')} WIB"
+
+
+def rupiah(amount: int) -> str:
+    """Whole rupiah, grouped the Indonesian way: `Rp 150.000`."""
+    return f"Rp {format_decimal(amount, locale='id_ID')}"
+
+
+def state(name: str | None) -> str:
+    return str(STATES.get(name or "", name or "–"))
+
+
+def outcome(name: str | None) -> str:
+    return str(OUTCOMES.get(name or "", name or "–"))
+
+
+def reason(name: str) -> str:
+    return str(REASONS.get(name, name))
+
+
+def who(actor: Mapping) -> str:
+    """`the buyer (buyer-1)`, `the seller (shop shop-1)`, `the care team (agent-1)`, …"""
+    role = actor.get("role")
+    if role == "buyer":
+        return _("the buyer (%(id)s)", id=actor["id"])
+    if role == "seller":
+        return _("the seller (shop %(shop)s)", shop=actor.get("shop_id") or actor["id"])
+    if role == "care":
+        return _("the care team (%(id)s)", id=actor["id"])
+    if role == "auditor":
+        return _("an auditor (%(id)s)", id=actor["id"])
+    return _("the service")
+
+
+def solution(data: Mapping | None) -> str:
+    """A solution in words: `a refund of Rp 150.000`, `an exchange of 1 × SKU-1`."""
+    if not data:
+        return "–"
+    kind, amount = data["kind"], data.get("amount")
+    items = ", ".join(f"{i['qty']} × {i['sku']}" for i in data.get("items") or ())
+    if kind == "refund":
+        return _("a refund of %(amount)s", amount=rupiah(amount))
+    if kind == "return_refund":
+        return _("a return, then a refund of %(amount)s", amount=rupiah(amount))
+    if kind == "exchange":
+        return _("an exchange (%(items)s)", items=items)
+    if kind == "send_remaining":
+        return _("sending the missing items (%(items)s)", items=items)
+    if kind == "release_to_seller":
+        return _("no refund: the payment goes to the seller")
+    return kind
+
+
+def text(value: str) -> str:
+    """Free text as printed: any 16-digit number (a NIK) shows only its last 4 digits."""
+    return mask_text(value)
+
+
+def describe(record: Mapping) -> str:
+    """One event, as a sentence: `The seller (shop s-1) offered a refund of Rp 30.000.`"""
+    kind, data, by = record["type"], record.get("data") or {}, who(record["actor"])
+    line = _SENTENCES.get(kind)
+    if line is None:
+        sentence = _("%(who)s: %(what)s.", who=by, what=kind.replace("_", " "))
+    else:
+        sentence = line(by, data)
+    return sentence[:1].upper() + sentence[1:]
+
+
+def _deadline_party(data: Mapping) -> str:
+    return str(PARTIES.get(data.get("party") or "", data.get("party") or "–"))
+
+
+def _evidence(by: str, data: Mapping) -> str:
+    what = str(EVIDENCE_KINDS.get(data.get("kind", ""), data.get("kind", "")))
+    if data.get("kind") == "tracking" and "tracking_number" in data:
+        if not str(data["tracking_number"]).startswith("[withheld"):
+            what = _(
+                "a tracking number (%(courier)s %(number)s)",
+                courier=data.get("courier", ""),
+                number=data["tracking_number"],
+            )
+    return _("%(who)s added %(what)s.", who=by, what=what)
+
+
+def _closing(data: Mapping) -> str:
+    if data.get("state") == "closed":
+        return " " + _("The complaint is closed: %(outcome)s.", outcome=outcome(data["outcome"]))
+    return ""
+
+
+_SENTENCES = {
+    "open": lambda by, d: _(
+        "%(who)s opened the complaint (%(reason)s) and asked for %(solution)s.",
+        who=by,
+        reason=reason(d.get("reason", "")),
+        solution=solution(d.get("requested_solution")),
+    ),
+    "propose": lambda by, d: _(
+        "%(who)s proposed %(solution)s.", who=by, solution=solution(d.get("solution"))
+    ),
+    "accept": lambda by, d: (
+        _("%(who)s accepted %(solution)s.", who=by, solution=solution(d.get("solution")))
+        + _closing(d)
+    ),
+    "appeal": lambda by, d: _("%(who)s appealed.", who=by),
+    "escalate": lambda by, d: _("%(who)s asked the care team for help.", who=by),
+    "auto_escalate": lambda by, d: _(
+        "%(party)s did not respond by %(deadline)s: the complaint went to the care team.",
+        party=_deadline_party(d),
+        deadline=wib(d.get("deadline")),
+    ),
+    "auto_close": lambda by, d: (
+        _("The buyer did not send the item back by %(deadline)s.", deadline=wib(d.get("deadline")))
+        + _closing(d)
+    ),
+    "auto_complete": lambda by, d: (
+        _(
+            "The buyer did not confirm or dispute the shipment by %(deadline)s.",
+            deadline=wib(d.get("deadline")),
+        )
+        + _closing(d)
+    ),
+    "assign": lambda by, d: _(
+        "%(agent)s took the complaint.", agent=who({"role": "care", "id": d.get("agent_id")})
+    ),
+    "request_evidence": lambda by, d: _(
+        "%(who)s asked %(party)s for evidence, due %(due)s.",
+        who=by,
+        party=PARTIES.get(d.get("party", ""), d.get("party", "")),
+        due=wib(d.get("due_at")),
+    ),
+    "decide": lambda by, d: (
+        _("%(who)s decided: %(solution)s.", who=by, solution=solution(d.get("solution")))
+        + _closing(d)
+    ),
+    "ship_return": lambda by, d: _(
+        "%(who)s sent the item back (%(courier)s %(number)s).",
+        who=by,
+        courier=d.get("courier", ""),
+        number=d.get("tracking_number", ""),
+    ),
+    "confirm_return": lambda by, d: (
+        _("%(who)s confirmed the return arrived.", who=by) + _closing(d)
+    ),
+    "ship_items": lambda by, d: _(
+        "%(who)s sent the goods (%(courier)s %(number)s).",
+        who=by,
+        courier=d.get("courier", ""),
+        number=d.get("tracking_number", ""),
+    ),
+    "confirm_received": lambda by, d: (
+        _("%(who)s confirmed the goods arrived.", who=by) + _closing(d)
+    ),
+    "withdraw": lambda by, d: _("%(who)s withdrew the complaint.", who=by) + _closing(d),
+    "request_review": lambda by, d: _("%(who)s asked for the decision to be reviewed.", who=by),
+    "message": lambda by, d: _("%(who)s wrote a message.", who=by),
+    "evidence_added": _evidence,
+    "evidence_reviewed": lambda by, d: _("%(who)s reviewed a piece of evidence.", who=by),
+    "evidence_viewed": lambda by, d: _(
+        "%(who)s opened %(what)s.",
+        who=by,
+        what=EVIDENCE_KINDS.get(d.get("kind", ""), d.get("kind", "")),
+    ),
+}
+
+
+def detail(record: Mapping) -> str | None:
+    """The words the event carries (a description, message, reason, rationale, note), masked."""
+    data = record.get("data") or {}
+    keys = ("description",) if record["type"] == "open" else _WORDS
+    for key in keys:
+        value = data.get(key)
+        if isinstance(value, str) and not value.startswith("[withheld"):
+            return text(value)
+    return None
+
+
+_WORDS = ("body", "rationale", "reason", "note", "caption")
