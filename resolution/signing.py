@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -31,10 +32,20 @@ def load(configured: str | None, data_dir: Path) -> Ed25519PrivateKey:
         return _private(configured, "RESOLUTION_SIGNING_KEY")
     path = Path(data_dir) / DEV_KEY_FILE
     if not path.exists():
+        # Several workers may start at once on a fresh data dir: each writes a whole key to a
+        # file of its own, and links it into place; the first link wins, the others read it.
+        # (Creating the file in place would let a reader see it still empty.)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(generate())
+        fd, draft = tempfile.mkstemp(dir=path.parent, prefix=".signing-", text=True)
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(generate())
+            os.chmod(draft, 0o600)
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
     return _private(path.read_text().strip(), str(path))
 
 

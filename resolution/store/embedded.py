@@ -224,7 +224,9 @@ def running_uri(data_dir: str | os.PathLike[str]) -> str | None:
         log.info("removing stale %s (pid %d is gone)", path, pid)
         path.unlink(missing_ok=True)
         return None
-    return uri if _ping(uri, 2.0) else None
+    # The process is alive: give a busy server time to answer before deciding it is not ours
+    # to reuse (starting a second server on the same files would fail on their lock anyway).
+    return uri if _ping(uri, 10.0) else None
 
 
 @contextlib.contextmanager
