@@ -26,6 +26,7 @@ class AuditEventsQuery(Schema):
 @bp.get("/events")
 def events() -> Response:
     actor = caller()
+    audit.check_can_export(actor)  # before anything else of the request is looked at
     query = load_query(AuditEventsQuery())
     # No Accept (or */*): NDJSON. An Accept naming neither format: 406.
     accept = request.accept_mimetypes
@@ -40,7 +41,7 @@ def events() -> Response:
         complaint_id=query.get("complaint_id"),
     )
     records = audit.export_records(context(), actor, wanted)
-    first = next(records)  # refusals (403) surface now, before the 200 is sent
+    first = next(records)  # refusals (403, 422) surface now, before the 200 is sent
     render = audit.as_csv if MEDIA[best] == "csv" else audit.as_ndjson
 
     def stream():

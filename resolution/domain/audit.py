@@ -36,6 +36,11 @@ CSV_COLUMNS = (
     "line_hash",
 )
 IDENTITY_WITHHELD = "[withheld: identity document]"
+# Ids and digests the service itself writes (ObjectIds, SHA-256) are hex: 16 of their
+# characters may be digits in a row without being a NIK, and masking them would break the
+# references between events. Only these fields, and only when they are such hex strings.
+SERVICE_IDS = frozenset({"evidence_id", "evidence_ids", "sha256"})
+HEX_ID = re.compile(r"[0-9a-f]{24}|[0-9a-f]{64}")
 
 
 def mask_text(text: str) -> str:
@@ -43,13 +48,15 @@ def mask_text(text: str) -> str:
     return NIK.sub(lambda m: MASK + m.group(1), text)
 
 
-def _masked(value: Any) -> Any:
+def _masked(value: Any, key: str | None = None) -> Any:
     if isinstance(value, str):
+        if key in SERVICE_IDS and HEX_ID.fullmatch(value):
+            return value
         return mask_text(value)
     if isinstance(value, Mapping):
-        return {k: _masked(v) for k, v in value.items()}
+        return {k: _masked(v, k) for k, v in value.items()}
     if isinstance(value, list):
-        return [_masked(v) for v in value]
+        return [_masked(v, key) for v in value]
     return value
 
 
@@ -59,7 +66,7 @@ def masked_record(event: Event) -> dict:
     hashes: dict[str, str] = {}
     identity = event.type == "evidence_added" and event.data.get("kind") == "identity_document"
     for key, value in event.data.items():
-        shown = _masked(value)
+        shown = _masked(value, key)
         if identity and key == "caption":
             shown = IDENTITY_WITHHELD
         elif identity and key == "file":
@@ -105,61 +112,67 @@ class Finding:
     seq: int | None = None
 
 
-def verify_records(records: Iterable[tuple[int, dict]]) -> tuple[Finding, str, int]:
+def verify_records(
+    records: Iterable[tuple[int, dict]], *, gaps: bool = False, whole: bool = False
+) -> tuple[Finding, str, int]:
     """Checks the line chain and every event chain of an export's event records.
 
     `records` are (line number, record). Returns the first finding, the last `line_hash`
     and the number of records. An export may start in the middle of a complaint's chain
     (a time range): its first event there is checked on its own, the rest by their links.
+    `gaps`: the export was filtered by type, so a complaint's events may skip `seq`s (those
+    that follow each other are still checked as links). `whole`: the export starts at the
+    beginning of time, so every complaint's chain must start at `seq` 1.
     """
     line_hash, count = GENESIS, 0
     heads: dict[str, tuple[int, str]] = {}
     for line, record in records:
         count += 1
-        expected = next_line_hash(line_hash, record)
-        if record.get("line_hash") != expected:
-            return (
-                Finding(
-                    False,
-                    "the record was changed, added or removed",
-                    line,
-                    record.get("complaint_id"),
-                    record.get("seq"),
-                ),
-                line_hash,
-                count,
-            )
-        line_hash = expected
-        cid, seq = record["complaint_id"], record["seq"]
-        digest = chain_hash(
-            cid,
-            seq,
-            record["type"],
-            record["actor"],
-            record["data"],
-            record["at"],
-            record["prev_hash"],
-            record.get("data_hashes"),
-        )
-        if digest != record["hash"]:
-            return (
-                Finding(False, "the event does not match its hash", line, cid, seq),
-                line_hash,
-                count,
-            )
-        if cid in heads:
-            last_seq, last_hash = heads[cid]
-            if seq != last_seq + 1 or record["prev_hash"] != last_hash:
-                return (
-                    Finding(False, "the event does not follow its predecessor", line, cid, seq),
-                    line_hash,
-                    count,
-                )
-        elif seq == 1 and record["prev_hash"] != GENESIS:
-            return (
-                Finding(False, "the first event has a predecessor", line, cid, seq),
-                line_hash,
-                count,
-            )
-        heads[cid] = (seq, record["hash"])
+        try:
+            expected = next_line_hash(line_hash, record)
+            if record.get("line_hash") != expected:
+                problem = "the record was changed, added or removed"
+            else:
+                line_hash = expected
+                problem = _chain_fault(record, heads.get(record["complaint_id"]), gaps, whole)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            problem = "the record is not an event this service exported"
+        if problem:
+            where = record if isinstance(record, Mapping) else {}
+            finding = Finding(False, problem, line, where.get("complaint_id"), where.get("seq"))
+            return finding, line_hash, count
+        heads[record["complaint_id"]] = (record["seq"], record["hash"])
     return Finding(True, "ok"), line_hash, count
+
+
+def _chain_fault(
+    record: Mapping, head: tuple[int, str] | None, gaps: bool, whole: bool
+) -> str | None:
+    """What is wrong with this event given the complaint's previous one in the export."""
+    seq = record["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+        return "the record is not an event this service exported"
+    digest = chain_hash(
+        record["complaint_id"],
+        seq,
+        record["type"],
+        record["actor"],
+        record["data"],
+        record["at"],
+        record["prev_hash"],
+        record.get("data_hashes"),
+    )
+    if digest != record["hash"]:
+        return "the event does not match its hash"
+    if head is not None:
+        last_seq, last_hash = head
+        if seq == last_seq + 1:
+            if record["prev_hash"] != last_hash:
+                return "the event does not follow its predecessor"
+        elif seq <= last_seq or not gaps:
+            return "the event does not follow its predecessor (one is missing or out of order)"
+    elif seq == 1 and record["prev_hash"] != GENESIS:
+        return "the first event has a predecessor"
+    elif seq != 1 and whole and not gaps:
+        return "the complaint's earlier events are missing"
+    return None

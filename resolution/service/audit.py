@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from .. import signing
 from ..domain.actors import Actor, Role
 from ..domain.audit import CSV_COLUMNS, Finding, chained, masked_record, verify_records
-from ..domain.errors import Forbidden
+from ..domain.errors import Forbidden, Invalid
 from ..domain.events import GENESIS, canonical, iso
 from ..store import eventstore
 from ..store.documents import ComplaintDocument, EventDocument
@@ -59,10 +59,19 @@ def _mongo_filter(query: ExportQuery, until: datetime) -> dict[str, Any]:
     return found
 
 
-def export_records(ctx: Context, actor: Actor, query: ExportQuery) -> Iterator[dict]:
-    """The masked, chained event records of the query, then the signed manifest record."""
+def check_can_export(actor: Actor) -> None:
+    """Audit exports are for auditors and the care team: anyone else is refused (403)."""
     if actor.role not in (Role.AUDITOR, Role.CARE):
         raise Forbidden("Audit exports are for auditors and the care team.")
+
+
+def export_records(ctx: Context, actor: Actor, query: ExportQuery) -> Iterator[dict]:
+    """The masked, chained event records of the query, then the signed manifest record."""
+    check_can_export(actor)
+    if query.until is not None and query.until <= query.since:
+        raise Invalid(
+            "`until` must be later than `since`.", {"until": ["must be later than since"]}
+        )
     until = query.until or ctx.clock()
 
     @lru_cache(maxsize=4096)  # bounded: memory stays flat over any number of complaints
@@ -139,60 +148,127 @@ def _cell(value: Any) -> str:
 
 
 def _read(stream: TextIO) -> Iterator[tuple[int, dict]]:
-    """(line number, record) from an NDJSON or CSV export, the manifest included."""
+    """(line number, record) from an NDJSON or CSV export, the manifest included.
+
+    A line that is not a record of an export raises `_Unreadable` naming that line.
+    """
     first = stream.read(1)
     stream.seek(0)
     if first == "{":
         for number, line in enumerate(stream, start=1):
             if line.strip():
-                yield number, json.loads(line)
+                yield number, _parsed(number, line)
         return
     reader = csv.DictReader(stream)
-    for row in reader:
-        number = reader.line_num
+    if reader.fieldnames is None:
+        return  # an empty file: no manifest either, which `verify` reports
+    if reader.fieldnames != list(CSV_COLUMNS):
+        raise _Unreadable(1, f"the CSV columns are not {','.join(CSV_COLUMNS)}")
+    while True:
+        number = reader.line_num + 1  # the line the row starts on
+        try:
+            row = next(reader, None)
+        except csv.Error as error:
+            raise _Unreadable(number, f"not CSV ({error})") from error
+        if row is None:
+            return
+        yield number, _from_row(number, row)
+
+
+def _parsed(number: int, line: str) -> dict:
+    try:
+        record = json.loads(line)
+    except ValueError as error:
+        raise _Unreadable(number, f"not JSON ({error})") from error
+    if not isinstance(record, dict):
+        raise _Unreadable(number, "not a JSON object")
+    return record
+
+
+def _from_row(number: int, row: dict) -> dict:
+    if None in row or None in row.values():
+        raise _Unreadable(number, f"a row has {len(CSV_COLUMNS)} cells")
+    try:
         if row["type"] == "manifest":
-            yield number, {"manifest": json.loads(row["data"]), "signature": row["hash"]}
-            continue
+            return {"manifest": json.loads(row["data"]), "signature": row["hash"]}
         record = {column: row[column] for column in CSV_COLUMNS}
         record["seq"] = int(record["seq"])
         for column in ("actor", "data", "data_hashes"):
             record[column] = json.loads(record[column] or "{}")
-        yield number, record
+    except ValueError as error:
+        raise _Unreadable(number, str(error)) from error
+    return record
+
+
+def _claims(stream: TextIO) -> dict:
+    """The manifest's body as the file states it (checked later), or {} when the last record
+    is not a manifest. Read first: it says which filters explain gaps in the chains."""
+    body: Any = None
+    try:
+        first = stream.read(1)
+        stream.seek(0)
+        if first == "{":
+            last = None
+            for line in stream:
+                last = line if line.strip() else last
+            body = json.loads(last).get("manifest") if last else None
+        else:
+            rows = csv.reader(stream)
+            header, last = next(rows, None), None
+            for row in rows:
+                last = row
+            if header == list(CSV_COLUMNS) and last and len(last) == len(header):
+                cells = dict(zip(header, last, strict=True))
+                body = json.loads(cells["data"]) if cells["type"] == "manifest" else None
+    except (ValueError, AttributeError, csv.Error):
+        body = None  # the verifying pass says what is wrong, and where
+    finally:
+        stream.seek(0)
+    return body if isinstance(body, dict) else {}
 
 
 def verify(stream: TextIO, public_key: str | None = None) -> Finding:
-    """Recomputes an export's chains, its manifest and signature: the first fault, or ok."""
+    """Recomputes an export's chains, its manifest and signature: the first fault, or ok.
+
+    `stream` must be seekable: the manifest (the last record) is read first, because its
+    filters say whether a complaint's events may skip `seq`s (a `type` filter) and whether
+    every chain must start at `seq` 1 (an export from the beginning of time).
+    """
+    claims = _claims(stream)
+    filters = claims.get("filters") if isinstance(claims.get("filters"), dict) else {}
+    gaps = bool(filters.get("types"))
+    whole = claims.get("since") == iso(EPOCH)
     manifest_record: dict | None = None
     manifest_line = None
 
     def events() -> Iterator[tuple[int, dict]]:
         nonlocal manifest_record, manifest_line
-        try:
-            for number, record in _read(stream):
-                if manifest_record is not None:
-                    raise _Trailing(number)
-                if "manifest" in record:
-                    manifest_record, manifest_line = record, number
-                    continue
-                yield number, record
-        except (ValueError, KeyError, TypeError) as error:
-            raise _Unreadable(str(error)) from error
+        for number, record in _read(stream):
+            if manifest_record is not None:
+                raise _Trailing(number)
+            if "manifest" in record:
+                manifest_record, manifest_line = record, number
+                continue
+            yield number, record
 
     try:
-        finding, line_hash, count = verify_records(events())
+        finding, line_hash, count = verify_records(events(), gaps=gaps, whole=whole)
     except _Trailing as trailing:
         return Finding(False, "records follow the manifest", trailing.args[0])
     except _Unreadable as error:
-        return Finding(False, f"not an export this service wrote: {error}")
+        line, reason = error.args
+        return Finding(False, f"not a record of an export this service wrote: {reason}", line)
     if not finding.ok:
         return finding
     if manifest_record is None:
         return Finding(False, "no manifest: the export is incomplete")
     body, signature = manifest_record["manifest"], manifest_record.get("signature", "")
+    if not isinstance(body, dict) or not isinstance(signature, str):
+        return Finding(False, "the manifest is not one this service wrote", manifest_line)
     if body.get("count") != count or body.get("line_hash") != line_hash:
         return Finding(False, "the manifest does not match the records", manifest_line)
     key = public_key or body.get("public_key", "")
-    if not signing.verify(key, canonical(body), signature):
+    if not isinstance(key, str) or not signing.verify(key, canonical(body), signature):
         return Finding(False, "the manifest's signature is not valid for that key", manifest_line)
     source = "the given key" if public_key else "the key inside the file (pass --public-key)"
     return Finding(True, f"ok: {count} events, chains and signature verified with {source}")
@@ -203,4 +279,4 @@ class _Trailing(Exception):
 
 
 class _Unreadable(Exception):
-    pass
+    """(line number, why): a line that is not a record of an export."""
