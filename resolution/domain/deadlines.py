@@ -24,7 +24,11 @@ def parse_duration(text: str) -> timedelta:
 
 @dataclass(frozen=True, slots=True)
 class Deadlines:
-    """How long a party may stay silent on its turn, and how long care may take."""
+    """How long a party may stay silent on its turn, and how long care may take.
+
+    `reminder`: how long before a party's deadline it is reminded (`deadline_approaching`).
+    """
 
     inactivity: timedelta = timedelta(hours=72)
     care_sla: timedelta = timedelta(hours=24)
+    reminder: timedelta = timedelta(hours=24)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from .deadlines import Deadlines
-from .events import GENESIS, Event, iso
+from .events import GENESIS, Event, iso, utc_ms
 from .evidence import is_restricted
 from .solutions import Solution
 
@@ -46,6 +46,9 @@ class Complaint:
     turn: str | None = None
     turn_started_at: datetime | None = None
     due_at: datetime | None = None
+    # When the sweeper reminds the turn-holder of `due_at` (`deadline_approaching`); None
+    # once reminded, and while nobody's deadline runs. The sweeper's `remind` index reads it.
+    remind_at: datetime | None = None
     proposal: dict | None = None
     resolution: dict | None = None
     appeal: dict | None = None
@@ -182,6 +185,8 @@ def _effects(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
         return {"shipment": {**shipped, "at": iso(at)}}
     if kind == "message":
         return {"evidence_request": _answered(c.evidence_request, event, None)}
+    if kind == "deadline_approaching":
+        return {"remind_at": None}
     return {}
 
 
@@ -221,6 +226,18 @@ def _due_at(c: Complaint, at: datetime, deadlines: Deadlines) -> datetime | None
     return None
 
 
+def _remind_at(due_at: datetime | None, since: datetime, deadlines: Deadlines) -> datetime | None:
+    """When to remind the turn-holder of `due_at`, a deadline set at `since`.
+
+    `deadlines.reminder` (24 h) before it, but never in the first half of the time the party
+    was given: with a shorter period (a short inactivity period, evidence due sooner), halfway.
+    A reminder right after the turn began would say nothing the turn's own event did not.
+    """
+    if due_at is None:
+        return None
+    return utc_ms(max(due_at - deadlines.reminder, since + (due_at - since) / 2))
+
+
 def apply(complaint: Complaint | None, event: Event, deadlines: Deadlines) -> Complaint:
     """The complaint after `event`: a pure function of the complaint before and the event."""
     c = _apply(complaint, event, deadlines)
@@ -245,12 +262,18 @@ def _apply(complaint: Complaint | None, event: Event, deadlines: Deadlines) -> C
     if moved:
         # A new turn starts now: its clock starts now.
         c = replace(c, turn=turn, turn_started_at=event.at if turn else None)
-        return replace(c, due_at=_due_at(c, event.at, deadlines))
+        return _due(c, _due_at(c, event.at, deadlines), event.at, deadlines)
     spoke = event.type in ("message", "evidence_added")
     if spoke and event.actor["role"] == c.turn and c.state != "in_mediation":
         # The turn-holder continuing the conversation pushes its own deadline.
-        return replace(c, due_at=_due_at(c, event.at, deadlines))
+        return _due(c, _due_at(c, event.at, deadlines), event.at, deadlines)
     return c
+
+
+def _due(c: Complaint, due_at: datetime | None, at: datetime, deadlines: Deadlines) -> Complaint:
+    # A new deadline gets its own reminder: one per deadline, so a party reminded before its
+    # own message moved the deadline is reminded again of the deadline that now holds.
+    return replace(c, due_at=due_at, remind_at=_remind_at(due_at, at, deadlines))
 
 
 def replay(events: list[Event], deadlines: Deadlines) -> Complaint:

@@ -29,6 +29,12 @@ def test_the_worked_example_in_the_readme(context, clock):
     nudged = service.post_message(context, SELLER, complaint.id, "Sedang dicek gudang.")
     assert nudged.complaint.due_at == datetime(2025, 6, 10, 9, 30, tzinfo=WIB)
 
+    assert sweep(context, datetime(2025, 6, 9, 9, 29, tzinfo=WIB)) == {}
+    reminded = {"deadline_approaching": 1}  # 24 hours before: Monday 09:30
+    assert sweep(context, datetime(2025, 6, 9, 9, 31, tzinfo=WIB)) == reminded
+    reminder = eventstore.events_of(complaint.id)[-1]
+    assert reminder.type == "deadline_approaching"
+    assert reminder.data == {"party": "seller", "due_at": "2025-06-10T02:30:00.000+00:00"}
     assert sweep(context, datetime(2025, 6, 10, 9, 29, tzinfo=WIB)) == {}
     assert sweep(context, datetime(2025, 6, 10, 9, 31, tzinfo=WIB)) == {"auto_escalate": 1}
     escalated = eventstore.load(complaint.id)
