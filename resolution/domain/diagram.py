@@ -47,5 +47,39 @@ def mermaid() -> str:
     return text
 
 
+def dot() -> str:
+    """The lifecycle as Graphviz DOT, for the console's picture (`make diagram` renders it).
+
+    One edge per (source, target), labelled with its actions; every node and edge carries an
+    SVG `id` (`state-<state>`, `edge-<source>-<target>`) so a page can mark the current state
+    in the rendered SVG without running Graphviz again.
+    """
+    edges: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for state in Lifecycle.states:
+        for transition in state.transitions:
+            for event in transition.events:
+                names = edges[(transition.source.id, transition.target.id)]
+                if event.name not in names:
+                    names.append(event.name)
+    lines = [
+        "digraph lifecycle {",
+        '  graph [rankdir=LR, nodesep=0.25, ranksep=0.45, fontname="Helvetica",'
+        ' bgcolor="transparent"];',
+        '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", color="#5b6675",'
+        ' fontname="Helvetica", fontsize=11, class="state"];',
+        '  edge [fontname="Helvetica", fontsize=9, color="#8a94a3", fontcolor="#3d4754",'
+        ' class="transition"];',
+    ]
+    for state in Lifecycle.states:
+        lines.append(f'  {state.id} [id="state-{state.id}", label="{state.name}"];')
+    for (source, target), names in edges.items():
+        label = "\\n".join(names)
+        lines.append(f'  {source} -> {target} [id="edge-{source}-{target}", label="{label}"];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
-    print(mermaid(), end="")
+    import sys
+
+    print(dot() if sys.argv[1:] == ["--dot"] else mermaid(), end="")

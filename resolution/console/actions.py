@@ -1,0 +1,171 @@
+"""The console's actions: each form calls the same service function as the API.
+
+The version the agent saw goes as `if_match`: when someone acted first, the page comes back
+as it stands now, saying so, with what the agent typed kept in its form.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from schemas.complaints import ACTION_SCHEMAS, MessageSchema
+from schemas.evidence import ReviewSchema
+
+from ..api.http import complaint_id, context
+from ..domain.errors import DomainError, Invalid, NotAllowed, PreconditionFailed
+from ..domain.solutions import WITH_AMOUNT, WITH_ITEMS
+from ..i18n import TIMEZONE
+from ..service import complaints, evidence
+from ..service.complaints import get_complaint
+from .blueprint import bp
+from .forms import AssignForm, DecideForm, MessageForm, RequestEvidenceForm, ReviewForm
+from .pages import case_page
+from .signin import agent
+
+log = logging.getLogger(__name__)
+
+
+def _take(cid: str, name: str, form: Any, run: Callable[[int], object], done: str):
+    """Validates `form`, runs the use case at the version the agent saw, shows the outcome."""
+    cid = complaint_id(cid)
+    version = form.seen_version() if form.validate_on_submit() else None
+    if version is None:
+        problem = _("Some fields are missing: see the form below.")
+        return case_page(cid, submitted={name: form}, problem=problem, status=422)
+    try:
+        run(version)
+    except PreconditionFailed:
+        return case_page(cid, submitted={name: form}, stale=True, status=409)
+    except ValidationError as error:
+        problem = _("Not recorded: %(why)s", why=_fields(error.messages))
+        return case_page(cid, submitted={name: form}, problem=problem, status=422)
+    except NotAllowed as error:
+        problem = _("Not possible now: %(why)s", why=error.detail)
+        return case_page(cid, submitted={name: form}, problem=problem, status=409)
+    except Invalid as error:
+        problem = _("Not recorded: %(why)s", why=_fields(error.errors) or error.detail)
+        return case_page(cid, submitted={name: form}, problem=problem, status=422)
+    except DomainError as error:
+        problem = _("Not recorded: %(why)s", why=error.detail)
+        return case_page(cid, submitted={name: form}, problem=problem, status=error.status)
+    flash(done)
+    return redirect(url_for("console.case", cid=cid))
+
+
+def _fields(messages: Any, prefix: str = "") -> str:
+    """Marshmallow's nested field errors as one line: `solution.amount: …; rationale: …`."""
+    if not isinstance(messages, dict):
+        listed = ", ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
+        return f"{prefix}: {listed}" if prefix else listed
+    return "; ".join(_fields(v, f"{prefix}.{k}" if prefix else str(k)) for k, v in messages.items())
+
+
+@bp.post("/complaints/<cid>/assign")
+def assign(cid: str):
+    me = agent()
+    return _take(
+        cid,
+        "assign",
+        AssignForm(),
+        lambda v: complaints.act(context(), me, cid, "assign", {}, if_match=v),
+        _("The complaint is yours now."),
+    )
+
+
+@bp.post("/complaints/<cid>/message")
+def message(cid: str):
+    me, form = agent(), MessageForm()
+
+    def run(version: int) -> object:
+        body = MessageSchema().load({"body": form.body.data})["body"]
+        return complaints.post_message(context(), me, cid, body, if_match=version)
+
+    return _take(cid, "message", form, run, _("Your message is in the thread."))
+
+
+@bp.post("/complaints/<cid>/request-evidence")
+def request_evidence(cid: str):
+    me, form = agent(), RequestEvidenceForm()
+
+    def run(version: int) -> object:
+        asked: dict[str, Any] = {"party": form.party.data, "what": form.what.data}
+        if form.due.data:
+            asked["due_at"] = _wib(form.due.data).isoformat()
+        loaded = ACTION_SCHEMAS["request_evidence"]().load(asked)
+        return complaints.act(context(), me, cid, "request_evidence", loaded, if_match=version)
+
+    return _take(cid, "request_evidence", form, run, _("The evidence is requested."))
+
+
+def _wib(moment: datetime) -> datetime:
+    """A time the agent typed (a local time in WIB) as an aware time."""
+    return moment.replace(tzinfo=ZoneInfo(TIMEZONE))
+
+
+@bp.post("/complaints/<cid>/evidence/<eid>/review")
+def review(cid: str, eid: str):
+    me, form = agent(), ReviewForm(prefix=f"review-{eid}")
+
+    def run(version: int) -> object:
+        note = ReviewSchema().load({"note": form.note.data})["note"]
+        return evidence.review_evidence(context(), me, cid, eid, note, if_match=version)
+
+    return _take(cid, f"review-{eid}", form, run, _("The evidence is marked reviewed."))
+
+
+@bp.post("/complaints/<cid>/decide")
+def decide(cid: str):
+    me, form = agent(), DecideForm()
+
+    def run(version: int) -> object:
+        solution: dict[str, Any] = {"kind": form.kind.data}
+        if form.kind.data in WITH_AMOUNT and form.amount.data is not None:
+            solution["amount"] = form.amount.data
+        if form.kind.data in WITH_ITEMS:
+            items = _items(get_complaint(context(), me, complaint_id(cid)).order)
+            if items:
+                solution["items"] = items
+        asked = {"solution": solution, "rationale": form.rationale.data}
+        loaded = ACTION_SCHEMAS["decide"]().load(asked)
+        return complaints.act(context(), me, cid, "decide", loaded, if_match=version)
+
+    return _take(cid, "decide", form, run, _("The decision is recorded."))
+
+
+def _items(order: dict) -> list[dict]:
+    """`qty-<n>` fields, one per order line; none filled in means the whole order."""
+    chosen = []
+    for number, line in enumerate(order.get("items") or ()):
+        text = (request.form.get(f"qty-{number}") or "").strip()
+        if text.isdigit() and int(text) > 0:
+            chosen.append({"sku": line["sku"], "qty": int(text)})
+    return chosen
+
+
+@bp.errorhandler(DomainError)
+def _refused(error: DomainError):
+    return _error_page(error.detail, error.status)
+
+
+@bp.errorhandler(HTTPException)
+def _http(error: HTTPException):
+    return _error_page(error.description or error.name, error.code or 500)
+
+
+@bp.errorhandler(Exception)
+def _bug(error: Exception):
+    log.exception("console error", exc_info=error)
+    return _error_page(_("Something went wrong on our side. Nothing was changed."), 500)
+
+
+def _error_page(message: str, status: int):
+    return render_template("console/error.html", message=message, status=status), status

@@ -1,0 +1,78 @@
+"""The console's forms. Each carries a CSRF token (Flask-WTF) and, for the ones that change a
+complaint, the version the agent saw: it goes to the service as `if_match`, so an action on a
+page someone else has since changed is refused instead of silently applied.
+
+The forms check only what a browser can get wrong (a missing field); the rules (lengths,
+amounts within the order total, who may act when) are the service's and the domain's.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Optional
+
+from .. import narrative
+from ..domain.solutions import Kind
+
+
+class SignInForm(FlaskForm):
+    token = TextAreaField(_l("Care token"), validators=[DataRequired()])
+
+
+class SignOutForm(FlaskForm):
+    pass
+
+
+class VersionedForm(FlaskForm):
+    """A form that acts on the complaint as the agent saw it (its version)."""
+
+    version = HiddenField(validators=[DataRequired()])
+
+    def seen_version(self) -> int | None:
+        text = self.version.data or ""
+        return int(text) if text.isdigit() else None
+
+
+class AssignForm(VersionedForm):
+    pass
+
+
+class MessageForm(VersionedForm):
+    body = TextAreaField(_l("Message to the buyer and the seller"), validators=[DataRequired()])
+
+
+class RequestEvidenceForm(VersionedForm):
+    party = SelectField(
+        _l("From"),
+        choices=[SelectChoice("buyer", _l("the buyer")), SelectChoice("seller", _l("the seller"))],
+    )
+    what = TextAreaField(_l("What is needed"), validators=[DataRequired()])
+    due = DateTimeLocalField(
+        _l("Due (WIB, optional: the inactivity period by default)"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+    )
+
+
+class ReviewForm(VersionedForm):
+    note = TextAreaField(_l("What you found"), validators=[DataRequired()])
+
+
+class DecideForm(VersionedForm):
+    kind = SelectField(
+        _l("Solution"),
+        choices=[SelectChoice(str(k), narrative.SOLUTION_KINDS[str(k)]) for k in Kind],
+    )
+    amount = IntegerField(_l("Amount (rupiah)"), validators=[Optional()])
+    rationale = TextAreaField(_l("Rationale (the parties read it)"), validators=[DataRequired()])
+    # The items of an exchange or of the missing goods come as `qty-<n>`, one per order line
+    # (their number depends on the order): the view reads them.

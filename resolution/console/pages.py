@@ -1,0 +1,163 @@
+"""The console's pages: the queue, a case, a restricted document, and evidence files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Response, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from schemas.complaints import REASONS
+
+from .. import narrative
+from ..api.evidence import file_response
+from ..api.http import complaint_id, context
+from ..domain.errors import NotFound
+from ..domain.evidence import as_seen_by
+from ..domain.lifecycle import allowed_actions
+from ..domain.projection import CARE_STATES, Complaint
+from ..domain.solutions import WITH_AMOUNT, WITH_ITEMS
+from ..service.complaints import case_record
+from ..service.queue import care_queue
+from .blueprint import bp
+from .diagram import lifecycle_svg
+from .forms import (
+    AssignForm,
+    DecideForm,
+    MessageForm,
+    RequestEvidenceForm,
+    ReviewForm,
+    SignOutForm,
+)
+from .signin import agent
+
+
+@bp.app_template_global()
+def url_for_lang(lang: str) -> str:
+    """This page in another language."""
+    args = {**request.args.to_dict(), "lang": lang}
+    return url_for(request.endpoint or "console.queue", **(request.view_args or {}), **args)
+
+
+@bp.context_processor
+def _page_globals() -> dict[str, Any]:
+    return {"n": narrative, "lang": str(get_locale()), "sign_out": SignOutForm()}
+
+
+@bp.get("/")
+def queue() -> str:
+    ctx, me = context(), agent()
+    args = request.args
+    state = args.get("state") if args.get("state") in CARE_STATES else None
+    reason = args.get("reason") if args.get("reason") in REASONS else None
+    channel = (args.get("channel") or "")[:32] or None
+    page_number = int(args["page"]) if args.get("page", "").isdigit() else 1
+    page = care_queue(
+        ctx,
+        me,
+        state=state,
+        channel=channel,
+        reason=reason,
+        assigned_to=me.id if args.get("mine") else None,
+        overdue=bool(args.get("overdue")),
+        page=min(page_number, 10**6),
+    )
+    filters = {"state": state, "channel": channel, "reason": reason}
+    filters |= {"mine": args.get("mine"), "overdue": args.get("overdue")}
+    return render_template(
+        "console/queue.html",
+        page=page,
+        now=ctx.clock(),
+        sla=ctx.deadlines.care_sla,
+        filters=filters,
+        states=CARE_STATES,
+        reasons=REASONS,
+        page_url=lambda number: url_for(
+            "console.queue", **{k: v for k, v in filters.items() if v}, page=number
+        ),
+    )
+
+
+@bp.get("/complaints/<cid>")
+def case(cid: str) -> str:
+    return case_page(cid)
+
+
+def case_page(
+    cid: str,
+    *,
+    submitted: Mapping[str, Any] | None = None,
+    problem: str | None = None,
+    stale: bool = False,
+    status: int = 200,
+) -> tuple[str, int]:
+    """A case as care sees it, with the forms of what the agent may do now.
+
+    `submitted` are forms that came back refused: they are shown again with what the agent
+    typed (and the current version, when the page was stale), never lost.
+    """
+    ctx, me = context(), agent()
+    complaint, records = case_record(ctx, me, complaint_id(cid))
+    now = ctx.clock()
+    evidence = [as_seen_by(me, item) for item in complaint.evidence]
+    forms = _forms(complaint, evidence)
+    for name, form in (submitted or {}).items():
+        form.version.data = str(complaint.version)
+        forms[name] = form
+    page = render_template(
+        "console/case.html",
+        complaint=complaint,
+        records=records,
+        messages=[r for r in records if r["type"] == "message"],
+        evidence=evidence,
+        allowed=allowed_actions(complaint, me, now),
+        forms=forms,
+        problem=problem,
+        stale=stale,
+        now=now,
+        me=me,
+        with_amount=sorted(str(k) for k in WITH_AMOUNT),
+        with_items=sorted(str(k) for k in WITH_ITEMS),
+        diagram=lifecycle_svg(
+            complaint.state,
+            _(
+                "Lifecycle of a complaint; this one is %(state)s",
+                state=narrative.state(complaint.state),
+            ),
+        ),
+    )
+    return page, status
+
+
+def _forms(complaint: Complaint, evidence: list[dict]) -> dict[str, Any]:
+    version = str(complaint.version)
+    forms: dict[str, Any] = {
+        "assign": AssignForm(formdata=None, version=version),
+        "message": MessageForm(formdata=None, version=version),
+        "request_evidence": RequestEvidenceForm(formdata=None, version=version),
+        "decide": DecideForm(formdata=None, version=version),
+    }
+    for item in evidence:
+        forms[f"review-{item['id']}"] = ReviewForm(
+            formdata=None, version=version, prefix=f"review-{item['id']}"
+        )
+    return forms
+
+
+@bp.get("/complaints/<cid>/evidence/<eid>")
+def evidence_page(cid: str, eid: str) -> str:
+    """One piece of evidence on a page of its own: how identity documents are opened."""
+    ctx, me = context(), agent()
+    complaint, _records = case_record(ctx, me, complaint_id(cid))
+    item = next((i for i in complaint.evidence if i["id"] == eid), None)
+    if item is None:
+        raise NotFound(_("There is no such evidence on this complaint."))
+    return render_template("console/evidence.html", complaint=complaint, item=as_seen_by(me, item))
+
+
+@bp.get("/complaints/<cid>/evidence/<eid>/file")
+def evidence_file(cid: str, eid: str) -> Response:
+    """The file itself, sent as the API sends it (ranges; restricted reads recorded first)."""
+    return file_response(context(), agent(), cid, eid)

@@ -1,0 +1,26 @@
+// The care console's only script: nothing here is needed to use a page, it only helps.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  // A development sign-in link carries the token after "#": it never reaches the server's logs.
+  const signin = document.getElementById("signin");
+  if (signin && location.hash.startsWith("#token=")) {
+    signin.elements.token.value = decodeURIComponent(location.hash.slice("#token=".length));
+    history.replaceState(null, "", location.pathname + location.search);
+    signin.requestSubmit();
+  }
+
+  // The decision form shows the amount or the items only for the solutions that take them.
+  for (const form of document.querySelectorAll("form.decide")) {
+    const kind = form.elements.kind;
+    const sync = () => {
+      for (const part of form.querySelectorAll("[data-kinds]")) {
+        const shown = part.dataset.kinds.split(" ").includes(kind.value);
+        part.hidden = !shown;
+        for (const input of part.querySelectorAll("input")) input.disabled = !shown;
+      }
+    };
+    kind.addEventListener("change", sync);
+    sync();
+  }
+});
