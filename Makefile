@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml
 
 # Seeds the demo complaints (idempotent) and serves the API with the embedded database.
 run: install
-	RESOLUTION_JWT_SECRET=$${RESOLUTION_JWT_SECRET:-dev-only-secret-change-me-in-production-0123} $(BIN)/resolution seed-demo --data-dir $(DATA_DIR)
-	RESOLUTION_JWT_SECRET=$${RESOLUTION_JWT_SECRET:-dev-only-secret-change-me-in-production-0123} $(BIN)/resolution serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT) --sweep-interval 60
+	RESOLUTION_JWT_SECRET=$${RESOLUTION_JWT_SECRET:-dev-only-secret-change-me-in-production-0123} $(BIN)/resolution seed-demo --data-dir $(DATA_DIR) --console-url http://$(HOST):$(PORT)/console
+	RESOLUTION_WEBHOOK_ALLOW_PRIVATE=$${RESOLUTION_WEBHOOK_ALLOW_PRIVATE:-1} RESOLUTION_JWT_SECRET=$${RESOLUTION_JWT_SECRET:-dev-only-secret-change-me-in-production-0123} $(BIN)/resolution serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT) --sweep-interval 60 --deliver-interval 1
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -29,16 +29,18 @@ lint: install
 	$(BIN)/ruff check resolution schemas tests benchmarks
 	$(BIN)/ruff format --check resolution schemas tests benchmarks
 
-# Regenerates docs/lifecycle.mmd from the machine class (a test checks it is current).
+# Regenerates docs/lifecycle.mmd and the console's picture from the machine class (tests check
+# both are current). The picture needs Graphviz here, never at run time: apt-get install graphviz.
 diagram: install
 	$(BIN)/python -m resolution.domain.diagram > docs/lifecycle.mmd
+	$(BIN)/python -m resolution.domain.diagram --dot | dot -Tsvg > resolution/console/static/lifecycle.svg
 
 # Extracts the strings people read (console, printable records), merges them into the
 # Indonesian catalogue, and compiles it (a test checks the compiled file is current).
 translations: install
 	mkdir -p var
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o var/messages.pot .
-	$(BIN)/pybabel update -i var/messages.pot -d resolution/translations --no-location --width 100
+	$(BIN)/pybabel update -i var/messages.pot -d resolution/translations --width 100
 	$(BIN)/pybabel compile -d resolution/translations
 
 clean:

@@ -73,8 +73,22 @@ def main() -> None:
     type=click.FloatRange(min=0),
     help="Also run the sweeper every so many seconds, beside the API (0: no sweeper).",
 )
+@click.option(
+    "--deliver-interval",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Also run the webhook deliverer, polling every so many seconds (0: no deliverer).",
+)
 @data_dir_option
-def serve(host: str, port: int, workers: int, sweep_interval: float, data_dir: Path) -> None:
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    sweep_interval: float,
+    deliver_interval: float,
+    data_dir: Path,
+) -> None:
     """Serves the API with gunicorn (and the embedded database when MONGODB_URI is unset)."""
     from gunicorn.app.base import BaseApplication
 
@@ -96,22 +110,29 @@ def serve(host: str, port: int, workers: int, sweep_interval: float, data_dir: P
             # Called in each worker after the fork: each gets its own MongoDB client.
             return create_app(self._config)
 
-    with _database(data_dir) as uri, _sweeper(uri, sweep_interval):
+    sweeper = ["sweep", "--loop", "--interval", str(sweep_interval)]
+    deliverer = ["deliver", "--loop", "--interval", str(deliver_interval)]
+    with (
+        _database(data_dir) as uri,
+        _beside(uri, sweeper if sweep_interval else None),
+        _beside(uri, deliverer if deliver_interval else None),
+    ):
         click.echo(f"resolution: database {uri}; serving on http://{host}:{port}")
         Gunicorn(_config(mongodb_uri=uri, data_dir=data_dir)).run()
 
 
 @contextlib.contextmanager
-def _sweeper(uri: str, interval: float) -> Iterator[None]:
-    """`resolution sweep --loop` as a child process on the same database, stopped with us."""
-    if not interval:
+def _beside(uri: str, arguments: list[str] | None) -> Iterator[None]:
+    """`resolution <arguments>` (the sweeper, the deliverer) as a child process on the same
+    database, stopped with us."""
+    if not arguments:
         yield
         return
     import os
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "resolution", "sweep", "--loop", "--interval", str(interval)]
+    command = [sys.executable, "-m", "resolution", *arguments]
     child = subprocess.Popen(command, env={**os.environ, "MONGODB_URI": uri})
     try:
         yield
@@ -125,25 +146,36 @@ def _sweeper(uri: str, interval: float) -> Iterator[None]:
 
 
 @main.command("seed-demo")
+@click.option(
+    "--console-url",
+    default="http://127.0.0.1:8000/console",
+    show_default=True,
+    help="Where the care console is served, for the sign-in link this prints.",
+)
 @data_dir_option
-def seed_demo(data_dir: Path) -> None:
+def seed_demo(console_url: str, data_dir: Path) -> None:
     """Fills a few demo complaints in different states and prints a token for each role."""
     from .demo import seed
 
     with _connected(data_dir) as config:
         created = seed(service.Context(deadlines=config.deadlines))
         click.echo(f"Demo complaints: {created} created (existing ones are kept).")
-        click.echo(demo_tokens(config.jwt_secret))
+        click.echo(demo_tokens(config.jwt_secret, console_url))
 
 
-def demo_tokens(secret: str) -> str:
+def demo_tokens(secret: str, console_url: str | None = None) -> str:
     from .api.auth import issue_token
     from .demo import PARTIES
 
     lines = ["Tokens (valid 30 days):"]
+    tokens = {}
     for name, (role, sub, shop_id) in PARTIES.items():
-        token = issue_token(secret, role, sub, shop_id, timedelta(days=30))
-        lines.append(f"  export {name.upper()}_TOKEN={token}")
+        tokens[name] = issue_token(secret, role, sub, shop_id, timedelta(days=30))
+        lines.append(f"  export {name.upper()}_TOKEN={tokens[name]}")
+    if console_url:
+        # The token rides after "#": the browser keeps it, no server log ever sees it.
+        link = f"{console_url.rstrip('/')}/login#token={tokens['care']}"
+        lines.append(f"Care console (development sign-in as {PARTIES['care'][1]}):\n  {link}")
     return "\n".join(lines)
 
 
@@ -162,9 +194,11 @@ def rebuild(data_dir: Path) -> None:
 @click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(min=1))
 @data_dir_option
 def sweep(now_text: str | None, loop: bool, interval: float, data_dir: Path) -> None:
-    """Escalates, closes or completes complaints whose turn-holder stayed silent too long."""
+    """Escalates, closes or completes complaints whose turn-holder stayed silent too long,
+    and reminds turn-holders whose deadline is near."""
     import time
 
+    from .service.sweeper import REMINDER
     from .service.sweeper import sweep as sweep_once
 
     now = None
@@ -179,9 +213,12 @@ def sweep(now_text: str | None, loop: bool, interval: float, data_dir: Path) -> 
         ctx = service.Context(deadlines=config.deadlines)
         while True:
             moved = sweep_once(ctx, now)
+            reminded = moved.pop(REMINDER, 0)
             detail = ", ".join(f"{action} {n}" for action, n in sorted(moved.items()))
             click.echo(
-                f"Moved {sum(moved.values())} complaints" + (f" ({detail})" if detail else "")
+                f"Moved {sum(moved.values())} complaints"
+                + (f" ({detail})" if detail else "")
+                + f"; reminded {reminded} of a deadline ({REMINDER})"
             )
             if not loop:
                 return
@@ -201,6 +238,31 @@ def _instant(text: str | None, name: str) -> datetime | None:
 
 
 @main.command()
+@click.option("--loop", is_flag=True, help="Keep delivering, polling every --interval seconds.")
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.05))
+@click.option(
+    "--lease",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds a delivery being sent is held; a deliverer that dies lets it go after this.",
+)
+@data_dir_option
+def deliver(loop: bool, interval: float, lease: float, data_dir: Path) -> None:
+    """Sends committed events to the webhooks that want them (signed, in order, retried)."""
+    from . import deliverer
+
+    with _connected(data_dir) as config:
+        done = deliverer.run(
+            _context(config), loop=loop, interval=interval, lease=timedelta(seconds=lease)
+        )
+        click.echo(
+            f"Delivered {done.delivered}, failed {done.failed} (to retry), "
+            f"dead-lettered {done.dead}; fanned out {done.fanned_out} events."
+        )
+
+
+@main.command()
 @click.option("--since", help="From this instant (ISO 8601), inclusive. Default: the start.")
 @click.option("--until", help="To this instant, exclusive. Default: now.")
 @click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
@@ -211,9 +273,11 @@ def _instant(text: str | None, name: str) -> datetime | None:
 @data_dir_option
 def export(since, until, types, channel, complaint_id, fmt, out, data_dir) -> None:
     """Writes a masked, signed audit export of the event log (what GET /v1/audit/events sends)."""
+    import itertools
     import sys
 
     from .domain.actors import Actor, Role
+    from .domain.errors import DomainError
     from .service import audit
 
     query = audit.ExportQuery(
@@ -224,25 +288,40 @@ def export(since, until, types, channel, complaint_id, fmt, out, data_dir) -> No
         complaint_id=complaint_id,
     )
     auditor = Actor(Role.AUDITOR, "cli")
+    manifest: dict = {}
+    partial = out.with_name(out.name + ".partial")  # the file appears whole, or not at all
     with _connected(data_dir) as config:
         ctx = _context(config)
         records = audit.export_records(ctx, auditor, query)
+        try:
+            first = next(records)  # a refused query (--until before --since) stops here
+        except DomainError as error:
+            raise click.ClickException(error.detail) from error
         render = audit.as_csv if fmt == "csv" else audit.as_ndjson
-        total = audit.count_events(query, query.until or ctx.clock())
-        written = 0
+        # Counting costs about half an export: only for a bar someone will see.
+        on_terminal = sys.stderr.isatty()
+        total = audit.count_events(query, query.until or ctx.clock()) if on_terminal else 0
         with (
-            out.open("w", encoding="utf-8", newline="") as sink,
+            partial.open("w", encoding="utf-8", newline="") as sink,
             click.progressbar(
                 length=total,
                 label="Exporting",
-                file=sys.stderr if sys.stderr.isatty() else io.StringIO(),
+                file=sys.stderr if on_terminal else io.StringIO(),
             ) as bar,
         ):
-            for line in render(records):
+
+            def counted(records):
+                for record in records:
+                    if "manifest" in record:
+                        manifest.update(record["manifest"])
+                    else:
+                        bar.update(1)
+                    yield record
+
+            for line in render(counted(itertools.chain([first], records))):
                 sink.write(line)
-                written += 1
-                bar.update(1)
-    click.echo(f"Wrote {out} ({fmt}, {total} events before filters, signed manifest last).")
+        partial.replace(out)
+    click.echo(f"Wrote {out}: {manifest['count']} events ({fmt}), signed manifest last.")
 
 
 @main.command()
@@ -252,7 +331,8 @@ def verify(file: Path, public_key: str | None) -> None:
     """Checks an audit export: every chain, the manifest and its signature."""
     from .service import audit
 
-    with file.open(encoding="utf-8", newline="") as stream:
+    # utf-8-sig: an export saved again by an editor that adds a byte-order mark still reads.
+    with file.open(encoding="utf-8-sig", newline="") as stream:
         finding = audit.verify(stream, public_key)
     if finding.ok:
         click.echo(finding.message)
@@ -292,12 +372,21 @@ def _context(config: Config) -> service.Context:
         deadlines=config.deadlines,
         evidence_limits=config.evidence_limits,
         signing_key=signing.load(config.signing_key, config.data_dir),
+        webhooks_allow_private=config.webhooks_allow_private,
     )
 
 
 @main.command()
-@click.option("--role", required=True, type=click.Choice(["buyer", "seller", "care", "auditor"]))
-@click.option("--sub", required=True, help="The caller's id (buyer id, seller user, agent id).")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["buyer", "seller", "care", "auditor", "integration"]),
+)
+@click.option(
+    "--sub",
+    required=True,
+    help="The caller's id (buyer id, seller user, agent id, integrating back end).",
+)
 @click.option("--shop-id", help="The seller's shop (required for --role seller).")
 @click.option("--ttl", default="1d", show_default=True, help="How long it is valid: 1d, 12h, 30m.")
 def token(role: str, sub: str, shop_id: str | None, ttl: str) -> None:

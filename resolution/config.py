@@ -26,6 +26,7 @@ class Config:
     data_dir: Path = DEFAULT_DATA_DIR
     evidence_limits: Limits = field(default_factory=Limits)
     signing_key: str | None = None
+    webhooks_allow_private: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Config:
@@ -58,9 +59,17 @@ class Config:
             "data_dir": Path(env.get("RESOLUTION_DATA_DIR", str(DEFAULT_DATA_DIR))),
             "evidence_limits": limits,
             "signing_key": env.get("RESOLUTION_SIGNING_KEY") or None,
+            "webhooks_allow_private": _flag(env, "RESOLUTION_WEBHOOK_ALLOW_PRIVATE"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = env.get(name, "0").strip().lower()
+    if text not in ("0", "1", "true", "false", ""):
+        raise ConfigError(f"{name} is 1 (on) or 0 (off), not {text!r}.")
+    return text in ("1", "true")
 
 
 def _megabytes(env: Mapping[str, str], name: str, default: int) -> int:

@@ -8,7 +8,7 @@ records it is given hold: visibility (what a party may see) is decided before, b
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from babel.numbers import format_decimal
 from flask_babel import format_datetime
@@ -58,6 +58,13 @@ PARTIES = {
     "seller": _l("the seller"),
     "care": _l("the care team"),
 }
+SOLUTION_KINDS = {
+    "refund": _l("Refund"),
+    "return_refund": _l("Return, then refund"),
+    "exchange": _l("Exchange"),
+    "send_remaining": _l("Send the missing items"),
+    "release_to_seller": _l("No refund: pay the seller"),
+}
 
 
 def wib(moment: datetime | str | None) -> str:
@@ -67,6 +74,23 @@ def wib(moment: datetime | str | None) -> str:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     return f"{format_datetime(moment, 'd MMM y HH.mm')} WIB"
+
+
+def duration(span: timedelta) -> str:
+    """A span of time as an agent reads a queue: `5 h 12 min`, `30 h`, `3 d 2 h`, `0 min`.
+
+    Under two days it counts hours, as the 24-hour care SLA does.
+    """
+    minutes = max(0, int(span.total_seconds() // 60))
+    hours, minutes = divmod(minutes, 60)
+    if hours >= 48:
+        days, hours = divmod(hours, 24)
+        parts = [_("%(days)s d", days=days)]
+        return " ".join([*parts, _("%(hours)s h", hours=hours)] if hours else parts)
+    parts = [_("%(hours)s h", hours=hours)] if hours else []
+    if minutes or not hours:
+        parts.append(_("%(minutes)s min", minutes=minutes))
+    return " ".join(parts)
 
 
 def rupiah(amount: int) -> str:
@@ -172,6 +196,11 @@ _SENTENCES = {
         + _closing(d)
     ),
     "appeal": lambda by, d: _("%(who)s appealed.", who=by),
+    "deadline_approaching": lambda by, d: _(
+        "The service reminded %(party)s that its turn ends %(deadline)s.",
+        party=_deadline_party(d),
+        deadline=wib(d.get("due_at")),
+    ),
     "escalate": lambda by, d: _("%(who)s asked the care team for help.", who=by),
     "auto_escalate": lambda by, d: _(
         "%(party)s did not respond by %(deadline)s: the complaint went to the care team.",

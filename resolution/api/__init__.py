@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .. import i18n, signing
+from .. import console, i18n, signing
 from ..config import Config
 from ..service import Context
 from ..store import database
-from . import audit, complaints, evidence, health, problems, report
+from . import audit, complaints, evidence, health, metrics, problems, report, webhooks
 
 MAX_BODY = 1024 * 1024  # 1 MiB: a complaint is text; files come through the evidence upload
 
@@ -32,6 +32,7 @@ def create_app(config: Config | None = None, *, context: Context | None = None) 
         deadlines=config.deadlines,
         evidence_limits=config.evidence_limits,
         signing_key=signing.load(config.signing_key, config.data_dir),
+        webhooks_allow_private=config.webhooks_allow_private,
     )
     problems.register(app)
     i18n.init(app)
@@ -40,4 +41,7 @@ def create_app(config: Config | None = None, *, context: Context | None = None) 
     app.register_blueprint(evidence.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(report.bp)
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(metrics.bp)
+    console.init_app(app, config)
     return app

@@ -10,6 +10,7 @@ from ..domain.actors import Actor, Role
 from ..domain.errors import DomainError
 
 PERSON_ROLES = (Role.BUYER, Role.SELLER, Role.CARE, Role.AUDITOR)
+TOKEN_ROLES = (*PERSON_ROLES, Role.INTEGRATION)
 
 
 class Unauthorized(DomainError):
@@ -50,8 +51,8 @@ def actor_from_header(header: str | None, secret: str) -> Actor:
     sub, role, shop_id = claims.get("sub"), claims.get("role"), claims.get("shop_id")
     if not isinstance(sub, str) or not 0 < len(sub) <= 128:
         raise Unauthorized("The token's `sub` must be a non-empty string.")
-    if role not in PERSON_ROLES:
-        raise Unauthorized(f"The token's role must be one of {', '.join(PERSON_ROLES)}.")
+    if role not in TOKEN_ROLES:
+        raise Unauthorized(f"The token's role must be one of {', '.join(TOKEN_ROLES)}.")
     if role == Role.SELLER and (not isinstance(shop_id, str) or not shop_id):
         raise Unauthorized("A seller's token must name its `shop_id`.")
     return Actor(Role(role), sub, shop_id if role == Role.SELLER else None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 
 from flask import Blueprint, Response, url_for
 
@@ -40,8 +41,11 @@ _event_schema = EventSchema()
 
 def complaint_view(complaint: Complaint, actor: Actor) -> dict:
     """The complaint as this caller sees it, with the actions it may take now."""
-    ctx = context()
-    now = ctx.clock()
+    return render_complaint(complaint, actor, context().clock())
+
+
+def render_complaint(complaint: Complaint, actor: Actor, now: datetime) -> dict:
+    """The complaint as `actor` sees it at `now` (also the `complaint` of a webhook delivery)."""
     view = {
         **{f.name: getattr(complaint, f.name) for f in dataclasses.fields(complaint)},
         "allowed_actions": allowed_actions(complaint, actor, now),

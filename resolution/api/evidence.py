@@ -16,10 +16,11 @@ from schemas.evidence import (
     TrackingEvidenceSchema,
 )
 
+from ..domain.actors import Actor
 from ..domain.errors import Invalid, NotFound, Unsupported
 from ..domain.events import canonical
 from ..domain.evidence import as_seen_by
-from ..service import Recorded
+from ..service import Context, Recorded
 from ..service import evidence as service
 from .http import (
     caller,
@@ -112,9 +113,13 @@ def list_evidence(cid: str) -> Response:
 
 @bp.get("/<cid>/evidence/<eid>")
 def get_file(cid: str, eid: str) -> Response:
-    actor = caller()
+    return file_response(context(), caller(), cid, eid)
+
+
+def file_response(ctx: Context, actor: Actor, cid: str, eid: str) -> Response:
+    """An evidence file for `actor`, with ranges and conditional requests (the API and the
+    console both send files this way): a read of restricted evidence is recorded first."""
     cid, eid = complaint_id(cid), _evidence_id(eid)
-    ctx = context()
     item, stored = service.open_evidence(ctx, actor, cid, eid)
     asked = parse_range_header(request.environ.get("HTTP_RANGE"))
     if "HTTP_RANGE" in request.environ and (asked is None or asked.units != "bytes"):

@@ -13,8 +13,8 @@ from flask import json as flask_json
 from marshmallow import Schema
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from ..domain.actors import Actor
-from ..domain.errors import Invalid, NotFound
+from ..domain.actors import Actor, Role
+from ..domain.errors import Forbidden, Invalid, NotFound
 from ..domain.events import canonical
 from ..service import Context, Idempotency, Recorded, Replayed
 from .auth import actor_from_header
@@ -26,11 +26,19 @@ def context() -> Context:
     return current_app.extensions["resolution.context"]
 
 
-def caller() -> Actor:
-    """The authenticated caller of this request (401 otherwise)."""
+def caller(*, integration: bool = False) -> Actor:
+    """The authenticated caller of this request (401 otherwise).
+
+    Integration tokens (a marketplace's back end) manage webhooks and nothing else: anywhere
+    but there (`integration=True`) they are refused with 403.
+    """
     if "actor" not in g:
         secret = current_app.config["RESOLUTION_JWT_SECRET"]
         g.actor = actor_from_header(request.headers.get("Authorization"), secret)
+    if (g.actor.role is Role.INTEGRATION) != integration:
+        if integration:
+            raise Forbidden("Webhooks are managed with an integration token.")
+        raise Forbidden("An integration token manages webhooks only (/v1/webhooks).")
     return g.actor
 
 

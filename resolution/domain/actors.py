@@ -12,6 +12,8 @@ class Role(StrEnum):
     CARE = "care"
     AUDITOR = "auditor"
     SYSTEM = "system"
+    # A marketplace's back end (not a person): manages its webhook subscriptions, nothing else.
+    INTEGRATION = "integration"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from statemachine.exceptions import TransitionNotAllowed
 
-from .actors import Actor, Role
+from .actors import SYSTEM, Actor, Role
 from .deadlines import Deadlines
 from .errors import Conflict, Forbidden, Invalid, NotAllowed, NotFound
 from .events import Event, iso, utc_ms
@@ -21,6 +21,17 @@ from .evidence import can_open
 from .lifecycle import PERSON_ACTIONS, Lifecycle, allowed_actions, machine_for, roles_for
 from .projection import Complaint
 from .solutions import Solution, check_solution
+
+# Events that record something besides a transition of the machine.
+OTHER_EVENTS: tuple[str, ...] = (
+    "message",
+    "evidence_added",
+    "evidence_reviewed",
+    "evidence_viewed",
+    "deadline_approaching",
+)
+# Every type of event a complaint's log may hold.
+EVENT_TYPES: tuple[str, ...] = (*(event.id for event in Lifecycle.events), *OTHER_EVENTS)
 
 OUTCOMES = {
     "accept": "agreed",
@@ -262,3 +273,21 @@ def open_evidence(
         return item, None
     data = {"evidence_id": evidence_id, "kind": item["kind"]}
     return item, _sealed(complaint, actor, "evidence_viewed", data, now)
+
+
+def remind(complaint: Complaint, now: datetime) -> Event:
+    """`deadline_approaching`: the system reminds the party whose turn it is of its deadline.
+
+    Not a transition (no state, not anyone's activity, the deadline stays). Refused while no
+    reminder is due: already sent for this deadline, not yet time, the deadline passed, or
+    nobody's deadline runs (care's turn, closed). The loser of two racing sweepers is refused.
+    """
+    remind_at, due_at = complaint.remind_at, complaint.due_at
+    if remind_at is None or due_at is None:
+        raise Conflict("No reminder is due: already sent for this deadline, or none runs.")
+    if utc_ms(now) < remind_at:
+        raise Conflict(f"The reminder is due at {iso(remind_at)}, not yet.")
+    if utc_ms(now) >= due_at:
+        raise Conflict("The deadline has passed: it is no longer approaching.")
+    data = {"party": complaint.turn, "due_at": iso(due_at)}
+    return _sealed(complaint, SYSTEM, "deadline_approaching", data, now)

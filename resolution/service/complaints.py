@@ -36,6 +36,7 @@ class Context:
     deadlines: Deadlines = field(default_factory=Deadlines)
     evidence_limits: Limits = field(default_factory=Limits)
     signing_key: Any = None  # Ed25519PrivateKey: signs audit export manifests
+    webhooks_allow_private: bool = False  # tests and the demo send webhooks to loopback
 
 
 @dataclass(frozen=True)
@@ -91,19 +92,25 @@ def _commit(
 ) -> Recorded:
     after = apply(before, event, ctx.deadlines)
     result = Recorded(after, event)
-    record = None
-    if idem is not None:
-        status, body, headers = idem.respond(result)
-        record = {
-            "_id": idem.record_id(actor),
-            "fingerprint": idem.fingerprint,
-            "status": status,
-            "body": body,
-            "headers": headers,
-            "created_at": event.at,
-        }
-    eventstore.append(session, event, after, record)
+    eventstore.append(session, event, after, _response_record(idem, actor, result, event.at))
     return result
+
+
+def _response_record(
+    idem: Idempotency | None, actor: Actor, result: Any, at: datetime
+) -> dict | None:
+    """The response to remember for `idem`, rendered from the result of the write."""
+    if idem is None:
+        return None
+    status, body, headers = idem.respond(result)
+    return {
+        "_id": idem.record_id(actor),
+        "fingerprint": idem.fingerprint,
+        "status": status,
+        "body": body,
+        "headers": headers,
+        "created_at": at,
+    }
 
 
 def open_complaint(

@@ -35,6 +35,7 @@ class ComplaintDocument(Document):
     turn = StringField(null=True)
     turn_started_at = DateTimeField(null=True)
     due_at = DateTimeField(null=True)
+    remind_at = DateTimeField(null=True)
     proposal = DictField(null=True)
     resolution = DictField(null=True)
     appeal = DictField(null=True)
@@ -74,6 +75,9 @@ class ComplaintDocument(Document):
             {"name": "by_shop_state", "fields": ["shop_id", "state", "-_id"]},
             {"name": "by_state", "fields": ["state", "-_id"]},
             {"name": "due", "fields": ["state", "due_at"]},
+            # The sweeper's reminders: `remind_at <= now < due_at`, both read from the keys,
+            # so only complaints it reminds are fetched (the sweeper names it with a hint).
+            {"name": "remind", "fields": ["remind_at", "due_at"], "sparse": True},
             {"name": "care_due", "fields": ["care_due_at"], "sparse": True},
         ],
     }
@@ -122,7 +126,91 @@ class IdempotencyRecord(Document):
     }
 
 
-DOCUMENTS = (ComplaintDocument, EventDocument, IdempotencyRecord)
+class OutboxEntry(Document):
+    """An event still to be fanned out to the webhooks that want it.
+
+    Written in the same transaction as the event, so nothing is delivered that was not
+    committed and nothing committed is missed; removed once its deliveries exist. It keeps
+    the complaint as the event left it: a delivery shows that, not a later state.
+    """
+
+    id = StringField(primary_key=True)  # "<complaint_id>:<seq>"
+    event = DictField(required=True)
+    complaint = DictField(required=True)
+    created_at = DateTimeField(required=True)
+
+    meta = {
+        "collection": "outbox",
+        "auto_create_index": False,
+        "indexes": [{"name": "oldest", "fields": ["created_at"]}],
+    }
+
+
+class WebhookSubscription(Document):
+    """Where an integrator wants events sent, which ones, and the secrets that sign them."""
+
+    id = StringField(primary_key=True)
+    owner = StringField(required=True)
+    url = StringField(required=True)
+    types = ListField(StringField())
+    channel = StringField(null=True)
+    # Newest first: [{"value": "whsec_…", "expires_at": None | datetime}]
+    secrets = ListField(DictField())
+    created_at = DateTimeField(required=True)
+
+    meta = {
+        "collection": "webhooks",
+        "auto_create_index": False,
+        "indexes": [{"name": "by_owner", "fields": ["owner", "-_id"]}],
+    }
+
+
+class WebhookDelivery(Document):
+    """One event for one subscription: sent, retried, delivered or dead-lettered."""
+
+    id = StringField(primary_key=True)
+    subscription_id = StringField(required=True)
+    complaint_id = StringField(required=True)
+    seq = IntField(required=True)
+    type = StringField(required=True)
+    payload = DictField(required=True)
+    status = StringField(required=True)  # pending, delivered, dead
+    attempts = IntField(required=True)
+    next_attempt_at = DateTimeField(null=True)
+    lease_until = DateTimeField(null=True)
+    last_status_code = IntField(null=True)
+    last_error = StringField(null=True)
+    created_at = DateTimeField(required=True)
+    delivered_at = DateTimeField(null=True)
+
+    meta = {
+        "collection": "webhook_deliveries",
+        "auto_create_index": False,
+        "indexes": [
+            # Fan-out is idempotent: one delivery per subscription and event.
+            {
+                "name": "one_per_event",
+                "fields": ["subscription_id", "complaint_id", "seq"],
+                "unique": True,
+            },
+            # The deliverer's queue: pending ones, in order within each complaint.
+            {"name": "queue", "fields": ["status", "subscription_id", "complaint_id", "seq"]},
+            {"name": "listing", "fields": ["subscription_id", "-_id"]},
+            # Delivered ones are kept 30 days for the deliveries listing; dead ones until
+            # redelivered (the TTL passes over documents without the date).
+            {"name": "expiry", "fields": ["delivered_at"], "expireAfterSeconds": 30 * 86400},
+        ],
+    }
+
+
+DOCUMENTS = (
+    ComplaintDocument,
+    EventDocument,
+    IdempotencyRecord,
+    OutboxEntry,
+    WebhookSubscription,
+    WebhookDelivery,
+)
 
 
 def ensure_indexes() -> None:

@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from ..domain.events import Event
 from ..domain.projection import Complaint
-from .documents import ComplaintDocument, EventDocument, IdempotencyRecord
+from .documents import ComplaintDocument, EventDocument, IdempotencyRecord, OutboxEntry
 
 T = TypeVar("T")
 _FIELDS = {f.name for f in dataclasses.fields(Complaint)}
@@ -104,11 +104,22 @@ def append(
     complaint: Complaint,
     idempotency: dict[str, Any] | None = None,
 ) -> None:
-    """Appends `event` and writes the `complaint` it produced, inside `session`'s transaction."""
+    """Appends `event` and writes the `complaint` it produced, inside `session`'s transaction.
+
+    The event also goes to the webhook outbox in the same transaction: delivered if and only
+    if it is committed.
+    """
     complaints, events, records = _collections()
     try:
         events.insert_one(event_to_mongo(event), session=session)
         doc = complaint_to_mongo(complaint)
+        entry = {
+            "_id": f"{event.complaint_id}:{event.seq}",
+            "event": event_to_mongo(event),
+            "complaint": doc,
+            "created_at": event.at,
+        }
+        OutboxEntry._get_collection().insert_one(entry, session=session)
         if event.seq == 1:
             complaints.insert_one(doc, session=session)
         else:

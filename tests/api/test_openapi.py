@@ -29,6 +29,7 @@ from referencing.jsonschema import DRAFT202012
 
 from resolution.api import MAX_BODY
 from resolution.api.audit import AuditEventsQuery
+from resolution.domain.commands import EVENT_TYPES, OTHER_EVENTS
 from resolution.domain.evidence import CONTENT_TYPES, KINDS
 from resolution.domain.lifecycle import PERSON_ACTIONS, Lifecycle, roles_for
 from schemas.complaints import (
@@ -49,6 +50,12 @@ from schemas.evidence import (
     ReviewShownSchema,
     TrackingEvidenceSchema,
 )
+from schemas.webhooks import (
+    DeliverySchema,
+    ListDeliveriesQuery,
+    SubscribeSchema,
+    SubscriptionSchema,
+)
 from tests.conftest import (
     AUDITOR,
     BUYER,
@@ -57,6 +64,7 @@ from tests.conftest import (
     OTHER_BUYER,
     OTHER_SELLER,
     SELLER,
+    auth,
     complaint_body,
     order,
 )
@@ -74,12 +82,22 @@ CASE_EXPORT = "/v1/complaints/{id}/export"
 # Responses whose body is the file itself (or nothing, 304), not JSON.
 BINARY = {(EVIDENCE_FILE, "get", status) for status in ("200", "206", "304")}
 # Successful responses that are not one JSON document: checked by their headers on the wire.
-NOT_JSON = BINARY | {(AUDIT, "get", "200"), (CASE_EXPORT, "get", "200")}
+NOT_JSON = BINARY | {
+    (AUDIT, "get", "200"),
+    (CASE_EXPORT, "get", "200"),
+    ("/metrics", "get", "200"),
+}
 # Writes that take no If-Match: there is no version before a complaint is opened. Listed
 # here so that a new write cannot silently join them.
-WITHOUT_IF_MATCH = {"/v1/complaints"}
+WITHOUT_IF_MATCH = {
+    "/v1/complaints",
+    # Webhook management has no complaint version to match.
+    "/v1/webhooks",
+    "/v1/webhooks/{id}/rotate-secret",
+    "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+}
 # Path variables as Flask names them, and as the spec does.
-PATH_VARIABLES = {"cid": "id", "eid": "evidence_id"}
+PATH_VARIABLES = {"cid": "id", "eid": "evidence_id", "wid": "id", "did": "delivery_id"}
 
 
 @pytest.fixture(scope="module")
@@ -177,11 +195,15 @@ def test_every_ref_resolves(spec):
 # --- the route table -------------------------------------------------------------------------
 
 
+# The care console is HTML pages for people, not part of the API: openapi.yaml leaves it out.
+CONSOLE = "/console"
+
+
 def routes(app) -> dict[tuple[str, str], str]:
     """Every routed (path, method) as the spec spells it, with its Flask endpoint."""
     table = {}
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
+        if rule.endpoint == "static" or rule.rule.startswith(CONSOLE):
             continue
         path = re.sub(
             r"<(?:[^<>:]+:)?([a-z_]+)>",
@@ -326,6 +348,8 @@ def test_errors_are_problem_json(spec):
                     part.get("$ref") == "#/components/schemas/Problem"
                     for part in schema.get("allOf", [])
                 ), (path, method, status)
+            elif status == "204":
+                assert "content" not in response, (path, method)
             elif (path, method, status) not in NOT_JSON:
                 assert list(response["content"]) == ["application/json"], (path, method, status)
 
@@ -468,7 +492,11 @@ def test_action_bodies_are_the_action_schemas(spec):
 
 @pytest.mark.parametrize(
     ("path", "schema"),
-    [("/v1/complaints", OpenComplaintSchema), ("/v1/complaints/{id}/messages", MessageSchema)],
+    [
+        ("/v1/complaints", OpenComplaintSchema),
+        ("/v1/complaints/{id}/messages", MessageSchema),
+        ("/v1/webhooks", SubscribeSchema),
+    ],
 )
 def test_other_bodies_are_their_schemas(spec, path, schema):
     op = operations(spec)[(path, "post")]
@@ -513,6 +541,7 @@ def test_evidence_bodies_are_their_schemas(spec):
         ("/v1/complaints", ListComplaintsQuery),
         ("/v1/complaints/{id}/events", ListEventsQuery),
         (AUDIT, AuditEventsQuery),
+        ("/v1/webhooks/{id}/deliveries", ListDeliveriesQuery),
     ],
 )
 def test_query_parameters_are_the_query_schemas(spec, path, schema):
@@ -559,8 +588,9 @@ def test_the_event_is_event_schema(spec):
     actor = assert_same_response_properties(spec, ActorSchema(), "Actor")
     assert set(actor["required"]) == {"role", "id"}
     event_types = resolve(spec, js["properties"]["type"])["enum"]
-    besides_transitions = {"message", "evidence_added", "evidence_reviewed", "evidence_viewed"}
+    besides_transitions = set(OTHER_EVENTS)
     assert set(event_types) == {e.id for e in Lifecycle.events} | besides_transitions
+    assert set(event_types) == set(EVENT_TYPES)
     for kind in besides_transitions:
         assert f"`{kind}`" in js["properties"]["data"]["description"], kind
 
@@ -631,12 +661,14 @@ class Wire:
         *,
         id: str | None = None,
         evidence_id: str | None = None,
+        delivery_id: str | None = None,
         query: dict | None = None,
         headers: dict | None = None,
         **kwargs,
     ):
         url = template.replace("{id}", id) if id is not None else template
         url = url.replace("{evidence_id}", evidence_id) if evidence_id is not None else url
+        url = url.replace("{delivery_id}", delivery_id) if delivery_id is not None else url
         response = self.client.open(
             url, method=method.upper(), query_string=query, headers=headers or {}, **kwargs
         )
@@ -1185,3 +1217,52 @@ def test_the_printable_record_answers_as_the_spec_says(wire):
         assert page.headers["Content-Language"] == language
     assert wire("get", CASE_EXPORT, id=cid).status_code == 401
     assert wire("get", CASE_EXPORT, id=cid, headers=OTHER_SELLER).status_code == 404
+
+
+def test_webhook_responses_are_their_schemas(spec):
+    js = assert_same_response_properties(spec, SubscriptionSchema(), "Subscription")
+    assert set(js["required"]) == set(SubscriptionSchema().fields) - {
+        "secret",
+        "previous_secret_expires_at",
+    }
+    js = assert_same_response_properties(spec, DeliverySchema(), "Delivery")
+    assert set(js["required"]) == set(DeliverySchema().fields)
+    types = resolve(spec, spec["components"]["schemas"]["Subscribe"]["properties"]["types"])
+    assert types["maxItems"] == len(EVENT_TYPES)
+
+
+def test_webhooks_answer_as_the_spec_says(wire, context):
+    from dataclasses import replace
+
+    from resolution import deliverer
+
+    market = auth("integration", "market-1")
+    context = replace(context, webhooks_allow_private=True)
+    wire.client.application.extensions["resolution.context"] = context
+    url = "http://127.0.0.1:9/hooks"  # nothing listens: every attempt fails
+    assert wire("post", "/v1/webhooks", json={"url": url}, headers=BUYER).status_code == 403
+    assert (
+        wire("post", "/v1/webhooks", json={"url": "ftp://x.y/"}, headers=market).status_code == 422
+    )
+    created = wire("post", "/v1/webhooks", json={"url": url, "types": ["open"]}, headers=market)
+    assert created.status_code == 201, created.get_json()
+    wid = created.get_json()["id"]
+    assert wire("get", "/v1/webhooks", headers=market).status_code == 200
+    assert wire("get", "/v1/webhooks/{id}", id=wid, headers=market).status_code == 200
+    rotated = wire("post", "/v1/webhooks/{id}/rotate-secret", id=wid, headers=market)
+    assert rotated.status_code == 200
+    open_complaint(wire, complaint_body())
+    deliverer.run(context)
+    listing = wire("get", "/v1/webhooks/{id}/deliveries", id=wid, headers=market)
+    (delivery,) = listing.get_json()["items"]
+    assert delivery["status"] == "pending" and delivery["last_error"]
+    again = wire(
+        "post",
+        "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+        id=wid,
+        delivery_id=delivery["id"],
+        headers=market,
+    )
+    assert again.status_code == 202
+    assert wire("delete", "/v1/webhooks/{id}", id=wid, headers=market).status_code == 204
+    assert wire("get", "/v1/webhooks/{id}", id=wid, headers=market).status_code == 404

@@ -1,0 +1,89 @@
+"""Webhooks: which subscription wants which event, how a delivery is signed, when to retry.
+
+Pure rules, no I/O: the service keeps subscriptions and deliveries in MongoDB, the deliverer
+sends them. The signature scheme is the one the README shows receivers how to check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import random
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from .errors import Invalid
+
+# How long deliveries are retried before they are dead-lettered.
+RETRY_FOR = timedelta(days=3)
+# The first retry waits about this long; each next one up to twice as long, at most MAX_WAIT.
+FIRST_WAIT = timedelta(seconds=10)
+MAX_WAIT = timedelta(hours=6)
+# How long a rotated-out secret still signs deliveries, so receivers can switch without a gap.
+ROTATION_GRACE = timedelta(hours=24)
+SIGNATURE_HEADER = "Resolution-Signature"
+DELIVERY_HEADER = "Resolution-Delivery"
+EVENT_HEADER = "Resolution-Event"
+
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """HMAC-SHA256 of `"<timestamp>." + body` under the subscription's secret, in hex."""
+    signed = str(timestamp).encode() + b"." + body
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def signature_header(secrets_in_use: Iterable[str], timestamp: int, body: bytes) -> str:
+    """`t=<unix seconds>,v1=<hex>[,v1=<hex>]`: a `v1` per valid secret (two while rotating)."""
+    parts = [f"t={timestamp}"]
+    parts += [f"v1={signature(secret, timestamp, body)}" for secret in secrets_in_use]
+    return ",".join(parts)
+
+
+def wants(subscription: Mapping, event_type: str, channel: str) -> bool:
+    """Does this subscription ask for this event (its types, or all; its channel, or all)?"""
+    types = subscription.get("types") or ()
+    if types and event_type not in types:
+        return False
+    return subscription.get("channel") in (None, channel)
+
+
+def next_wait(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """How long to wait after the `attempts`-th failure: exponential, capped, full jitter.
+
+    Full jitter (a uniform draw up to the exponential bound) spreads retries of many
+    deliveries to one recovering receiver instead of sending them all at once.
+    """
+    bound = min(MAX_WAIT, FIRST_WAIT * (2 ** min(attempts - 1, 30)))
+    draw = (rng or random).uniform(0.5, 1.0)  # at least half the bound: retries keep spacing out
+    return bound * draw
+
+
+def check_target(url: str) -> tuple[str, int]:
+    """The host and port of a webhook URL, if it is one we may send to (http or https)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as error:
+        raise Invalid("The URL is not valid.", {"url": [str(error)]}) from error
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid("Webhooks go to http:// or https:// URLs.", {"url": ["http(s) only"]})
+    if parts.username or parts.password:
+        raise Invalid("Put no credentials in the URL.", {"url": ["no user:password@"]})
+    if parts.fragment:
+        raise Invalid("A webhook URL has no #fragment.", {"url": ["no fragment"]})
+    return parts.hostname, port
+
+
+def private_address(address: str) -> bool:
+    """Loopback, private, link-local, multicast, reserved …: anything not on the internet."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast

@@ -1,0 +1,367 @@
+"""Webhook use cases: subscriptions, the fan-out of committed events, the delivery queue.
+
+Every event is written to the outbox in its own transaction (`eventstore.append`). `fan_out`
+turns each outbox entry into one delivery per subscription that wants it, then removes the
+entry; a crash in between only repeats inserts that the unique index turns away. The queue
+hands out, for each (subscription, complaint), only its earliest pending delivery, under a
+lease: deliveries of one complaint go out in `seq` order even with several deliverers, and
+a deliverer that dies holding one lets it go when the lease runs out.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from ..domain import webhooks as rules
+from ..domain.actors import Actor, Role
+from ..domain.errors import Forbidden, Invalid, NotFound
+from ..store import eventstore
+from ..store.documents import (
+    IdempotencyRecord,
+    OutboxEntry,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from .complaints import Context, Idempotency, _check_replay, _response_record
+
+LEASE = timedelta(seconds=60)
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+
+
+def _remembered(ctx: Context, actor: Actor, idem: Idempotency | None, work):
+    """Runs `work(session)` in a transaction with the remembered response for `idem`.
+
+    The same Idempotency-Key rules as the complaints' writes: a retry replays the first
+    response (`Replayed`), another request under the same key is refused.
+    """
+
+    def transaction(session):
+        _check_replay(idem, actor, session)
+        result = work(session)
+        record = _response_record(idem, actor, result, ctx.clock())
+        if record is not None:
+            IdempotencyRecord._get_collection().insert_one(record, session=session)
+        return result
+
+    try:
+        return eventstore.transaction(transaction)
+    except DuplicateKeyError:
+        _check_replay(idem, actor, None)  # the same request, committed meanwhile: replay it
+        raise
+
+
+def _owner(actor: Actor) -> str:
+    if actor.role is not Role.INTEGRATION:
+        raise Forbidden("Webhooks are managed with an integration token.")
+    return actor.id
+
+
+def check_reachable(url: str, allow_private: bool) -> None:
+    """Refuses URLs whose host is, or resolves to, an address that is not on the internet."""
+    host, port = rules.check_target(url)
+    if allow_private:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, port)}
+    except (OSError, UnicodeError) as error:
+        raise Invalid(f"The host {host} cannot be resolved.", {"url": [str(error)]}) from error
+    if any(rules.private_address(a) for a in addresses):
+        raise Invalid(
+            "Webhooks are not sent to loopback, private or reserved addresses.",
+            {"url": [f"{host} is not a public address"]},
+        )
+
+
+def subscribe(
+    ctx: Context, actor: Actor, request: Mapping[str, Any], idem: Idempotency | None = None
+) -> tuple[dict, str]:
+    """A new subscription and its secret (shown this once)."""
+    owner = _owner(actor)
+    if idem is not None:
+        _check_replay(idem, actor, None)  # before resolving the host again
+    check_reachable(request["url"], ctx.webhooks_allow_private)
+    secret = rules.new_secret()
+    doc = {
+        "_id": str(ObjectId()),
+        "owner": owner,
+        "url": request["url"],
+        "types": sorted(set(request.get("types") or ())),
+        "channel": request.get("channel"),
+        "secrets": [{"value": secret, "expires_at": None}],
+        "created_at": ctx.clock(),
+    }
+
+    def work(session):
+        WebhookSubscription._get_collection().insert_one(doc, session=session)
+        return doc, secret
+
+    return _remembered(ctx, actor, idem, work)
+
+
+def subscriptions(ctx: Context, actor: Actor) -> list[dict]:
+    owner = _owner(actor)
+    query = WebhookSubscription.objects(owner=owner).order_by("-id")
+    return list(query.as_pymongo())
+
+
+def subscription(ctx: Context, actor: Actor, subscription_id: str) -> dict:
+    """The caller's subscription; another integrator's does not exist for it."""
+    owner = _owner(actor)
+    doc = WebhookSubscription._get_collection().find_one({"_id": subscription_id, "owner": owner})
+    if doc is None:
+        raise NotFound(f"There is no webhook {subscription_id}.")
+    return doc
+
+
+def unsubscribe(ctx: Context, actor: Actor, subscription_id: str) -> None:
+    """Stops deliveries: the subscription and its pending deliveries go."""
+    subscription(ctx, actor, subscription_id)
+    WebhookSubscription._get_collection().delete_one({"_id": subscription_id})
+    WebhookDelivery._get_collection().delete_many(
+        {"subscription_id": subscription_id, "status": PENDING}
+    )
+
+
+def rotate_secret(
+    ctx: Context, actor: Actor, subscription_id: str, idem: Idempotency | None = None
+) -> tuple[dict, str]:
+    """A new secret; the previous one keeps signing (beside it) for `ROTATION_GRACE`."""
+    current = subscription(ctx, actor, subscription_id)
+    now = ctx.clock()
+    secret = rules.new_secret()
+    kept = [
+        {"value": s["value"], "expires_at": s["expires_at"] or now + rules.ROTATION_GRACE}
+        for s in current["secrets"]
+        if s["expires_at"] is None or _aware(s["expires_at"]) > now
+    ]
+    secrets = [{"value": secret, "expires_at": None}, *kept]
+
+    def work(session):
+        doc = WebhookSubscription._get_collection().find_one_and_update(
+            {"_id": subscription_id},
+            {"$set": {"secrets": secrets}},
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        if doc is None:
+            raise NotFound(f"There is no webhook {subscription_id}.")
+        return doc, secret
+
+    return _remembered(ctx, actor, idem, work)
+
+
+def signing_secrets(subscription: Mapping, now: datetime) -> list[str]:
+    return [
+        s["value"]
+        for s in subscription["secrets"]
+        if s["expires_at"] is None or _aware(s["expires_at"]) > now
+    ]
+
+
+def deliveries(
+    ctx: Context,
+    actor: Actor,
+    subscription_id: str,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[dict], str | None]:
+    """A subscription's deliveries, newest first, a page at a time."""
+    subscription(ctx, actor, subscription_id)
+    query: dict[str, Any] = {"subscription_id": subscription_id}
+    if status:
+        query["status"] = status
+    if cursor:
+        query["id__lt"] = cursor
+    docs = list(
+        WebhookDelivery.objects(**query)
+        .exclude("payload")
+        .order_by("-id")
+        .limit(limit + 1)
+        .as_pymongo()
+    )
+    page = docs[:limit]
+    return page, (page[-1]["_id"] if len(docs) > limit else None)
+
+
+def redeliver(
+    ctx: Context,
+    actor: Actor,
+    subscription_id: str,
+    delivery_id: str,
+    idem: Idempotency | None = None,
+) -> dict:
+    """Queues a delivery again (a dead one, or one delivered that the receiver lost)."""
+    subscription(ctx, actor, subscription_id)
+    return _remembered(
+        ctx, actor, idem, lambda session: _requeue(ctx, subscription_id, delivery_id, session)
+    )
+
+
+def _requeue(ctx: Context, subscription_id: str, delivery_id: str, session) -> dict:
+    doc = WebhookDelivery._get_collection().find_one_and_update(
+        {"_id": delivery_id, "subscription_id": subscription_id},
+        {
+            "$set": {
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": ctx.clock(),
+                "lease_until": None,
+                "created_at": ctx.clock(),  # a fresh three days of retries
+                "delivered_at": None,
+            },
+        },
+        projection={"payload": 0},
+        return_document=ReturnDocument.AFTER,
+        session=session,
+    )
+    if doc is None:
+        raise NotFound(f"There is no delivery {delivery_id} of webhook {subscription_id}.")
+    return doc
+
+
+# --- the deliverer's side -----------------------------------------------------------------
+
+
+def fan_out(ctx: Context, render: Callable[[Mapping, Mapping, Mapping], dict], limit=500) -> int:
+    """Turns outbox entries into deliveries; returns how many entries it handled.
+
+    `render(subscription, event, complaint)` makes the payload the subscription receives.
+    """
+    outbox = OutboxEntry._get_collection()
+    entries = list(outbox.find().sort("created_at", 1).limit(limit))
+    if not entries:
+        return 0
+    subscribers = list(WebhookSubscription._get_collection().find())
+    queue = WebhookDelivery._get_collection()
+    now = ctx.clock()
+    for entry in entries:
+        event, complaint = entry["event"], entry["complaint"]
+        for sub in subscribers:
+            if _aware(sub["created_at"]) > _aware(event["at"]):
+                continue  # subscribed after the event happened
+            if not rules.wants(sub, event["type"], complaint.get("channel", "")):
+                continue
+            try:
+                queue.insert_one(
+                    {
+                        "_id": str(ObjectId()),
+                        "subscription_id": sub["_id"],
+                        "complaint_id": event["complaint_id"],
+                        "seq": event["seq"],
+                        "type": event["type"],
+                        "payload": render(sub, event, complaint),
+                        "status": PENDING,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "lease_until": None,
+                        "last_status_code": None,
+                        "last_error": None,
+                        "created_at": now,
+                        "delivered_at": None,
+                    }
+                )
+            except DuplicateKeyError:
+                pass  # a previous fan-out of this entry got this far before it stopped
+        outbox.delete_one({"_id": entry["_id"]})
+    return len(entries)
+
+
+def claim_due(ctx: Context, limit: int = 50, lease: timedelta = LEASE) -> list[dict]:
+    """Leases the deliveries that may go out now: the head of each (subscription, complaint)."""
+    now = ctx.clock()
+    queue = WebhookDelivery._get_collection()
+    heads = queue.aggregate(
+        [
+            {"$match": {"status": PENDING}},
+            {"$sort": {"subscription_id": 1, "complaint_id": 1, "seq": 1}},
+            {
+                "$group": {
+                    "_id": {"s": "$subscription_id", "c": "$complaint_id"},
+                    "head": {"$first": "$_id"},
+                    "next_attempt_at": {"$first": "$next_attempt_at"},
+                    "lease_until": {"$first": "$lease_until"},
+                }
+            },
+            {"$match": {"next_attempt_at": {"$lte": now}}},
+            {"$sort": {"next_attempt_at": 1}},
+        ],
+        hint="queue",
+    )
+    claimed = []
+    for head in heads:
+        if head["lease_until"] is not None and _aware(head["lease_until"]) > now:
+            continue  # another deliverer is sending it
+        doc = queue.find_one_and_update(
+            {
+                "_id": head["head"],
+                "status": PENDING,
+                "lease_until": head["lease_until"],
+            },
+            {"$set": {"lease_until": now + lease}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is not None:
+            claimed.append(doc)
+        if len(claimed) >= limit:
+            break
+    return claimed
+
+
+def record_attempt(
+    ctx: Context, delivery: Mapping, status_code: int | None, error: str | None
+) -> str:
+    """Notes how a send went; returns the delivery's new status."""
+    now = ctx.clock()
+    attempts = delivery["attempts"] + 1
+    update: dict[str, Any] = {
+        "attempts": attempts,
+        "last_status_code": status_code,
+        "last_error": error,
+        "lease_until": None,
+    }
+    if error is None and status_code is not None and 200 <= status_code < 300:
+        update |= {"status": DELIVERED, "delivered_at": now, "next_attempt_at": None}
+    elif now - _aware(delivery["created_at"]) >= rules.RETRY_FOR:
+        update |= {"status": DEAD, "next_attempt_at": None}
+    else:
+        update |= {"status": PENDING, "next_attempt_at": now + rules.next_wait(attempts)}
+    WebhookDelivery._get_collection().update_one(
+        {"_id": delivery["_id"], "lease_until": delivery["lease_until"]}, {"$set": update}
+    )
+    return update["status"]
+
+
+def subscription_by_id(subscription_id: str) -> dict | None:
+    return WebhookSubscription._get_collection().find_one({"_id": subscription_id})
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def queue_figures(now: datetime) -> dict[str, Any]:
+    """What the metrics show about the delivery queue."""
+    queue = WebhookDelivery._get_collection()
+    by_status = {
+        row["_id"]: row["n"]
+        for row in queue.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])
+    }
+    oldest = queue.find_one({"status": PENDING}, {"created_at": 1}, sort=[("created_at", 1)])
+    age = (now - _aware(oldest["created_at"])).total_seconds() if oldest else 0.0
+    failing = queue.count_documents({"status": PENDING, "attempts": {"$gt": 0}})
+    outbox = OutboxEntry._get_collection().estimated_document_count()
+    return {
+        "by_status": by_status,
+        "oldest_pending_seconds": max(age, 0.0),
+        "failing": failing,
+        "outbox": outbox,
+    }
