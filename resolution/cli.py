@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -90,11 +91,27 @@ def serve(
     data_dir: Path,
 ) -> None:
     """Serves the API with gunicorn (and the embedded database when MONGODB_URI is unset)."""
-    from gunicorn.app.base import BaseApplication
-
-    from .api import create_app
+    import os
+    import shutil
+    import sys
 
     _config()  # fail early, before starting anything, on a bad configuration
+    if not os.environ.get(MULTIPROC_ENV):
+        # Every process (workers, sweeper, deliverer) writes its metrics to one fresh
+        # directory that /metrics adds up. prometheus_client reads the setting when it is
+        # imported, so start again with it set.
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="resolution-metrics-")
+        os.environ[_OWNS_METRICS_DIR] = "1"
+        os.execv(sys.executable, [sys.executable, "-m", "resolution", *sys.argv[1:]])
+    owns_metrics_dir = os.environ.pop(_OWNS_METRICS_DIR, None) == "1"
+
+    from gunicorn.app.base import BaseApplication
+
+    from . import gunicorn_config
+    from .api import create_app
+    from .observability import configure_logging
+
+    configure_logging()
 
     class Gunicorn(BaseApplication):
         def __init__(self, config: Config) -> None:
@@ -102,9 +119,10 @@ def serve(
             super().__init__()
 
         def load_config(self) -> None:
+            for name in gunicorn_config.__all__:
+                self.cfg.set(name, getattr(gunicorn_config, name))
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("accesslog", "-")
 
         def load(self):
             # Called in each worker after the fork: each gets its own MongoDB client.
@@ -118,7 +136,15 @@ def serve(
         _beside(uri, deliverer if deliver_interval else None),
     ):
         click.echo(f"resolution: database {uri}; serving on http://{host}:{port}")
-        Gunicorn(_config(mongodb_uri=uri, data_dir=data_dir)).run()
+        try:
+            Gunicorn(_config(mongodb_uri=uri, data_dir=data_dir)).run()
+        finally:
+            if owns_metrics_dir:
+                shutil.rmtree(os.environ[MULTIPROC_ENV], ignore_errors=True)
+
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_OWNS_METRICS_DIR = "RESOLUTION_OWNS_METRICS_DIR"
 
 
 @contextlib.contextmanager
@@ -160,10 +186,10 @@ def seed_demo(console_url: str, data_dir: Path) -> None:
     with _connected(data_dir) as config:
         created = seed(service.Context(deadlines=config.deadlines))
         click.echo(f"Demo complaints: {created} created (existing ones are kept).")
-        click.echo(demo_tokens(config.jwt_secret, console_url))
+        click.echo(demo_tokens(config.tokens, console_url))
 
 
-def demo_tokens(secret: str, console_url: str | None = None) -> str:
+def demo_tokens(secret, console_url: str | None = None) -> str:
     from .api.auth import issue_token
     from .demo import PARTIES
 
@@ -252,6 +278,10 @@ def deliver(loop: bool, interval: float, lease: float, data_dir: Path) -> None:
     """Sends committed events to the webhooks that want them (signed, in order, retried)."""
     from . import deliverer
 
+    if loop:
+        from .observability import configure_logging
+
+        configure_logging()
     with _connected(data_dir) as config:
         done = deliverer.run(
             _context(config), loop=loop, interval=interval, lease=timedelta(seconds=lease)
@@ -399,4 +429,4 @@ def token(role: str, sub: str, shop_id: str | None, ttl: str) -> None:
         lifetime = parse_duration(ttl)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--ttl") from error
-    click.echo(issue_token(_config().jwt_secret, role, sub, shop_id, lifetime))
+    click.echo(issue_token(_config().tokens, role, sub, shop_id, lifetime))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from .domain.deadlines import Deadlines, parse_duration
@@ -27,6 +28,16 @@ class Config:
     evidence_limits: Limits = field(default_factory=Limits)
     signing_key: str | None = None
     webhooks_allow_private: bool = False
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway: timedelta = timedelta(seconds=30)
+
+    @property
+    def tokens(self):
+        """How bearer tokens are issued and checked (`resolution.api.auth.TokenPolicy`)."""
+        from .api.auth import TokenPolicy
+
+        return TokenPolicy(self.jwt_secret, self.jwt_issuer, self.jwt_audience, self.jwt_leeway)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Config:
@@ -60,9 +71,23 @@ class Config:
             "evidence_limits": limits,
             "signing_key": env.get("RESOLUTION_SIGNING_KEY") or None,
             "webhooks_allow_private": _flag(env, "RESOLUTION_WEBHOOK_ALLOW_PRIVATE"),
+            "jwt_issuer": env.get("RESOLUTION_JWT_ISSUER") or None,
+            "jwt_audience": env.get("RESOLUTION_JWT_AUDIENCE") or None,
+            "jwt_leeway": _leeway(env),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def _leeway(env: Mapping[str, str]) -> timedelta:
+    text = env.get("RESOLUTION_JWT_LEEWAY", "30s")
+    try:
+        leeway = parse_duration(text)
+    except ValueError as error:
+        raise ConfigError(f"RESOLUTION_JWT_LEEWAY: {error}") from error
+    if leeway > timedelta(minutes=5):
+        raise ConfigError("RESOLUTION_JWT_LEEWAY is for clock skew: at most 5m.")
+    return leeway
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

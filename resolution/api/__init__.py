@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .. import console, i18n, signing
+from .. import console, i18n, observability, signing
 from ..config import Config
 from ..service import Context
 from ..store import database
@@ -23,6 +23,7 @@ def create_app(config: Config | None = None, *, context: Context | None = None) 
     app = Flask(__name__)
     app.config.update(
         RESOLUTION_JWT_SECRET=config.jwt_secret,
+        RESOLUTION_TOKENS=config.tokens,
         MAX_CONTENT_LENGTH=MAX_BODY,
     )
     app.json.sort_keys = False  # keep the schemas' field order: id, order … allowed_actions
@@ -35,6 +36,7 @@ def create_app(config: Config | None = None, *, context: Context | None = None) 
         webhooks_allow_private=config.webhooks_allow_private,
     )
     problems.register(app)
+    observability.init_app(app)
     i18n.init(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(complaints.bp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -22,30 +23,64 @@ class Unauthorized(DomainError):
     headers = {"WWW-Authenticate": 'Bearer realm="resolution"'}
 
 
+# The one list of accepted algorithms, never read from the token itself (RFC 8725 3.1): a
+# token claiming `none`, another HMAC, or RS256 (the key-confusion attack) is refused.
+ALGORITHMS = ("HS256",)
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    """How tokens are checked: the key, and the issuer and audience when configured, with a
+    small allowance for clocks that disagree (`exp`, `nbf`, `iat`)."""
+
+    secret: str
+    issuer: str | None = None
+    audience: str | None = None
+    leeway: timedelta = timedelta(seconds=30)
+
+
 def issue_token(
-    secret: str, role: str, sub: str, shop_id: str | None = None, ttl: timedelta = timedelta(days=1)
+    policy: TokenPolicy | str,
+    role: str,
+    sub: str,
+    shop_id: str | None = None,
+    ttl: timedelta = timedelta(days=1),
 ) -> str:
     """A signed token for `role`/`sub` (sellers also name their shop), valid for `ttl`."""
+    policy = policy if isinstance(policy, TokenPolicy) else TokenPolicy(policy)
     claims: dict = {"sub": sub, "role": role, "exp": datetime.now(UTC) + ttl}
     if shop_id:
         claims["shop_id"] = shop_id
-    return jwt.encode(claims, secret, algorithm="HS256")
+    if policy.issuer:
+        claims["iss"] = policy.issuer
+    if policy.audience:
+        claims["aud"] = policy.audience
+    return jwt.encode(claims, policy.secret, algorithm=ALGORITHMS[0])
 
 
-def actor_from_header(header: str | None, secret: str) -> Actor:
+def actor_from_header(header: str | None, policy: TokenPolicy | str) -> Actor:
     """The caller named by an `Authorization: Bearer …` header, or `Unauthorized`."""
+    policy = policy if isinstance(policy, TokenPolicy) else TokenPolicy(policy)
     scheme, _, token = (header or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send `Authorization: Bearer <token>`.")
+    required = ["exp", "sub", "role"]
+    required += ["iss"] if policy.issuer else []
+    required += ["aud"] if policy.audience else []
     try:
         claims = jwt.decode(
             token.strip(),
-            secret,
-            algorithms=["HS256"],
-            options={"require": ["exp", "sub", "role"]},
+            policy.secret,
+            algorithms=list(ALGORITHMS),
+            issuer=policy.issuer,
+            audience=policy.audience,
+            leeway=policy.leeway,
+            options={"require": required},
         )
     except jwt.ExpiredSignatureError as error:
         raise Unauthorized("The token has expired.") from error
+    except jwt.ImmatureSignatureError as error:
+        raise Unauthorized("The token is not valid yet (`nbf` or `iat`).") from error
     except jwt.PyJWTError as error:
         raise Unauthorized(f"The token is not valid: {error}.") from error
     sub, role, shop_id = claims.get("sub"), claims.get("role"), claims.get("shop_id")

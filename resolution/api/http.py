@@ -33,8 +33,8 @@ def caller(*, integration: bool = False) -> Actor:
     but there (`integration=True`) they are refused with 403.
     """
     if "actor" not in g:
-        secret = current_app.config["RESOLUTION_JWT_SECRET"]
-        g.actor = actor_from_header(request.headers.get("Authorization"), secret)
+        policy = current_app.config["RESOLUTION_TOKENS"]
+        g.actor = actor_from_header(request.headers.get("Authorization"), policy)
     if (g.actor.role is Role.INTEGRATION) != integration:
         if integration:
             raise Forbidden("Webhooks are managed with an integration token.")

@@ -6,9 +6,11 @@ import logging
 
 from flask import Flask, Response, json
 from marshmallow import ValidationError
+from pymongo.errors import ConnectionFailure, ExecutionTimeout, PyMongoError
 from werkzeug.exceptions import HTTPException
 
 from ..domain.errors import DomainError
+from ..observability import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -67,6 +69,20 @@ def _from_http(error: HTTPException) -> Response:
     return response
 
 
+def _from_database(error: PyMongoError) -> Response:
+    """The database did not answer (or refused): 503, try again; never a 500."""
+    DATABASE_ERRORS.inc()
+    log.warning("database error: %s", error)
+    response = problem(
+        503,
+        "Service unavailable",
+        "The database is not answering; nothing was changed. Try again shortly.",
+        "unavailable",
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def _from_bug(error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
     return problem(500, "Internal error", "Something went wrong on our side.", "internal")
@@ -77,4 +93,8 @@ def register(app: Flask) -> None:
     app.register_error_handler(DomainError, _from_domain)
     app.register_error_handler(ValidationError, _from_validation)
     app.register_error_handler(HTTPException, _from_http)
+    # The database unreachable or too slow: the client may retry. (Other driver errors are
+    # bugs of ours: 500, logged.)
+    app.register_error_handler(ConnectionFailure, _from_database)
+    app.register_error_handler(ExecutionTimeout, _from_database)
     app.register_error_handler(Exception, _from_bug)

@@ -141,9 +141,9 @@ def login() -> Response | tuple[str, int] | str:
         status = 422 if form.is_submitted() else 200
         return render_template("console/login.html", form=form), status
     token = (form.token.data or "").strip().removeprefix("Bearer ").strip()
-    secret = current_app.config["RESOLUTION_JWT_SECRET"]
+    policy = current_app.config["RESOLUTION_TOKENS"]
     try:
-        actor = actor_from_header(f"Bearer {token}", secret)
+        actor = actor_from_header(f"Bearer {token}", policy)
     except Unauthorized as refused:
         form.token.errors = [_("This token cannot be used: %(why)s", why=refused.detail)]
         return render_template("console/login.html", form=form), 401

@@ -17,11 +17,14 @@ from ..domain.deadlines import Deadlines
 from ..domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from ..domain.events import Event, sha256
 from ..domain.evidence import Limits, event_as_seen_by
+from ..domain.lifecycle import Lifecycle
 from ..domain.projection import Complaint, apply, replay
+from ..observability import EVENTS
 from ..store import eventstore
 from ..store.documents import ComplaintDocument, EventDocument
 
 MAX_PAGE = 100
+STATES = tuple(state.id for state in Lifecycle.states if state.id != "new")
 
 
 def _utcnow() -> datetime:
@@ -127,7 +130,7 @@ def open_complaint(
         return _commit(session, ctx, actor, None, event, idem)
 
     try:
-        return eventstore.transaction(work)
+        return _counted(eventstore.transaction(work))
     except (eventstore.OrderTaken, Conflict) as refused:
         # The complaint in the way may be this very request's, retried at the same time:
         # then the first response is the answer. (Read outside the transaction's snapshot.)
@@ -136,6 +139,23 @@ def open_complaint(
             raise
         _refuse_second_complaint(actor, order)  # names the winner of the race
         raise Conflict(f"Order {order['id']} already has an open complaint.") from refused
+
+
+def _counted(recorded: Recorded) -> Recorded:
+    """Counts a committed event for the metrics (after the commit: retries do not count)."""
+    EVENTS.labels(recorded.event.type).inc()
+    return recorded
+
+
+def data_figures(now: datetime) -> dict[str, Any]:
+    """What the metrics show about the complaints: how many in each state, how many past
+    care's service level. Index counts (`by_state`, `care_due`), no documents read."""
+    complaints = ComplaintDocument._get_collection()
+    by_state = {
+        state: complaints.count_documents({"state": state}, hint="by_state") for state in STATES
+    }
+    overdue = complaints.count_documents({"care_due_at": {"$lt": now}}, hint="care_due")
+    return {"by_state": by_state, "care_overdue": overdue}
 
 
 def _refuse_second_complaint(actor: Actor, order: Mapping[str, Any]) -> None:
@@ -180,7 +200,7 @@ def _change(
         return _commit(session, ctx, actor, complaint, decide(complaint, ctx.clock()), idem)
 
     try:
-        return eventstore.transaction(work)
+        return _counted(eventstore.transaction(work))
     except eventstore.OrderTaken as taken:
         raise Conflict(
             "Another complaint on this order is open: this one cannot be reopened."

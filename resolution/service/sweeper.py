@@ -20,6 +20,7 @@ from ..domain import commands
 from ..domain.actors import SYSTEM
 from ..domain.errors import Conflict, NotAllowed, NotFound
 from ..domain.lifecycle import TIMED_STATES, timeout_action
+from ..observability import SWEEP_MOVES, SWEEPS
 from ..store.documents import ComplaintDocument
 from .complaints import Context, Recorded, _change, act
 
@@ -94,4 +95,7 @@ def sweep(ctx: Context, now: datetime | None = None, limit: int | None = None) -
         except (Conflict, NotFound):
             continue  # another sweeper reminded it first, or a party moved it
         moved[REMINDER] += 1
+    SWEEPS.inc()
+    for action, count in moved.items():
+        SWEEP_MOVES.labels(action).inc(count)
     return moved

@@ -271,7 +271,8 @@ def together(n: int, call) -> list:
 
 
 def _without_transport(headers: dict) -> dict:
-    skip = {"date", "server", "connection", REPLAYED.lower()}
+    # X-Request-Id names each request (retries included), not the response replayed.
+    skip = {"date", "server", "connection", "x-request-id", REPLAYED.lower()}
     return {k: v for k, v in headers.items() if k.lower() not in skip}
 
 

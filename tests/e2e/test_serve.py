@@ -69,27 +69,29 @@ def server(tmp_path):
     env["RESOLUTION_JWT_SECRET"] = SECRET
     data_dir = tmp_path / "db"
     command = [sys.executable, "-m", "resolution", "serve", "--port", str(port)]
+    # A file, not a pipe: a pipe nobody reads fills with the request log and stops the server.
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [*command, "--workers", "2", "--sweep-interval", "1", "--data-dir", str(data_dir)],
         env=env,
         cwd=ROOT,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if _call(base, "GET", "/readyz")[0] == 200:
-                break
-        except OSError:
-            pass
-        assert process.poll() is None, process.stdout.read().decode()
-        time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("the server did not become ready in 60 s")
     try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if _call(base, "GET", "/readyz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None, log_path.read_text()
+            time.sleep(0.2)
+        else:
+            pytest.fail("the server did not become ready in 60 s")
         yield base, data_dir, env
     finally:
         if process.poll() is None:
@@ -99,7 +101,7 @@ def server(tmp_path):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        process.stdout.close()
+        log.close()
 
 
 def test_a_complaint_goes_from_open_to_agreed_through_the_real_server(server):
@@ -153,3 +155,35 @@ def test_seed_demo_reuses_the_running_database_and_the_server_stops_it(server, t
         timeout=120,
     )
     assert "0 created" in again.stdout
+
+
+def test_metrics_add_up_every_worker_and_logs_carry_the_request_id(server, tmp_path):
+    base, data_dir, env = server
+    for _ in range(30):
+        assert _call(base, "GET", "/healthz")[0] == 200
+    request = urllib.request.Request(base + "/v1/complaints", headers={"X-Request-Id": "req-42"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401 and refused.value.headers["X-Request-Id"] == "req-42"
+    refused.value.close()
+
+    def metrics() -> str:
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
+            return response.read().decode()
+
+    deadline = time.monotonic() + 20
+    while "resolution_sweeper_passes_total 0.0" in metrics() and time.monotonic() < deadline:
+        time.sleep(0.5)  # the sweeper, a process of its own, passes every second
+    text = metrics()
+    # Two workers answered the 30 requests between them: /metrics counts all 30.
+    assert 'resolution_http_requests_total{method="GET",route="/healthz",status="200"} 30.0' in text
+    assert 'route="/v1/complaints",status="401"} 1.0' in text
+    assert re.search(r"resolution_sweeper_passes_total [1-9]", text)
+    assert 'resolution_complaints{state="awaiting_seller"} 0.0' in text
+    lines = [
+        json.loads(line)
+        for line in (tmp_path / "serve.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    (logged,) = [line for line in lines if line.get("request_id") == "req-42"]
+    assert logged["status"] == 401 and logged["route"] == "/v1/complaints"
