@@ -6,8 +6,8 @@ run about four). The log is generated like the round-trip test's (`generate_log`
 tests/integration/test_audit_export.py): ten sealed, chained events per complaint, with NIKs
 to mask and identity documents to withhold, inserted in bulk.
 
-Each figure comes from a fresh child process that does one thing, so one run cannot inherit
-another's memory:
+Each figure comes from a fresh child process that does one thing (`benchmarks/_memory.py`),
+so one run cannot inherit another's memory:
 - `export`: what `resolution export` does (`export_records`, rendered, written to a file);
 - `bare`: a pymongo cursor over the same events in the same order (`find().sort()`, the
   documents decoded and dropped): the floor any export of this database stands on.
@@ -19,13 +19,9 @@ allocations. Figures, not asserts: times depend on the machine; the ratios are t
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,122 +29,72 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-MIB = 1 << 20
+from benchmarks import _memory  # noqa: E402
+
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _resident() -> int:
-    """This process's resident size now, in bytes (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reader(what: str, fmt: str, out: Path) -> Callable[[], int]:
+def _reader(fmt: str, out: Path, what: str) -> Callable[[], Callable[[], int]]:
     """What the child measures: a function that reads every event once and returns how many.
 
-    Everything is imported and connected here, before the measuring starts.
+    Everything is imported and connected when it is built, before the measuring starts.
     """
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from resolution.domain.actors import Actor, Role
-    from resolution.service import Context, audit
-    from resolution.store.documents import EventDocument
+    def build() -> Callable[[], int]:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    def bare() -> int:
-        cursor = (
-            EventDocument._get_collection()
-            .find({"at": {"$gte": audit.EPOCH, "$lte": NOW}}, {"_id": 0})
-            .sort([("at", 1), ("complaint_id", 1), ("seq", 1)])
-            .batch_size(1000)
-        )
-        return sum(1 for _ in cursor)
+        from resolution.domain.actors import Actor, Role
+        from resolution.service import Context, audit
+        from resolution.store.documents import EventDocument
 
-    def export() -> int:
-        ctx = Context(clock=lambda: NOW, signing_key=Ed25519PrivateKey.generate())
-        auditor = Actor(Role.AUDITOR, "benchmark")
-        records = audit.export_records(ctx, auditor, audit.ExportQuery())
-        render = audit.as_csv if fmt == "csv" else audit.as_ndjson
-        count = 0
-        with out.open("w", encoding="utf-8", newline="") as sink:
-            for line in render(records):
-                sink.write(line)
-                count += 1
-        return count - (2 if fmt == "csv" else 1)  # less the header and the manifest
+        def bare() -> int:
+            cursor = (
+                EventDocument._get_collection()
+                .find({"at": {"$gte": audit.EPOCH, "$lte": NOW}}, {"_id": 0})
+                .sort([("at", 1), ("complaint_id", 1), ("seq", 1)])
+                .batch_size(1000)
+            )
+            return sum(1 for _ in cursor)
 
-    return bare if what == "bare" else export
+        def export() -> int:
+            ctx = Context(clock=lambda: NOW, signing_key=Ed25519PrivateKey.generate())
+            auditor = Actor(Role.AUDITOR, "benchmark")
+            records = audit.export_records(ctx, auditor, audit.ExportQuery())
+            render = audit.as_csv if fmt == "csv" else audit.as_ndjson
+            count = 0
+            with out.open("w", encoding="utf-8", newline="") as sink:
+                for line in render(records):
+                    sink.write(line)
+                    count += 1
+            return count - (2 if fmt == "csv" else 1)  # less the header and the manifest
 
+        return bare if what == "bare" else export
 
-def measure(args: argparse.Namespace) -> None:
-    """The child: one read of the log, its figures as one JSON line on stdout."""
-    from resolution.store import database
-
-    database.connect(args.uri, args.db)
-    read = _reader(args.measure, args.format, Path(args.out))
-    before = _resident()
-    if args.trace:
-        tracemalloc.start()
-    started = time.perf_counter()
-    count = read()
-    seconds = time.perf_counter() - started
-    figures = {"count": count, "seconds": seconds, "rss_before": before}
-    figures["max_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    if args.trace:
-        figures["traced_peak"] = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    print(json.dumps(figures))
-
-
-def child(what: str, uri: str, db: str, fmt: str, out: Path, trace: bool) -> dict:
-    command = [sys.executable, __file__, "--measure", what, "--uri", uri, "--db", db]
-    command += ["--format", fmt, "--out", str(out)] + (["--trace"] if trace else [])
-    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def figures(what: str, uri: str, db: str, fmt: str, out: Path) -> dict:
-    plain = child(what, uri, db, fmt, out, trace=False)
-    traced = child(what, uri, db, fmt, out, trace=True)
-    assert plain["count"] == traced["count"]
-    return {
-        "count": plain["count"],
-        "seconds": plain["seconds"],
-        "rate": plain["count"] / plain["seconds"],
-        "rss_growth": plain["max_rss"] - plain["rss_before"],
-        "max_rss": plain["max_rss"],
-        "traced_peak": traced["traced_peak"],
-        "size": out.stat().st_size if what == "export" else 0,
-    }
+    return build
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--format", default="ndjson", choices=["ndjson", "csv"])
-    parser.add_argument("--measure", choices=["export", "bare"], help=argparse.SUPPRESS)
-    parser.add_argument("--uri", help=argparse.SUPPRESS)
-    parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
-    parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    _memory.add_child_arguments(parser, ["export", "bare"])
     args = parser.parse_args()
     if args.measure:
-        measure(args)
+        _memory.measure(args, _reader(args.format, Path(args.out), args.measure))
         return
 
+    from benchmarks._data import generate_log
     from resolution.store import database
     from resolution.store.embedded import EmbeddedServer
-    from tests.integration.test_audit_export import START, generate_log
+    from tests.integration.test_audit_export import START
 
     sizes = sorted(int(s) for s in args.sizes.split(","))
     peaks: dict[int, dict] = {}
     with tempfile.TemporaryDirectory() as tmp, EmbeddedServer(tmp, in_memory=True) as server:
         database.connect(server.uri, "bench_export")
         out = Path(tmp) / f"export.{args.format}"
-        print(
-            f"{'events':>8} {'read':>6} {'seconds':>8} {'events/s':>9} "
-            f"{'traced peak':>12} {'RSS growth':>11} {'max RSS':>8} {'file':>9}"
-        )
+        print(f"{_memory.HEADER} {'file':>9}")
         filled = 0
         for size in sizes:
             started = time.monotonic()
@@ -158,34 +104,24 @@ def main() -> None:
             fill_seconds = time.monotonic() - started
             rows = {}
             for what in ("bare", "export"):
-                rows[what] = row = figures(what, server.uri, "bench_export", args.format, out)
-                assert row["count"] == size, (what, row["count"], size)
-                print(
-                    f"{size:>8} {what:>6} {row['seconds']:>8.1f} {row['rate']:>9,.0f} "
-                    f"{row['traced_peak'] / MIB:>9.1f} MiB {row['rss_growth'] / MIB:>7.1f} MiB "
-                    f"{row['max_rss'] / MIB:>4.0f} MiB "
-                    + (f"{row['size'] / MIB:>5.1f} MiB" if row["size"] else f"{'':>9}")
+                extra = ["--format", args.format, "--out", str(out)]
+                rows[what] = row = _memory.figures(
+                    __file__, what, server.uri, "bench_export", extra
                 )
-            bare, export = rows["bare"], rows["export"]
+                assert row["count"] == size, (what, row["count"], size)
+                written = out.stat().st_size / _memory.MIB if what == "export" else None
+                print(
+                    _memory.row(size, what, row)
+                    + (f" {written:>5.1f} MiB" if written is not None else "")
+                )
             print(
-                f"{'':>8} export/bare: time x{export['seconds'] / bare['seconds']:.2f}, "
-                f"traced peak x{export['traced_peak'] / bare['traced_peak']:.2f}, "
-                f"RSS growth x{export['rss_growth'] / max(bare['rss_growth'], 1):.2f}"
+                f"{'':>8} {_memory.ratios('export', rows['export'], rows['bare'])}"
                 f"   (generated in {fill_seconds:.0f} s)"
             )
             peaks[size] = rows
         database.disconnect()
     if len(sizes) > 1:
-        small, large = peaks[sizes[0]], peaks[sizes[-1]]
-        print(
-            f"\n{sizes[-1]:,} against {sizes[0]:,} events ({sizes[-1] / sizes[0]:.0f} times as"
-            f" many): export traced peak x"
-            f"{large['export']['traced_peak'] / small['export']['traced_peak']:.2f}, "
-            f"RSS growth x"
-            f"{large['export']['rss_growth'] / max(small['export']['rss_growth'], 1):.2f}; "
-            f"bare read traced peak x"
-            f"{large['bare']['traced_peak'] / small['bare']['traced_peak']:.2f}"
-        )
+        print("\n" + _memory.growth("export", sizes, peaks))
 
 
 if __name__ == "__main__":

@@ -2,11 +2,15 @@
 
 Run: `.venv/bin/python benchmarks/roundtrips.py` (starts a throw-away embedded database).
 Round trips, not seconds: they are stable on a shared machine and they are what an action
-costs on the embedded database (see ../shared/docs/library-notes.md).
+costs on the embedded database (see ../shared/docs/library-notes.md). Requests: the complaint
+writes (open, actions, a message), the reads (complaint, listing, event log, evidence list),
+the audit export of one complaint (its whole body read), the webhook subscription, listing
+and deliveries, and the care console's queue page (signed in as an agent).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from collections import Counter
@@ -22,6 +26,7 @@ from resolution.config import Config  # noqa: E402
 from resolution.store.embedded import EmbeddedServer  # noqa: E402
 
 SECRET = "benchmark-secret-of-at-least-32-bytes"
+SIGNING_KEY = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="  # base64 of a 32-byte seed: a test key
 
 
 class Counting(monitoring.CommandListener):
@@ -42,13 +47,22 @@ def main() -> None:
     listener = Counting()
     monitoring.register(listener)
     with tempfile.TemporaryDirectory() as tmp, EmbeddedServer(tmp, in_memory=True) as server:
-        app = create_app(Config(jwt_secret=SECRET, mongodb_uri=server.uri, db_name="bench"))
+        config = Config(
+            jwt_secret=SECRET,
+            mongodb_uri=server.uri,
+            db_name="bench",
+            signing_key=SIGNING_KEY,
+            webhooks_allow_private=True,
+        )
+        app = create_app(config)
         client = app.test_client()
 
         def bearer(role, sub, shop=None):
             return {"Authorization": f"Bearer {issue_token(SECRET, role, sub, shop)}"}
 
         buyer, seller = bearer("buyer", "b1"), bearer("seller", "s1", "shop-1")
+        auditor, integration = bearer("auditor", "a1"), bearer("integration", "market-1")
+        hook = {"url": "http://127.0.0.1:9/hooks"}
         order = {
             "id": "INV-1",
             "shop_id": "shop-1",
@@ -87,19 +101,51 @@ def main() -> None:
             ("get complaint", "get", "/v1/complaints/{cid}", buyer, None, {}),
             ("list complaints", "get", "/v1/complaints?limit=20", seller, None, {}),
             ("event log", "get", "/v1/complaints/{cid}/events", buyer, None, {}),
+            ("evidence list", "get", "/v1/complaints/{cid}/evidence", buyer, None, {}),
+            (
+                "audit export (one complaint)",
+                "get",
+                "/v1/audit/events?complaint_id={cid}",
+                auditor,
+                None,
+                {},
+            ),
+            ("subscribe webhook", "post", "/v1/webhooks", integration, hook, {}),
+            ("webhook listing", "get", "/v1/webhooks", integration, None, {}),
+            ("webhook deliveries", "get", "/v1/webhooks/{wid}/deliveries", integration, None, {}),
         ]
-        cid = None
+        ids: dict[str, str] = {}
         print(f"{'request':28} {'round trips':>11}  commands")
         for name, method, path, auth, payload, headers in steps:
             listener.commands.clear()
             response = getattr(client, method)(
-                path.format(cid=cid), json=payload, headers={**auth, **headers}
+                path.format(**ids), json=payload, headers={**auth, **headers}
             )
-            assert response.status_code < 300, (name, response.status_code, response.json)
-            cid = cid or response.json["id"]
-            total = sum(listener.commands.values())
-            detail = ", ".join(f"{k}×{v}" for k, v in sorted(listener.commands.items()))
-            print(f"{name:28} {total:>11}  {detail}")
+            response.get_data()  # a streamed body (the export) reads the database as it goes
+            assert response.status_code < 300, (name, response.status_code, response.text)
+            if path.endswith("/v1/complaints"):
+                ids.setdefault("cid", response.json["id"])
+            if name == "subscribe webhook":
+                ids["wid"] = response.json["id"]
+            show(name, listener)
+        # The console's queue, as a signed-in agent sees it.
+        page = client.get("/console/login")
+        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+        care_token = issue_token(SECRET, "care", "agent-1")
+        signed_in = client.post(
+            "/console/login", data={"csrf_token": csrf.group(1), "token": care_token}
+        )
+        assert signed_in.status_code in (302, 303), signed_in.status_code
+        listener.commands.clear()
+        queue = client.get("/console/")
+        assert queue.status_code == 200, queue.status_code
+        show("console queue", listener)
+
+
+def show(name: str, listener: Counting) -> None:
+    total = sum(listener.commands.values())
+    detail = ", ".join(f"{k}×{v}" for k, v in sorted(listener.commands.items()))
+    print(f"{name:28} {total:>11}  {detail}")
 
 
 if __name__ == "__main__":

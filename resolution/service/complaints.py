@@ -328,7 +328,15 @@ def rebuild_all(ctx: Context) -> int:
     """
     count = 0
     batch: list[Event] = []
-    for doc in EventDocument.objects.order_by("complaint_id", "seq").as_pymongo():
+    # The raw cursor, a batch at a time: a mongoengine QuerySet caches every document read.
+    cursor = (
+        EventDocument._get_collection()
+        .find()
+        .sort([("complaint_id", 1), ("seq", 1)])
+        .hint("complaint_seq")
+        .batch_size(1000)
+    )
+    for doc in cursor:
         event = eventstore.event_from_mongo(doc)
         if batch and event.complaint_id != batch[0].complaint_id:
             eventstore.replace_projection(replay(batch, ctx.deadlines))

@@ -357,7 +357,7 @@ def queue_figures(now: datetime) -> dict[str, Any]:
     }
     oldest = queue.find_one({"status": PENDING}, {"created_at": 1}, sort=[("created_at", 1)])
     age = (now - _aware(oldest["created_at"])).total_seconds() if oldest else 0.0
-    failing = queue.count_documents({"status": PENDING, "attempts": {"$gt": 0}})
+    failing = queue.count_documents({"status": PENDING, "attempts": {"$gt": 0}}, hint="queue")
     outbox = OutboxEntry._get_collection().estimated_document_count()
     return {
         "by_status": by_status,

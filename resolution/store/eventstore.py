@@ -123,6 +123,8 @@ def append(
         if event.seq == 1:
             complaints.insert_one(doc, session=session)
         else:
+            # (Not findAndModify: on SecantusDB it reads the whole collection; an update by
+            # `_id` does not, whatever `explain` says. benchmarks/query_plans.py)
             result = complaints.replace_one(
                 {"_id": complaint.id, "version": event.seq - 1}, doc, session=session
             )
@@ -149,7 +151,8 @@ def last_event(complaint_id: str, type_: str, match: dict[str, Any]) -> Event | 
     """The complaint's latest event of `type_` whose fields equal `match` (dotted paths)."""
     _, events, _ = _collections()
     query = {"complaint_id": complaint_id, "type": type_, **match}
-    doc = events.find_one(query, sort=[("seq", -1)])
+    # Named: SecantusDB's planner scans every event for this filter without the hint.
+    doc = events.find_one(query, sort=[("seq", -1)], hint="complaint_seq")
     return event_from_mongo(doc) if doc else None
 
 

@@ -1,0 +1,502 @@
+"""Every query the service makes, run through the service's own functions, then explained.
+
+`QUERIES` names each use (a listing per role, the sweeper's reads, the audit export …) with
+the function that makes it: the service's function itself, called as a request would call it.
+`plans` runs each under pymongo's command monitoring, keeps the read commands it sent (find,
+aggregate, count, distinct, findAndModify; see READS on writes) with how many documents each
+one handed back, and
+explains each captured command as sent (`executionStats`): which index, documents and keys
+examined. A change in the service's query shows up here without editing this file.
+
+Used by `benchmarks/query_plans.py` (a table at 10,000 and 100,000 complaints) and by
+`tests/integration/test_query_plans.py` (fails when a query stops using its index).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from pymongo import monitoring
+
+from benchmarks._data import BIG_SHOP, INTEGRATOR, NOW, START, SUBSCRIPTION, buyer_of, channel_of
+from resolution.domain.actors import Actor, Role
+from resolution.service import Context, audit, queue, sweeper, webhooks
+from resolution.service import complaints as service
+from resolution.store import eventstore, files
+from resolution.store.documents import ComplaintDocument
+
+# Updates and deletes are not explained: SecantusDB explains every one as a collection scan,
+# even by `_id` alone, while its update path finds by `_id` in constant time (update_one on
+# {_id, version}: 1.9 ms at 1,000 and at 30,000 complaints). findAndModify is explained: it
+# does scan (6 ms at 1,000, 120 to 360 ms at 30,000, with or without other fields than _id).
+READS = ("find", "aggregate", "count", "distinct", "findAndModify")
+# Keys of a sent command that are about the session or the wire, not the query.
+_WIRE = {
+    "lsid",
+    "$db",
+    "$clusterTime",
+    "$readPreference",
+    "txnNumber",
+    "startTransaction",
+    "autocommit",
+    "readConcern",
+    "writeConcern",
+}
+
+
+@dataclass
+class Command:
+    """One read command as the service sent it, and what came back."""
+
+    name: str
+    collection: str
+    body: dict
+    returned: int = 0
+    repeats: int = 1
+    seconds: float | None = None
+
+    @property
+    def counts(self) -> bool:
+        """pymongo's `count_documents`: an aggregate ending in a count."""
+        pipeline = self.body.get("pipeline") or [{}]
+        return self.name == "aggregate" and pipeline[-1] == {"$group": {"_id": 1, "n": {"$sum": 1}}}
+
+    @property
+    def label(self) -> str:
+        return ("count" if self.counts else self.name) + (
+            f" ×{self.repeats}" if self.repeats > 1 else ""
+        )
+
+    @property
+    def shape(self) -> tuple:
+        """Commands that differ only in their values (a findAndModify per claimed delivery)."""
+        return (self.name, self.collection, _keys(self.body))
+
+
+def _keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _keys(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_keys(v) for v in value[:1])
+    return None
+
+
+class Recorder(monitoring.CommandListener):
+    """Keeps the read commands sent while `recording` (registered once, for every client)."""
+
+    def __init__(self) -> None:
+        self.recording: list[Command] | None = None
+        self._by_request: dict[int, Command] = {}
+        self._by_cursor: dict[int, Command] = {}
+        self._lock = threading.Lock()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.recording is None:
+            return
+        if event.command_name == "getMore":  # more of a cursor: counts for its command
+            with self._lock:
+                command = self._by_cursor.get(event.command["getMore"])
+                if command is not None:
+                    self._by_request[event.request_id] = command
+            return
+        if event.command_name not in READS:
+            return
+        body = {k: v for k, v in event.command.items() if k not in _WIRE}
+        command = Command(event.command_name, str(event.command[event.command_name]), body)
+        with self._lock:
+            self.recording.append(command)
+            self._by_request[event.request_id] = command
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        reply = event.reply
+        with self._lock:
+            command = self._by_request.pop(event.request_id, None)
+            if command is None:
+                return
+            cursor = reply.get("cursor")
+            if cursor is not None and cursor.get("id"):
+                self._by_cursor[cursor["id"]] = command
+        if cursor is not None:
+            batch = cursor.get("firstBatch", cursor.get("nextBatch", []))
+            if command.counts and batch:  # count_documents: one {"n": …}
+                command.returned += batch[0].get("n", 0)
+            elif not command.counts:
+                command.returned += len(batch)
+        elif "values" in reply:
+            command.returned += len(reply["values"])
+        elif "n" in reply and command.name == "count":
+            command.returned += reply["n"]  # documents counted
+        elif "value" in reply:
+            command.returned += 1 if reply["value"] else 0
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        with self._lock:
+            self._by_request.pop(event.request_id, None)
+
+    @contextmanager
+    def record(self) -> Iterator[list[Command]]:
+        commands: list[Command] = []
+        self.recording = commands
+        try:
+            yield commands
+        finally:
+            self.recording = None
+            self._by_cursor.clear()
+
+
+_recorder: Recorder | None = None
+
+
+def recorder() -> Recorder:
+    """The one listener. pymongo attaches listeners to clients made after registering them:
+    call this before `database.connect`."""
+    global _recorder
+    if _recorder is None:
+        _recorder = Recorder()
+        monitoring.register(_recorder)
+    return _recorder
+
+
+# --- the queries ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Ids to ask about, taken from the generated data (`_data`)."""
+
+    complaint_id: str  # complaint 8: awaiting the seller, three events (the last a reading)
+    order_id: str
+    channel: str
+    buyer: str
+
+    @classmethod
+    def find(cls) -> Sample:
+        doc = ComplaintDocument._get_collection().find_one({"order.id": "INV-8"})
+        return cls(doc["_id"], "INV-8", channel_of(8), buyer_of(8))
+
+
+@dataclass(frozen=True)
+class Query:
+    """A use of the database by the service, and what its plan should be."""
+
+    name: str
+    run: Callable[[Context, Sample], Any]
+    # Commands it is expected to send, each with the index it must use ("_id_" for point
+    # reads by id, None for a read of a whole, small collection), in the order sent.
+    indexes: tuple[str | tuple[str, ...] | None, ...]
+    # Why it is allowed to read more documents than it returns, when it is.
+    scans: str | None = None
+    # A known fault, in words, with the fix: the test expects it to fail until fixed.
+    known: str | None = None
+
+
+BUYER = Actor(Role.BUYER, "")  # the id is the sample's
+SELLER = Actor(Role.SELLER, "seller-big", BIG_SHOP)
+CARE = Actor(Role.CARE, "agent-1")
+AUDITOR = Actor(Role.AUDITOR, "auditor-1")
+INTEGRATION = Actor(Role.INTEGRATION, INTEGRATOR)
+HOUR = (START + timedelta(hours=1), START + timedelta(hours=2))  # 120 complaints open
+
+
+def _buyer(s: Sample) -> Actor:
+    return replace(BUYER, id=s.buyer)
+
+
+def _first(records) -> None:
+    next(iter(records))  # the first record: the query is sent, the rest is streamed later
+
+
+def _second_page(ctx: Context, actor: Actor, **kwargs) -> None:
+    _, cursor = service.list_complaints(ctx, actor, **kwargs)
+    service.list_complaints(ctx, actor, cursor=cursor, **kwargs)
+
+
+def _claim_and_record(ctx: Context) -> None:
+    for delivery in webhooks.claim_due(ctx, limit=5):
+        webhooks.record_attempt(ctx, delivery, 200, None)
+
+
+KNOWN_FIND_AND_MODIFY = (
+    "findAndModify (find_one_and_update/_replace) scans the collection on SecantusDB whatever "
+    "explain says: timed 14 ms a call at 1,000 complaints and 176 ms at 10,000 for "
+    "find_one_and_replace({_id}), 1.4 s at 30,000 with hint('_id_'), while replace_one/"
+    "update_one with {_id, version} stays at 4 to 6 ms. Use update_one/replace_one with the "
+    "condition in the filter (matched_count says who won), then find_one by _id if needed"
+)
+
+QUERIES: tuple[Query, ...] = (
+    Query(
+        "list complaints: buyer", lambda c, s: service.list_complaints(c, _buyer(s)), ("by_buyer",)
+    ),
+    Query(
+        "list complaints: buyer, state",
+        lambda c, s: service.list_complaints(c, _buyer(s), state="awaiting_seller"),
+        ("by_buyer_state",),
+    ),
+    Query("list complaints: seller", lambda c, s: service.list_complaints(c, SELLER), ("by_shop",)),
+    Query(
+        "list complaints: seller, state",
+        lambda c, s: service.list_complaints(c, SELLER, state="awaiting_seller"),
+        ("by_shop_state",),
+    ),
+    Query(
+        "list complaints: care",
+        lambda c, s: service.list_complaints(c, CARE),
+        ("_id_",),
+        known=(
+            "SecantusDB reads every complaint (COLLSCAN then SORT) to return the newest 21: it "
+            "never stops a scan at a limit; even with hint('_id_') it reads them all. No index "
+            "fixes it on the embedded database; on MongoDB `_id_` is walked backwards and stops"
+        ),
+    ),
+    Query(
+        "list complaints: care, state",
+        lambda c, s: service.list_complaints(c, CARE, state="awaiting_seller"),
+        ("by_state",),
+    ),
+    Query(
+        "list complaints: care, next page",
+        lambda c, s: _second_page(c, CARE, state="awaiting_seller"),
+        ("by_state", "by_state"),
+    ),
+    Query(
+        "list complaints: overdue (care SLA)",
+        lambda c, s: service.list_complaints(c, AUDITOR, overdue=True),
+        ("care_due",),
+    ),
+    Query(
+        "action (a message): load",
+        lambda c, s: service.post_message(c, _buyer(s), s.complaint_id, "Halo?"),
+        ("_id_",),
+    ),
+    Query(
+        "get complaint (and evidence list)",
+        lambda c, s: service.get_complaint(c, _buyer(s), s.complaint_id),
+        ("_id_",),
+    ),
+    Query(
+        "events of a complaint",
+        lambda c, s: service.list_events(c, _buyer(s), s.complaint_id),
+        ("_id_", "complaint_seq"),
+    ),
+    Query(
+        "last evidence reading (video seek)",
+        lambda c, s: eventstore.last_event(
+            s.complaint_id,
+            "evidence_viewed",
+            {"actor.role": "care", "actor.id": "agent-2", "data.evidence_id": f"{8:024x}"},
+        ),
+        ("complaint_seq",),
+    ),
+    Query(
+        "open_complaint_on (one open per order)",
+        lambda c, s: eventstore.open_complaint_on(s.channel, s.order_id),
+        ("one_open_complaint_per_order",),
+    ),
+    Query(
+        "idempotency key",
+        lambda c, s: eventstore.idempotent_response("0" * 64),
+        ("_id_",),
+    ),
+    Query("sweeper: due", lambda c, s: sweeper.due_complaints(NOW), ("due",)),
+    Query("sweeper: reminders", lambda c, s: sweeper.due_reminders(NOW), ("remind",)),
+    Query(
+        "audit export: one hour",
+        lambda c, s: _first(audit.export_records(c, AUDITOR, audit.ExportQuery(*HOUR))),
+        ("by_time",),
+    ),
+    Query(
+        "audit export: count (progress bar)",
+        lambda c, s: audit.count_events(audit.ExportQuery(*HOUR), HOUR[1]),
+        ("by_time",),
+    ),
+    Query(
+        "audit export: one complaint",
+        lambda c, s: _first(
+            audit.export_records(c, AUDITOR, audit.ExportQuery(complaint_id=s.complaint_id))
+        ),
+        ("complaint_seq",),
+    ),
+    Query(
+        "audit export: one channel, one hour",
+        lambda c, s: _first(
+            audit.export_records(c, AUDITOR, audit.ExportQuery(*HOUR, channel="shopee"))
+        ),
+        ("by_time", "_id_"),
+    ),
+    Query(
+        "console queue",
+        lambda c, s: queue.care_queue(c, CARE),
+        ("by_state", "by_state", "by_state"),
+    ),
+    Query(
+        "console queue: in mediation, mine",
+        lambda c, s: queue.care_queue(c, CARE, state="in_mediation", assigned_to=CARE.id),
+        ("by_state", "by_state", "by_state"),
+        known=(
+            "COLLSCAN for {state: {$in: [one]}, assigned_to} (count and page): hint 'by_state' "
+            "in queue.care_queue, as the sweeper does for its $in"
+        ),
+    ),
+    Query(
+        "console queue: overdue, page 3",
+        lambda c, s: queue.care_queue(c, CARE, overdue=True, page=3),
+        ("care_due", "care_due", "by_state"),
+        known=(
+            "COLLSCAN for {state: {$in: […]}, care_due_at < now} (count and page): hint "
+            "'care_due' in queue.care_queue when overdue"
+        ),
+    ),
+    Query(
+        "webhooks: subscriptions",
+        lambda c, s: webhooks.subscriptions(c, INTEGRATION),
+        ("by_owner",),
+    ),
+    Query(
+        "webhooks: deliveries",
+        lambda c, s: webhooks.deliveries(c, INTEGRATION, SUBSCRIPTION),
+        (("_id_", "by_owner"), "listing"),
+    ),
+    Query(
+        "webhooks: dead deliveries",
+        lambda c, s: webhooks.deliveries(c, INTEGRATION, SUBSCRIPTION, status="dead"),
+        (("_id_", "by_owner"), ("listing", "queue")),
+    ),
+    Query(
+        "webhooks: claim due, record (deliverer)",
+        lambda c, s: _claim_and_record(replace(c, clock=lambda: NOW)),
+        ("queue", "_id_"),
+        scans="every pending delivery is grouped to find each complaint's head",
+        known=KNOWN_FIND_AND_MODIFY,
+    ),
+    Query(
+        "webhooks: fan-out (deliverer)",
+        lambda c, s: webhooks.fan_out(c, lambda sub, event, complaint: {}, limit=5),
+        ("oldest", None),
+        scans="all subscriptions (a handful) are read for each fan-out",
+    ),
+    Query(
+        "webhooks: queue figures (metrics)",
+        lambda c, s: webhooks.queue_figures(NOW),
+        (None, "queue", "queue", None),
+        scans="deliveries counted by status over the whole collection",
+    ),
+    Query(
+        "evidence: orphan files (sweeper)",
+        lambda c, s: files.unrecorded_before(NOW),
+        ("unrecorded_by_age",),
+    ),
+)
+
+
+# --- plans ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """One captured command, explained."""
+
+    query: str
+    command: Command
+    index: str  # the index the winning plan reads, "COLLSCAN", or "IDHACK"
+    stages: str  # the winning plan's stages, outermost first
+    docs_examined: int
+    keys_examined: int
+    explained_returned: int
+
+
+def explain(db, command: Command) -> dict:
+    return db.command({"explain": command.body, "verbosity": "executionStats"})
+
+
+def _walk(stage: dict | None) -> Iterator[dict]:
+    while stage:
+        yield stage
+        stage = stage.get("inputStage") or (stage.get("inputStages") or [None])[0]
+
+
+def winning_plan(explained: dict) -> dict:
+    planner = explained.get("queryPlanner")
+    if planner is None:  # an aggregate explained stage by stage
+        planner = explained["stages"][0]["$cursor"]["queryPlanner"]
+    return planner["winningPlan"]
+
+
+def plan_of(query: str, command: Command, explained: dict) -> Plan:
+    stages = list(_walk(winning_plan(explained)))
+    names = [s.get("indexName") for s in stages if s.get("indexName")]
+    kinds = [s.get("stage", "?") for s in stages]
+    index = names[0] if names else ("COLLSCAN" if "COLLSCAN" in kinds else kinds[-1])
+    stats = explained.get("executionStats") or {}
+    return Plan(
+        query,
+        command,
+        index,
+        " < ".join(kinds),
+        int(stats.get("totalDocsExamined", 0)),
+        int(stats.get("totalKeysExamined", 0)),
+        int(stats.get("nReturned", 0)),
+    )
+
+
+def captured(ctx: Context, query: Query, sample: Sample) -> list[Command]:
+    """The read commands `query` sends, identical ones folded into one with a count; the
+    first command carries how long the whole use took (`seconds`)."""
+    with recorder().record() as commands:
+        started = time.perf_counter()
+        query.run(ctx, sample)
+        seconds = time.perf_counter() - started
+    if commands:
+        commands[0].seconds = seconds
+    folded: dict[tuple, Command] = {}
+    for command in commands:
+        if command.shape in folded:
+            folded[command.shape].repeats += 1
+            folded[command.shape].returned += command.returned
+        else:
+            folded[command.shape] = command
+    return list(folded.values())
+
+
+def plans(ctx: Context, query: Query, sample: Sample) -> list[Plan]:
+    db = ComplaintDocument._get_db()
+    return [plan_of(query.name, c, explain(db, c)) for c in captured(ctx, query, sample)]
+
+
+def uses_index(plan: Plan, expected: str | tuple[str, ...] | None) -> bool:
+    """The plan reads `expected` (or one of them); None: a whole collection, any plan."""
+    if expected is None:
+        return True
+    names = (expected,) if isinstance(expected, str) else expected
+    if "_id_" in names:
+        names = (*names, "IDHACK", "EXPRESS_IXSCAN", "CLUSTERED_IXSCAN")
+    return plan.index in names
+
+
+# Small collections, where a scan costs nothing: a handful of subscriptions.
+SMALL = ("webhooks",)
+
+
+def scans_anyway(plan: Plan) -> bool:
+    """A command SecantusDB runs as a collection scan whatever its plan (timed, see READS):
+    findAndModify, outside the small collections."""
+    return plan.command.name == "findAndModify" and plan.command.collection not in SMALL
+
+
+def selective(plan: Plan, slack: int = 2) -> bool:
+    """The index finds the matching documents and (almost) no others: documents examined
+    close to what the server found matching (its `nReturned`, which SecantusDB counts
+    before any limit)."""
+    return plan.docs_examined <= plan.explained_returned + slack
+
+
+def examines_what_it_returns(plan: Plan, slack: int = 5) -> bool:
+    """Documents examined no more than those handed back (per command sent), plus a little."""
+    returned = plan.command.returned / plan.command.repeats
+    return plan.docs_examined <= 2 * returned + slack
