@@ -1,0 +1,94 @@
+"""Tokens under a configured issuer, audience and clock skew (RFC 8725): all refusals 401.
+
+(Apart from tests/api/test_hostile_input.py: its module-wide database must outlive these
+tests' per-test databases.)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from tests.conftest import SECRET
+
+_BUYER_CLAIMS = {"sub": "buyer-1", "role": "buyer"}
+OTHER_SECRET = "another-secret-of-at-least-32-bytes-long"
+
+
+def _signed(claims: dict, key: str | None = SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, key, algorithm=algorithm)
+
+
+@pytest.fixture
+def strict_client(config, context):
+    from dataclasses import replace as with_
+
+    from resolution.api import create_app
+
+    strict = with_(config, jwt_issuer="https://id.market.example", jwt_audience="resolution")
+    return create_app(strict, context=context).test_client()
+
+
+def _claims(**changes) -> dict:
+    base = {
+        **_BUYER_CLAIMS,
+        "iss": "https://id.market.example",
+        "aud": "resolution",
+        "exp": datetime.now(UTC) + timedelta(hours=1),
+    }
+    return {k: v for k, v in {**base, **changes}.items() if v is not None}
+
+
+def _rs256_token() -> str:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return jwt.encode(_claims(), key, algorithm="RS256")
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("wrong-issuer", lambda: _signed(_claims(iss="https://evil.example"))),
+        ("no-issuer", lambda: _signed(_claims(iss=None))),
+        ("wrong-audience", lambda: _signed(_claims(aud="another-service"))),
+        ("no-audience", lambda: _signed(_claims(aud=None))),
+        ("not-yet-valid", lambda: _signed(_claims(nbf=datetime.now(UTC) + timedelta(minutes=5)))),
+        (
+            "expired-past-skew",
+            lambda: _signed(_claims(exp=datetime.now(UTC) - timedelta(minutes=2))),
+        ),
+        ("rs256", _rs256_token),
+        ("alg-none", lambda: _signed(_claims(), None, "none")),
+        ("other-secret", lambda: _signed(_claims(), OTHER_SECRET)),
+    ],
+)
+def test_a_configured_issuer_and_audience_are_required(strict_client, name, make):
+    response = strict_client.get("/v1/complaints", headers={"Authorization": f"Bearer {make()}"})
+    assert response.status_code == 401, name
+    assert response.mimetype == "application/problem+json"
+
+
+def test_a_small_clock_skew_is_tolerated(strict_client):
+    for claims in (
+        _claims(),
+        _claims(exp=datetime.now(UTC) - timedelta(seconds=10)),  # our clock a little ahead
+        _claims(nbf=datetime.now(UTC) + timedelta(seconds=10)),  # theirs a little ahead
+    ):
+        response = strict_client.get(
+            "/v1/complaints", headers={"Authorization": f"Bearer {_signed(claims)}"}
+        )
+        assert response.status_code == 200, response.get_json()
+
+
+def test_the_token_command_issues_what_the_service_accepts(config):
+    from dataclasses import replace as with_
+
+    from resolution.api.auth import actor_from_header, issue_token
+
+    strict = with_(config, jwt_issuer="https://id.market.example", jwt_audience="resolution")
+    token = issue_token(strict.tokens, "care", "agent-1")
+    assert actor_from_header(f"Bearer {token}", strict.tokens).id == "agent-1"
+    assert jwt.decode(token, options={"verify_signature": False})["aud"] == "resolution"
