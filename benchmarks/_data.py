@@ -28,11 +28,10 @@ from resolution.domain.projection import Complaint  # noqa: E402
 from resolution.store.documents import (  # noqa: E402
     ComplaintDocument,
     EventDocument,
-    OutboxEntry,
     WebhookDelivery,
     WebhookSubscription,
 )
-from resolution.store.eventstore import complaint_to_mongo  # noqa: E402
+from resolution.store.eventstore import FANOUT, complaint_to_mongo  # noqa: E402
 from resolution.store.files import _files_collection as files_collection  # noqa: E402
 from tests.integration.test_audit_export import generate_log  # noqa: E402, F401 - re-exported
 
@@ -78,6 +77,17 @@ def channel_of(n: int) -> str:
     return CHANNELS[n % len(CHANNELS)]
 
 
+def order_of(n: int) -> dict:
+    return {
+        "id": f"INV-{n}",
+        "shop_id": shop_of(n),
+        "channel": channel_of(n),
+        "total": 105000,
+        "items": [{"sku": "KAOS-M", "name": "Kaos polos M", "qty": 2, "price": 45000}],
+        "paid_at": "2025-05-30T01:00:00.000+00:00",
+    }
+
+
 def complaint(n: int) -> dict:
     """Complaint n's projection document, deadlines set as the fold would set them."""
     state = state_of(n)
@@ -88,14 +98,7 @@ def complaint(n: int) -> dict:
         "version": 3,
         "last_hash": f"{n:064x}",
         "channel": channel_of(n),
-        "order": {
-            "id": f"INV-{n}",
-            "shop_id": shop_of(n),
-            "channel": channel_of(n),
-            "total": 105000,
-            "items": [{"sku": "KAOS-M", "name": "Kaos polos M", "qty": 2, "price": 45000}],
-            "paid_at": "2025-05-30T01:00:00.000+00:00",
-        },
+        "order": order_of(n),
         "buyer_id": buyer_of(n),
         "shop_id": shop_of(n),
         "reason": REASONS[n % len(REASONS)],
@@ -132,8 +135,14 @@ def events_of(n: int, complaint_id: str, at: datetime) -> Iterator[dict]:
     """Complaint n's events: `open`, a message, and for one in three an evidence reading."""
     buyer = {"role": "buyer", "id": buyer_of(n)}
     care = {"role": "care", "id": f"agent-{n % AGENTS}"}
+    opened = {
+        "order": order_of(n),
+        "reason": REASONS[n % len(REASONS)],
+        "description": "Kaosnya robek di jahitan.",
+        "requested_solution": {"kind": "refund", "amount": 45000},
+    }
     stories = [
-        ("open", buyer, {"reason": REASONS[n % len(REASONS)], "state": "awaiting_seller"}),
+        ("open", buyer, opened),
         ("message", buyer, {"body": "Halo?"}),
         ("evidence_viewed", care, {"evidence_id": f"{n:024x}", "kind": "identity_document"}),
     ]
@@ -185,13 +194,18 @@ def _insert(collection, documents: Iterable[dict], batch: int) -> int:
     return count
 
 
+def _marked(event: dict) -> dict:
+    """An event its fan-out has not reached yet: the webhook outbox (eventstore.FANOUT)."""
+    return {**event, FANOUT: event["at"]}
+
+
 def fill(start: int, stop: int, batch: int = 2000, progress: Callable | None = None) -> dict:
     """Inserts complaints `start` to `stop` (not included) with their events, webhook
-    deliveries, one outbox entry in 100 and the subscription; returns how many of each."""
+    deliveries, one complaint in 100 with its first event still to fan out (the webhook
+    outbox) and the subscription; returns how many of each."""
     complaints = ComplaintDocument._get_collection()
     events = EventDocument._get_collection()
     deliveries = WebhookDelivery._get_collection()
-    outbox = OutboxEntry._get_collection()
     WebhookSubscription._get_collection().update_one(
         {"_id": SUBSCRIPTION},
         {
@@ -213,22 +227,18 @@ def fill(start: int, stop: int, batch: int = 2000, progress: Callable | None = N
         counts["complaints"] += _insert(complaints, docs, batch)
         numbered = list(zip(range(low, low + len(docs)), docs, strict=True))
         counts["events"] += _insert(
-            events, (e for n, d in numbered for e in events_of(n, d["_id"], d["created_at"])), batch
+            events,
+            (
+                _marked(e) if n % 100 == 0 and e["seq"] == 1 else e
+                for n, d in numbered
+                for e in events_of(n, d["_id"], d["created_at"])
+            ),
+            batch,
         )
+        counts["outbox"] += sum(1 for n, _ in numbered if n % 100 == 0)
         counts["deliveries"] += _insert(
             deliveries, (delivery(n, d["_id"], d["created_at"]) for n, d in numbered), batch
         )
-        entries = [
-            {
-                "_id": f"{d['_id']}:1",
-                "event": next(events_of(n, d["_id"], d["created_at"])),
-                "complaint": d,
-                "created_at": d["created_at"],
-            }
-            for n, d in numbered
-            if n % 100 == 0
-        ]
-        counts["outbox"] += _insert(outbox, entries, batch)
         uploads = [
             {
                 "_id": ObjectId(),

@@ -15,9 +15,9 @@ Every POST is one action (an event appended); `open` counts.
 Then, on the same database server and with the same number of threads, the bare driver does
 exactly the database work of those actions and nothing else (no HTTP, no Flask, no domain):
 - open: the one-open-per-order read (`eventstore.open_complaint_on`), then in a transaction
-  insert event, insert outbox entry, insert projection;
-- any other action: in a transaction, read the projection, insert event, insert outbox entry,
-  replace the projection on condition of its version (`eventstore.append`);
+  insert event (with its outbox mark), insert projection;
+- any other action: in a transaction, read the projection, insert event (with its outbox
+  mark), replace the projection on condition of its version (`eventstore.append`);
 with documents of the shapes and sizes the service writes (made once by the domain itself),
 into a database with the service's indexes. That is the physical limit of this database on
 this box; `service / bare` says how much of it the service keeps.
@@ -298,7 +298,8 @@ def bare_load(uri: str, concurrency: int, warmup: float, duration: float) -> dic
     import pymongo
 
     from resolution.store import database
-    from resolution.store.documents import ComplaintDocument, EventDocument, OutboxEntry
+    from resolution.store.documents import ComplaintDocument, EventDocument
+    from resolution.store.eventstore import FANOUT
 
     db_name = "bench_bare_" + uuid.uuid4().hex[:6]
     database.connect(uri, db_name)  # the service's indexes, on a database of its own
@@ -307,7 +308,6 @@ def bare_load(uri: str, concurrency: int, warmup: float, duration: float) -> dic
     db = client[db_name]
     complaints = db[ComplaintDocument._meta["collection"]]
     events = db[EventDocument._meta["collection"]]
-    outbox = db[OutboxEntry._meta["collection"]]
     templates = template_documents()
     started = time.perf_counter()
     window = Window(started + warmup, started + warmup + duration)
@@ -325,9 +325,7 @@ def bare_load(uri: str, concurrency: int, warmup: float, duration: float) -> dic
         def work(session) -> None:
             if seq > 1:
                 complaints.find_one({"_id": cid}, session=session)
-            events.insert_one(event, session=session)
-            entry = {"_id": f"{cid}:{seq}", "event": event, "complaint": doc}
-            outbox.insert_one({**entry, "created_at": event["at"]}, session=session)
+            events.insert_one({**event, FANOUT: event["at"]}, session=session)
             if seq == 1:
                 complaints.insert_one(doc, session=session)
             else:

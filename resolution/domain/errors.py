@@ -64,6 +64,15 @@ class Conflict(DomainError):
     slug = "conflict"
 
 
+class InProgress(Conflict):
+    """A request with the same Idempotency-Key is being processed right now (409): the client
+    retries shortly and then gets the first request's response."""
+
+    title = "Request in progress"
+    slug = "in-progress"
+    headers = {"Retry-After": "1"}
+
+
 class PreconditionFailed(DomainError):
     """`If-Match` named a version that is no longer current (412)."""
 

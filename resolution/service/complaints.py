@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bson import ObjectId
 
@@ -14,7 +14,15 @@ from ..domain import commands
 from ..domain.access import can_see, visibility_filter
 from ..domain.actors import Actor, Role
 from ..domain.deadlines import Deadlines
-from ..domain.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
+from ..domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InProgress,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+)
 from ..domain.events import Event, sha256
 from ..domain.evidence import Limits, event_as_seen_by
 from ..domain.lifecycle import Lifecycle
@@ -23,6 +31,7 @@ from ..observability import EVENTS
 from ..store import eventstore
 from ..store.documents import ComplaintDocument, EventDocument
 
+T = TypeVar("T")
 MAX_PAGE = 100
 STATES = tuple(state.id for state in Lifecycle.states if state.id != "new")
 
@@ -76,6 +85,27 @@ class Replayed(Exception):
         self.status, self.body, self.headers = status, body, headers
 
 
+def once(idem: Idempotency | None, actor: Actor, write: Callable[[], T]) -> T:
+    """Runs a write under its Idempotency-Key (Stripe's rules, the IETF draft's).
+
+    The key costs no read before the write: its record is the first insert of the write's
+    own transaction. A retry finds it committed and gets the first response (`Replayed`),
+    or 422 if its body differs; a retry while the first is still running gets 409 with
+    Retry-After; a retry the complaint has since moved past (refused now) still gets the
+    first response, read only then.
+    """
+    try:
+        return write()
+    except (eventstore.KeyUsed, eventstore.KeyBusy) as taken:
+        _check_replay(idem, actor, None)
+        raise InProgress(
+            "A request with this Idempotency-Key is still being processed: retry shortly."
+        ) from taken
+    except DomainError:
+        _check_replay(idem, actor, None)
+        raise
+
+
 def _check_replay(idem: Idempotency | None, actor: Actor, session) -> None:
     if idem is None:
         return
@@ -124,21 +154,19 @@ def open_complaint(
     order = request["order"]
 
     def work(session) -> Recorded:
-        _check_replay(idem, actor, session)
         event = commands.open_complaint(complaint_id, actor, request, ctx.clock())
         _refuse_second_complaint(actor, order)
         return _commit(session, ctx, actor, None, event, idem)
 
-    try:
-        return _counted(eventstore.transaction(work))
-    except (eventstore.OrderTaken, Conflict) as refused:
-        # The complaint in the way may be this very request's, retried at the same time:
-        # then the first response is the answer. (Read outside the transaction's snapshot.)
-        _check_replay(idem, actor, None)
-        if isinstance(refused, Conflict):
-            raise
-        _refuse_second_complaint(actor, order)  # names the winner of the race
-        raise Conflict(f"Order {order['id']} already has an open complaint.") from refused
+    def write() -> Recorded:
+        try:
+            return eventstore.transaction(work)
+        except eventstore.OrderTaken as taken:
+            _refuse_second_complaint(actor, order)  # names the winner of the race
+            raise Conflict(f"Order {order['id']} already has an open complaint.") from taken
+
+    # The complaint in the way may be this very request's, retried: `once` replays it.
+    return _counted(once(idem, actor, write))
 
 
 def _counted(recorded: Recorded) -> Recorded:
@@ -192,19 +220,21 @@ def _change(
     """Loads the complaint, lets `decide` produce the event, and commits it with its effects."""
 
     def work(session) -> Recorded:
-        _check_replay(idem, actor, session)
         complaint = eventstore.load(complaint_id, session)
         if complaint is None or not can_see(actor, complaint):
             raise NotFound(f"There is no complaint {complaint_id}.")
         _check_version(complaint, if_match)
         return _commit(session, ctx, actor, complaint, decide(complaint, ctx.clock()), idem)
 
-    try:
-        return _counted(eventstore.transaction(work))
-    except eventstore.OrderTaken as taken:
-        raise Conflict(
-            "Another complaint on this order is open: this one cannot be reopened."
-        ) from taken
+    def write() -> Recorded:
+        try:
+            return eventstore.transaction(work)
+        except eventstore.OrderTaken as taken:
+            raise Conflict(
+                "Another complaint on this order is open: this one cannot be reopened."
+            ) from taken
+
+    return _counted(once(idem, actor, write))
 
 
 def act(

@@ -1,8 +1,9 @@
 """Webhook use cases: subscriptions, the fan-out of committed events, the delivery queue.
 
-Every event is written to the outbox in its own transaction (`eventstore.append`). `fan_out`
-turns each outbox entry into one delivery per subscription that wants it, then removes the
-entry; a crash in between only repeats inserts that the unique index turns away. The queue
+Every event is its own outbox entry: it is appended with a mark (`eventstore.FANOUT`) in its
+own transaction. `fan_out` turns each marked event into one delivery per subscription that
+wants it, then removes the mark; a crash in between only repeats inserts that the unique
+index turns away. The queue
 hands out, for each (subscription, complaint), only its earliest pending delivery, under a
 lease: deliveries of one complaint go out in `seq` order even with several deliverers, and
 a deliverer that dies holding one lets it go when the lease runs out.
@@ -16,20 +17,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from ..domain import webhooks as rules
 from ..domain.actors import Actor, Role
 from ..domain.errors import Forbidden, Invalid, NotFound
+from ..domain.projection import apply
 from ..store import eventstore
-from ..store.documents import (
-    IdempotencyRecord,
-    OutboxEntry,
-    WebhookDelivery,
-    WebhookSubscription,
-)
-from .complaints import Context, Idempotency, _check_replay, _response_record
+from ..store.documents import EventDocument, WebhookDelivery, WebhookSubscription
+from .complaints import Context, Idempotency, _check_replay, _response_record, once
 
 LEASE = timedelta(seconds=60)
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
@@ -38,23 +34,19 @@ PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 def _remembered(ctx: Context, actor: Actor, idem: Idempotency | None, work):
     """Runs `work(session)` in a transaction with the remembered response for `idem`.
 
-    The same Idempotency-Key rules as the complaints' writes: a retry replays the first
-    response (`Replayed`), another request under the same key is refused.
+    The same Idempotency-Key rules as the complaints' writes (`once`): a retry replays the
+    first response (`Replayed`), one while the first is running gets 409, another request
+    under the same key is refused.
     """
 
     def transaction(session):
-        _check_replay(idem, actor, session)
         result = work(session)
         record = _response_record(idem, actor, result, ctx.clock())
         if record is not None:
-            IdempotencyRecord._get_collection().insert_one(record, session=session)
+            eventstore.remember(record, session)
         return result
 
-    try:
-        return eventstore.transaction(transaction)
-    except DuplicateKeyError:
-        _check_replay(idem, actor, None)  # the same request, committed meanwhile: replay it
-        raise
+    return once(idem, actor, lambda: eventstore.transaction(transaction))
 
 
 def _owner(actor: Actor) -> str:
@@ -144,15 +136,14 @@ def rotate_secret(
     secrets = [{"value": secret, "expires_at": None}, *kept]
 
     def work(session):
-        doc = WebhookSubscription._get_collection().find_one_and_update(
-            {"_id": subscription_id},
-            {"$set": {"secrets": secrets}},
-            return_document=ReturnDocument.AFTER,
-            session=session,
+        subscriptions = WebhookSubscription._get_collection()
+        # (Not findAndModify: it reads the whole collection on SecantusDB.)
+        result = subscriptions.update_one(
+            {"_id": subscription_id}, {"$set": {"secrets": secrets}}, session=session
         )
-        if doc is None:
+        if result.matched_count != 1:
             raise NotFound(f"There is no webhook {subscription_id}.")
-        return doc, secret
+        return subscriptions.find_one({"_id": subscription_id}, session=session), secret
 
     return _remembered(ctx, actor, idem, work)
 
@@ -207,7 +198,9 @@ def redeliver(
 
 
 def _requeue(ctx: Context, subscription_id: str, delivery_id: str, session) -> dict:
-    doc = WebhookDelivery._get_collection().find_one_and_update(
+    queue = WebhookDelivery._get_collection()
+    # An update by `_id`, then a read: findAndModify reads the whole collection on SecantusDB.
+    result = queue.update_one(
         {"_id": delivery_id, "subscription_id": subscription_id},
         {
             "$set": {
@@ -219,60 +212,92 @@ def _requeue(ctx: Context, subscription_id: str, delivery_id: str, session) -> d
                 "delivered_at": None,
             },
         },
-        projection={"payload": 0},
-        return_document=ReturnDocument.AFTER,
         session=session,
     )
-    if doc is None:
+    if result.matched_count != 1:
         raise NotFound(f"There is no delivery {delivery_id} of webhook {subscription_id}.")
-    return doc
+    return queue.find_one({"_id": delivery_id}, {"payload": 0}, session=session)
 
 
 # --- the deliverer's side -----------------------------------------------------------------
 
 
 def fan_out(ctx: Context, render: Callable[[Mapping, Mapping, Mapping], dict], limit=500) -> int:
-    """Turns outbox entries into deliveries; returns how many entries it handled.
+    """Turns events still marked for fan-out into deliveries; returns how many it handled.
 
-    `render(subscription, event, complaint)` makes the payload the subscription receives.
+    `render(subscription, event, complaint)` makes the payload the subscription receives;
+    `complaint` is the complaint as that event left it, replayed from its events.
     """
-    outbox = OutboxEntry._get_collection()
-    entries = list(outbox.find().sort("created_at", 1).limit(limit))
-    if not entries:
+    events = EventDocument._get_collection()
+    marked = list(
+        events.find({eventstore.FANOUT: {"$gte": _EPOCH}}, {"_id": 1, "complaint_id": 1, "seq": 1})
+        .sort(eventstore.FANOUT, 1)
+        .hint("fanout")
+        .limit(limit)
+    )
+    if not marked:
         return 0
     subscribers = list(WebhookSubscription._get_collection().find())
     queue = WebhookDelivery._get_collection()
     now = ctx.clock()
-    for entry in entries:
-        event, complaint = entry["event"], entry["complaint"]
-        for sub in subscribers:
-            if _aware(sub["created_at"]) > _aware(event["at"]):
-                continue  # subscribed after the event happened
-            if not rules.wants(sub, event["type"], complaint.get("channel", "")):
-                continue
-            try:
-                queue.insert_one(
-                    {
-                        "_id": str(ObjectId()),
-                        "subscription_id": sub["_id"],
-                        "complaint_id": event["complaint_id"],
-                        "seq": event["seq"],
-                        "type": event["type"],
-                        "payload": render(sub, event, complaint),
-                        "status": PENDING,
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "lease_until": None,
-                        "last_status_code": None,
-                        "last_error": None,
-                        "created_at": now,
-                        "delivered_at": None,
-                    }
-                )
-            except DuplicateKeyError:
-                pass  # a previous fan-out of this entry got this far before it stopped
-        outbox.delete_one({"_id": entry["_id"]})
-    return len(entries)
+    for complaint_id, pending in _by_complaint(marked).items():
+        for event, complaint in _as_left_by(ctx, complaint_id, pending):
+            for sub in subscribers:
+                if _aware(sub["created_at"]) > _aware(event["at"]):
+                    continue  # subscribed after the event happened
+                if not rules.wants(sub, event["type"], complaint.get("channel", "")):
+                    continue
+                try:
+                    queue.insert_one(_delivery(sub, event, render(sub, event, complaint), now))
+                except DuplicateKeyError:
+                    pass  # a previous fan-out of this event got this far before it stopped
+            events.update_one({"_id": event["_id"]}, {"$unset": {eventstore.FANOUT: ""}})
+    return len(marked)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _by_complaint(marked: list[dict]) -> dict[str, set[int]]:
+    pending: dict[str, set[int]] = {}
+    for doc in marked:
+        pending.setdefault(doc["complaint_id"], set()).add(doc["seq"])
+    return pending
+
+
+def _as_left_by(ctx: Context, complaint_id: str, seqs: set[int]):
+    """Each marked event of one complaint with the complaint as it left it (in mongo form),
+    replayed from the complaint's first event: one read per complaint."""
+    complaint = None
+    cursor = (
+        EventDocument._get_collection()
+        .find({"complaint_id": complaint_id, "seq": {"$lte": max(seqs)}})
+        .sort("seq", 1)
+        .hint("complaint_seq")
+    )
+    for doc in cursor:
+        complaint = apply(complaint, eventstore.event_from_mongo(doc), ctx.deadlines)
+        if doc["seq"] in seqs:
+            yield doc, eventstore.complaint_to_mongo(complaint)
+
+
+def _delivery(sub: Mapping, event: Mapping, payload: dict, now: datetime) -> dict:
+    return {
+        "_id": str(ObjectId()),
+        "subscription_id": sub["_id"],
+        "complaint_id": event["complaint_id"],
+        "seq": event["seq"],
+        "type": event["type"],
+        "payload": payload,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_until": None,
+        "last_status_code": None,
+        "last_error": None,
+        "created_at": now,
+        "delivered_at": None,
+    }
 
 
 def claim_due(ctx: Context, limit: int = 50, lease: timedelta = LEASE) -> list[dict]:
@@ -300,17 +325,14 @@ def claim_due(ctx: Context, limit: int = 50, lease: timedelta = LEASE) -> list[d
     for head in heads:
         if head["lease_until"] is not None and _aware(head["lease_until"]) > now:
             continue  # another deliverer is sending it
-        doc = queue.find_one_and_update(
-            {
-                "_id": head["head"],
-                "status": PENDING,
-                "lease_until": head["lease_until"],
-            },
+        # The lease is taken by a conditional update by `_id` (one deliverer's matches), then
+        # read: findAndModify would read the whole collection on SecantusDB.
+        taken = queue.update_one(
+            {"_id": head["head"], "status": PENDING, "lease_until": head["lease_until"]},
             {"$set": {"lease_until": now + lease}},
-            return_document=ReturnDocument.AFTER,
         )
-        if doc is not None:
-            claimed.append(doc)
+        if taken.modified_count == 1:
+            claimed.append(queue.find_one({"_id": head["head"]}))
         if len(claimed) >= limit:
             break
     return claimed
@@ -358,7 +380,9 @@ def queue_figures(now: datetime) -> dict[str, Any]:
     oldest = queue.find_one({"status": PENDING}, {"created_at": 1}, sort=[("created_at", 1)])
     age = (now - _aware(oldest["created_at"])).total_seconds() if oldest else 0.0
     failing = queue.count_documents({"status": PENDING, "attempts": {"$gt": 0}}, hint="queue")
-    outbox = OutboxEntry._get_collection().estimated_document_count()
+    outbox = EventDocument._get_collection().count_documents(
+        {eventstore.FANOUT: {"$gte": _EPOCH}}, hint="fanout"
+    )
     return {
         "by_status": by_status,
         "oldest_pending_seconds": max(age, 0.0),

@@ -84,7 +84,7 @@ class ComplaintDocument(Document):
 
 
 class EventDocument(Document):
-    """One event: appended once, never changed."""
+    """One event: appended once, never changed (but for its outbox mark, `fanout_at`)."""
 
     complaint_id = StringField(required=True)
     seq = IntField(required=True)
@@ -94,6 +94,7 @@ class EventDocument(Document):
     at = DateTimeField(required=True)
     prev_hash = StringField(required=True)
     hash = StringField(required=True)
+    fanout_at = DateTimeField()  # the webhook outbox mark: see eventstore.FANOUT
 
     meta = {
         "collection": "events",
@@ -102,6 +103,9 @@ class EventDocument(Document):
             # The append guard: two writers of the same version cannot both get in.
             {"name": "complaint_seq", "fields": ["complaint_id", "seq"], "unique": True},
             {"name": "by_time", "fields": ["at", "complaint_id", "seq"]},
+            # The webhook outbox: the events whose deliveries are still to be made carry
+            # `fanout_at` (eventstore.FANOUT) until the deliverer's fan-out removes it.
+            {"name": "fanout", "fields": ["fanout_at"], "sparse": True},
         ],
     }
 
@@ -123,26 +127,6 @@ class IdempotencyRecord(Document):
             # Keys are kept for a day, like Stripe's: long enough for any client's retries.
             {"name": "expiry", "fields": ["created_at"], "expireAfterSeconds": 24 * 3600},
         ],
-    }
-
-
-class OutboxEntry(Document):
-    """An event still to be fanned out to the webhooks that want it.
-
-    Written in the same transaction as the event, so nothing is delivered that was not
-    committed and nothing committed is missed; removed once its deliveries exist. It keeps
-    the complaint as the event left it: a delivery shows that, not a later state.
-    """
-
-    id = StringField(primary_key=True)  # "<complaint_id>:<seq>"
-    event = DictField(required=True)
-    complaint = DictField(required=True)
-    created_at = DateTimeField(required=True)
-
-    meta = {
-        "collection": "outbox",
-        "auto_create_index": False,
-        "indexes": [{"name": "oldest", "fields": ["created_at"]}],
     }
 
 
@@ -207,7 +191,6 @@ DOCUMENTS = (
     ComplaintDocument,
     EventDocument,
     IdempotencyRecord,
-    OutboxEntry,
     WebhookSubscription,
     WebhookDelivery,
 )

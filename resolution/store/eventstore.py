@@ -3,6 +3,10 @@
 Appending an event, writing the projection it produces and recording the idempotent response
 must happen together or not at all, so they share one multi-document transaction on a
 pymongo session of the same client mongoengine uses (mongoengine has no sessions).
+
+An action costs four round trips: read the projection, insert the event, replace the
+projection, commit (one more, the key's record, with an Idempotency-Key). The event is its
+own webhook outbox entry (`FANOUT`), so the outbox costs no write of its own.
 """
 
 from __future__ import annotations
@@ -13,14 +17,19 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pymongo.client_session import ClientSession
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from ..domain.events import Event
 from ..domain.projection import Complaint
-from .documents import ComplaintDocument, EventDocument, IdempotencyRecord, OutboxEntry
+from .documents import ComplaintDocument, EventDocument, IdempotencyRecord
 
 T = TypeVar("T")
 _FIELDS = {f.name for f in dataclasses.fields(Complaint)}
+# Set on an event while its webhook deliveries are still to be made (the time it was
+# appended); the deliverer's fan-out removes it. Not part of the event: never hashed,
+# never exported, never shown. Its sparse index holds only the events still to fan out.
+FANOUT = "fanout_at"
+WRITE_CONFLICT = 112
 
 
 class VersionConflict(Exception):
@@ -29,6 +38,15 @@ class VersionConflict(Exception):
 
 class OrderTaken(Exception):
     """The unique index found another complaint not closed on the same order."""
+
+
+class KeyUsed(Exception):
+    """The Idempotency-Key's record is committed already: the request was made before."""
+
+
+class KeyBusy(Exception):
+    """Another transaction is writing the Idempotency-Key's record (or wrote it after this
+    one's snapshot): the same request, in flight."""
 
 
 def complaint_to_mongo(complaint: Complaint) -> dict[str, Any]:
@@ -106,20 +124,15 @@ def append(
 ) -> None:
     """Appends `event` and writes the `complaint` it produced, inside `session`'s transaction.
 
-    The event also goes to the webhook outbox in the same transaction: delivered if and only
-    if it is committed.
+    The key's record goes first, so a retry of the same request stops at its first write.
+    The event carries its webhook outbox mark (`FANOUT`): delivered if and only if committed.
     """
-    complaints, events, records = _collections()
+    complaints, events, _ = _collections()
+    if idempotency is not None:
+        remember(idempotency, session)
     try:
-        events.insert_one(event_to_mongo(event), session=session)
+        events.insert_one({**event_to_mongo(event), FANOUT: event.at}, session=session)
         doc = complaint_to_mongo(complaint)
-        entry = {
-            "_id": f"{event.complaint_id}:{event.seq}",
-            "event": event_to_mongo(event),
-            "complaint": doc,
-            "created_at": event.at,
-        }
-        OutboxEntry._get_collection().insert_one(entry, session=session)
         if event.seq == 1:
             complaints.insert_one(doc, session=session)
         else:
@@ -130,13 +143,29 @@ def append(
             )
             if result.matched_count != 1:
                 raise VersionConflict(complaint.id)
-        if idempotency is not None:
-            records.insert_one(idempotency, session=session)
     except DuplicateKeyError as error:
         index = str(error.details or error)
         if "one_open_complaint_per_order" in index or "order.id" in index:
             raise OrderTaken(complaint.order.get("id")) from error
         raise VersionConflict(complaint.id) from error
+
+
+def remember(record: dict[str, Any], session: ClientSession) -> None:
+    """Inserts an Idempotency-Key's record in `session`'s transaction: no read before it.
+
+    The unique `_id` decides: a committed record refuses the insert (`KeyUsed`), one another
+    transaction holds refuses it with a write conflict (`KeyBusy`), MongoDB's and
+    SecantusDB's alike (tests/api/test_idempotency_in_flight.py).
+    """
+    _, _, records = _collections()
+    try:
+        records.insert_one(record, session=session)
+    except DuplicateKeyError as error:
+        raise KeyUsed(record["_id"]) from error
+    except OperationFailure as error:
+        if error.code == WRITE_CONFLICT:
+            raise KeyBusy(record["_id"]) from error
+        raise
 
 
 def events_of(complaint_id: str, after: int = 0, limit: int | None = None) -> list[Event]:

@@ -22,7 +22,7 @@ from resolution.domain.deadlines import Deadlines, parse_duration
 from resolution.domain.events import first_broken_link
 from resolution.domain.projection import replay
 from resolution.store import database, eventstore
-from resolution.store.documents import ComplaintDocument, OutboxEntry, WebhookDelivery
+from resolution.store.documents import ComplaintDocument, EventDocument, WebhookDelivery
 from tests.conftest import SECRET, complaint_body, token
 from tests.e2e.test_serve import _free_port
 from tests.integration.test_webhooks import Receiver
@@ -102,7 +102,7 @@ def test_workers_sweepers_and_deliverer_together_lose_nothing(tmp_path):
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline:
                     waiting = (
-                        OutboxEntry.objects.count()
+                        EventDocument.objects(fanout_at__exists=True).count()
                         + WebhookDelivery.objects(status="pending").count()
                     )
                     if waiting == 0:

@@ -17,7 +17,7 @@ import pytest
 
 from resolution import deliverer
 from resolution.api import create_app
-from resolution.store.documents import OutboxEntry, WebhookDelivery
+from resolution.store.documents import EventDocument, WebhookDelivery
 from tests.conftest import BUYER, CARE, SELLER, auth, complaint_body
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +138,7 @@ def test_every_event_arrives_once_in_order_signed(client, context, receiver):
     assert got[0]["complaint"]["state"] == "awaiting_seller" and got[0]["complaint"]["version"] == 1
     # Nothing left to send; a second pass sends nothing again.
     assert deliverer.run(context).delivered == 0 and len(receiver.received) == 6
-    assert OutboxEntry.objects.count() == 0
+    assert EventDocument.objects(fanout_at__exists=True).count() == 0
 
 
 def test_a_failing_receiver_gets_everything_later_in_order(client, context, clock, receiver):
