@@ -351,13 +351,25 @@ def _as_seen_by(actor: Actor, event: Event, evidence: Mapping[str, Mapping]) -> 
     return record
 
 
-def rebuild_all(ctx: Context) -> int:
+def rebuild_all(ctx: Context, batch_size: int = 500) -> int:
     """Recomputes every projection from its events alone; returns how many were rebuilt.
 
-    One pass over the events in (complaint, seq) order: memory holds one complaint at a time.
+    One pass over the events in (complaint, seq) order: memory holds one complaint's events
+    at a time, and up to `batch_size` rebuilt projections, written in one bulk write.
     """
     count = 0
-    batch: list[Event] = []
+    events: list[Event] = []
+    rebuilt: list[Complaint] = []
+
+    def finish_complaint() -> None:
+        nonlocal count
+        rebuilt.append(replay(events, ctx.deadlines))
+        events.clear()
+        count += 1
+        if len(rebuilt) >= batch_size:
+            eventstore.replace_projections(rebuilt)
+            rebuilt.clear()
+
     # The raw cursor, a batch at a time: a mongoengine QuerySet caches every document read.
     cursor = (
         EventDocument._get_collection()
@@ -368,11 +380,10 @@ def rebuild_all(ctx: Context) -> int:
     )
     for doc in cursor:
         event = eventstore.event_from_mongo(doc)
-        if batch and event.complaint_id != batch[0].complaint_id:
-            eventstore.replace_projection(replay(batch, ctx.deadlines))
-            count, batch = count + 1, []
-        batch.append(event)
-    if batch:
-        eventstore.replace_projection(replay(batch, ctx.deadlines))
-        count += 1
+        if events and event.complaint_id != events[0].complaint_id:
+            finish_complaint()
+        events.append(event)
+    if events:
+        finish_complaint()
+    eventstore.replace_projections(rebuilt)
     return count

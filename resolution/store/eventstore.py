@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from pymongo import ReplaceOne
 from pymongo.client_session import ClientSession
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
@@ -192,10 +193,16 @@ def all_complaint_ids() -> Iterator[str]:
         yield doc["complaint_id"]
 
 
-def replace_projection(complaint: Complaint) -> None:
-    """Overwrites a projection with one rebuilt from events (`resolution rebuild`)."""
+def replace_projections(rebuilt: list[Complaint]) -> None:
+    """Overwrites projections with ones rebuilt from events (`resolution rebuild`): one
+    round trip for the lot, not one per complaint."""
+    if not rebuilt:
+        return
     complaints, _, _ = _collections()
-    complaints.replace_one({"_id": complaint.id}, complaint_to_mongo(complaint), upsert=True)
+    complaints.bulk_write(
+        [ReplaceOne({"_id": c.id}, complaint_to_mongo(c), upsert=True) for c in rebuilt],
+        ordered=False,
+    )
 
 
 def open_complaint_on(channel: str, order_id: str) -> str | None:
