@@ -39,9 +39,9 @@ def _config(**overrides) -> Config:
 
 
 @contextlib.contextmanager
-def _database(data_dir: Path) -> Iterator[str]:
+def _database(data_dir: Path, watch: bool = False) -> Iterator[str]:
     try:
-        with database_uri(data_dir) as uri:
+        with database_uri(data_dir, watch=watch) as uri:
             yield uri
     except EmbeddedServerError as error:
         raise click.ClickException(f"The embedded database did not start: {error}") from error
@@ -131,7 +131,7 @@ def serve(
     sweeper = ["sweep", "--loop", "--interval", str(sweep_interval)]
     deliverer = ["deliver", "--loop", "--interval", str(deliver_interval)]
     with (
-        _database(data_dir) as uri,
+        _database(data_dir, watch=True) as uri,  # a database that dies is started again
         _beside(uri, sweeper if sweep_interval else None),
         _beside(uri, deliverer if deliver_interval else None),
     ):

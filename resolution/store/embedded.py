@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -152,6 +153,11 @@ class EmbeddedServer:
         storage = ":memory:" if self.in_memory else str(self.data_dir / "data")
         cmd = [sys.executable, "-m", "secantus", "--storage-path", storage]
         cmd += ["--host", self.host, "--port", str(self.port), "--log-level", "INFO"]
+        if not self.in_memory:
+            # Without it a commit returns once its log record is in WiredTiger's own buffer,
+            # not yet in the file: a SIGKILL then loses writes the API already answered 2xx
+            # (tests/reliability/test_crash_restart.py). Transactions ignore `j: true`.
+            cmd.append("--sync-on-commit")
         log_path = self.data_dir / LOG_FILE
         with open(log_path, "ab") as out:  # the child holds its own copy of the descriptor
             offset = out.tell()
@@ -202,6 +208,34 @@ class EmbeddedServer:
                 state.unlink()
         log.info("embedded database pid %d stopped (exit code %s)", proc.pid, proc.returncode)
 
+    def watch(self, stop: threading.Event, interval: float = 0.5) -> None:
+        """Starts the server again, on the same port, whenever it dies, until `stop` is set.
+
+        Clients keep the URI they were given and reconnect by themselves; meanwhile they get
+        connection errors (the API answers 503). Run it in a thread that lives as long as the
+        server should (see `_die_with_parent`): `serve` does, through `database_uri(watch=True)`.
+        """
+        while not stop.wait(interval):
+            proc = self._proc
+            if proc is None or os.getpid() != self._owner_pid:
+                return  # stopped on purpose, or we are a fork
+            if proc.poll() is None:
+                continue
+            log.error(
+                "embedded database pid %d died (exit code %s); starting it again on port %d",
+                proc.pid,
+                proc.returncode,
+                self.port,
+            )
+            self._proc = None
+            atexit.unregister(self.stop)
+            self._requested_port = self.port  # the URI every client holds
+            try:
+                self.start()
+            except EmbeddedServerError as error:
+                log.error("the embedded database did not start again: %s", error)
+                self._proc = proc  # dead: the next round tries again
+
     def __enter__(self) -> EmbeddedServer:
         return self if self._proc is not None else self.start()
 
@@ -230,11 +264,29 @@ def running_uri(data_dir: str | os.PathLike[str]) -> str | None:
 
 
 @contextlib.contextmanager
+def _watched(server: EmbeddedServer) -> Iterator[None]:
+    stop = threading.Event()
+    watchdog = threading.Thread(
+        target=server.watch, args=(stop,), name="embedded-database-watchdog", daemon=True
+    )
+    watchdog.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watchdog.join(timeout=60)
+
+
+@contextlib.contextmanager
 def database_uri(
-    data_dir: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+    data_dir: str | os.PathLike[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+    watch: bool = False,
 ) -> Iterator[str]:
     """MONGODB_URI if set; else a server already running on `data_dir` (left running);
-    else an embedded server started for the duration of the with-block."""
+    else an embedded server started for the duration of the with-block (and, with `watch`,
+    started again whenever it dies)."""
     env = os.environ if environ is None else environ
     if env.get("MONGODB_URI"):
         yield env["MONGODB_URI"]
@@ -244,5 +296,8 @@ def database_uri(
         log.info("reusing the embedded database at %s", uri)
         yield uri
         return
-    with EmbeddedServer(data_dir) as server:
+    with (
+        EmbeddedServer(data_dir) as server,
+        _watched(server) if watch else contextlib.nullcontext(),
+    ):
         yield server.uri
