@@ -169,8 +169,8 @@ def _evidence(by: str, data: Mapping) -> str:
         if not str(data["tracking_number"]).startswith("[withheld"):
             what = _(
                 "a tracking number (%(courier)s %(number)s)",
-                courier=data.get("courier", ""),
-                number=data["tracking_number"],
+                courier=text(str(data.get("courier", ""))),
+                number=text(str(data["tracking_number"])),
             )
     return _("%(who)s added %(what)s.", who=by, what=what)
 
@@ -234,8 +234,8 @@ _SENTENCES = {
     "ship_return": lambda by, d: _(
         "%(who)s sent the item back (%(courier)s %(number)s).",
         who=by,
-        courier=d.get("courier", ""),
-        number=d.get("tracking_number", ""),
+        courier=text(str(d.get("courier", ""))),
+        number=text(str(d.get("tracking_number", ""))),
     ),
     "confirm_return": lambda by, d: (
         _("%(who)s confirmed the return arrived.", who=by) + _closing(d)
@@ -243,8 +243,8 @@ _SENTENCES = {
     "ship_items": lambda by, d: _(
         "%(who)s sent the goods (%(courier)s %(number)s).",
         who=by,
-        courier=d.get("courier", ""),
-        number=d.get("tracking_number", ""),
+        courier=text(str(d.get("courier", ""))),
+        number=text(str(d.get("tracking_number", ""))),
     ),
     "confirm_received": lambda by, d: (
         _("%(who)s confirmed the goods arrived.", who=by) + _closing(d)

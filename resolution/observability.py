@@ -24,6 +24,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 from pythonjsonlogger.json import JsonFormatter
 
+from .domain.audit import mask_text
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
@@ -175,7 +177,8 @@ def init_app(app: Flask) -> None:
             "request",
             extra={
                 "method": request.method,
-                "path": request.path,
+                # A path is client text: a NIK typed into it is personal data (docs/audit.md).
+                "path": mask_text(request.path),
                 "route": route,
                 "status": response.status_code,
                 "duration_ms": round(elapsed * 1000, 1),

@@ -171,7 +171,10 @@ def remember(record: dict[str, Any], session: ClientSession) -> None:
 
 def events_of(complaint_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
     """A complaint's events in `seq` order."""
-    query = EventDocument.objects(complaint_id=complaint_id, seq__gt=after).order_by("seq")
+    # From the start, every event of the complaint, whatever its `seq`: one whose `seq` was
+    # changed to 0 or below must still be read, so the chain check names it.
+    bound = {"seq__gt": after} if after else {}
+    query = EventDocument.objects(complaint_id=complaint_id, **bound).order_by("seq")
     if limit:
         query = query.limit(limit)
     return [event_from_mongo(doc) for doc in query.as_pymongo()]

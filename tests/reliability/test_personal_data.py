@@ -1,0 +1,253 @@
+"""Personal data: a NIK planted wherever a client can put text shows only where it may.
+
+Each place gets its own 16-digit NIK (so a leak says where it came from): the description,
+a message, a seller's note, an escalation reason, a tracking number, a care_only tracking
+number, a photo's caption and its EXIF, an identity document's caption, file name and EXIF,
+care's review note on it, and a rejected request's body. Then every response (as every role),
+the printable record, the audit export (NDJSON and CSV), the console pages, the webhook
+payloads a loopback receiver got, and the log lines are scanned, as bytes, for each NIK in
+full, its first 12 digits (a mask on the wrong side) and its base64.
+
+Where a NIK may appear in full (README "Evidence", "Records"; docs/audit.md "Masking"):
+
+- restricted content (identity documents, care_only uploads, care's note on them): care,
+  auditors and the uploading party, in the API and the console; never the other party, never
+  an integrator's webhook payload;
+- free text (description, messages, notes, reasons, captions, tracking numbers): the parties,
+  care and auditors read the thread as it was written (the API masks no free text), and an
+  integrator's payload carries it;
+- nowhere, for anyone: the printable record (masked even for its writer), audit exports
+  (masked even for auditors), log lines, error bodies, refusals (401/403/404), and a photo's
+  EXIF (stripped before it is stored).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import logging
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from PIL import Image
+
+from resolution import deliverer
+from resolution.api import create_app
+from resolution.config import Config
+from resolution.service import Context
+from resolution.store import database
+from resolution.store.documents import ComplaintDocument
+from tests.conftest import SECRET, SIGNING_KEY, Clock, auth, complaint_body, token
+from tests.integration.test_webhooks import Receiver
+
+PLACES = (
+    "description",
+    "message",
+    "note",
+    "reason",
+    "tracking",
+    "tracking_care_only",
+    "caption",
+    "photo_exif",
+    "ktp_caption",
+    "ktp_filename",
+    "ktp_exif",
+    "review_note",
+    "rejected_body",
+    "path",
+)
+NIK = {place: f"3174{n:02d}120385{n:04d}" for n, place in enumerate(PLACES, start=10)}
+RESTRICTED = {"tracking_care_only", "ktp_caption", "ktp_filename", "review_note"}
+NEVER = {"photo_exif", "ktp_exif", "rejected_body", "path"}
+FREE = set(PLACES) - RESTRICTED - NEVER
+# Who uploaded each restricted item (its content is theirs to see again).
+UPLOADER = {"tracking_care_only": "buyer", "ktp_caption": "buyer", "ktp_filename": "buyer"}
+UPLOADER["review_note"] = "buyer"  # care's note on the buyer's KTP: the uploader reads it
+
+HEADERS = {
+    "buyer": auth("buyer", "buyer-1"),
+    "seller": auth("seller", "seller-1", "shop-1"),
+    "care": auth("care", "agent-1"),
+    "auditor": auth("auditor", "auditor-1"),
+    "integration": auth("integration", "market-1"),
+    "none": {},
+}
+CSRF = re.compile(r'name="(?:[\w-]*-)?csrf_token" type="hidden" value="([^"]+)"')
+
+
+def may_show(place: str, viewer: str, channel: str) -> bool:
+    """The table: may this viewer see this place's NIK in full through this channel?"""
+    if place in NEVER or channel in ("record", "audit", "log", "refusal"):
+        return False
+    if channel == "webhook":
+        return place in FREE
+    if viewer in ("care", "auditor"):
+        return True
+    if viewer not in ("buyer", "seller"):
+        return False
+    return place in FREE or UPLOADER.get(place) == viewer
+
+
+def forms(nik: str) -> dict[str, bytes]:
+    return {
+        "full": nik.encode(),
+        "first 12": nik[:12].encode(),
+        "base64": base64.b64encode(nik.encode()).rstrip(b"="),
+    }
+
+
+def image(nik: str, color: str) -> io.BytesIO:
+    """A JPEG whose EXIF ImageDescription holds the NIK."""
+    out = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010E] = f"NIK {nik}"
+    Image.new("RGB", (16, 16), color).save(out, "JPEG", exif=exif.tobytes())
+    out.seek(0)
+    return out
+
+
+@dataclasses.dataclass
+class World:
+    app: object
+    ctx: Context
+    cid: str
+    evidence: list[str]
+    receiver: Receiver
+
+
+@pytest.fixture(scope="module")
+def world(mongodb_uri: str) -> Iterator[World]:
+    name = f"test_{os.getpid()}_personal_data"
+    config = Config(jwt_secret=SECRET, mongodb_uri=mongodb_uri, db_name=name)
+    if "rate_limits" in {f.name for f in dataclasses.fields(Config)}:
+        from resolution.config import RateLimits
+
+        config = dataclasses.replace(config, rate_limits=RateLimits(writes=None, uploads=None))
+    clock = Clock(datetime(2025, 6, 5, 3, 0, tzinfo=UTC))
+    ctx = Context(
+        clock=clock,
+        deadlines=config.deadlines,
+        signing_key=SIGNING_KEY,
+        webhooks_allow_private=True,
+    )
+    app = create_app(config, context=ctx)
+    c = app.test_client()
+    receiver = Receiver()
+    buyer, seller, care = HEADERS["buyer"], HEADERS["seller"], HEADERS["care"]
+
+    def ok(response, status=200):
+        assert response.status_code == status, response.get_data(as_text=True)[:400]
+        return response.get_json()
+
+    ok(c.post("/v1/webhooks", json={"url": receiver.url}, headers=HEADERS["integration"]), 201)
+    body = complaint_body("INV-PD-1", description=f"Barang rusak. NIK saya {NIK['description']}.")
+    cid = ok(c.post("/v1/complaints", json=body, headers=buyer), 201)["id"]
+    base = f"/v1/complaints/{cid}"
+    ok(c.post(f"{base}/messages", json={"body": f"NIK: {NIK['message']}"}, headers=buyer), 201)
+    offer = {"solution": {"kind": "refund", "amount": 30000}, "note": f"ktp {NIK['note']}"}
+    ok(c.post(f"{base}/actions/propose", json=offer, headers=seller))
+    for place, care_only in (("tracking", False), ("tracking_care_only", True)):
+        sent = {"kind": "tracking", "courier": "JNE", "tracking_number": f"JNE{NIK[place]}"}
+        sent["care_only"] = care_only
+        ok(c.post(f"{base}/evidence", json=sent, headers=buyer if care_only else seller), 201)
+    photo = {
+        "kind": "photo",
+        "caption": f"foto {NIK['caption']}",
+        "file": (image(NIK["photo_exif"], "red"), "foto.jpg"),
+    }
+    ok(
+        c.post(f"{base}/evidence", data=photo, headers=buyer, content_type="multipart/form-data"),
+        201,
+    )
+    ktp = {
+        "kind": "identity_document",
+        "caption": f"KTP {NIK['ktp_caption']}",
+        "file": (image(NIK["ktp_exif"], "white"), f"ktp-{NIK['ktp_filename']}.jpg"),
+    }
+    sent = c.post(f"{base}/evidence", data=ktp, headers=buyer, content_type="multipart/form-data")
+    ktp_id = ok(sent, 201)["id"]
+    rejected = {"solution": {"kind": "refund", "amount": -1}, "note": NIK["rejected_body"]}
+    assert c.post(f"{base}/actions/propose", json=rejected, headers=buyer).status_code == 422
+    ok(c.post(f"{base}/actions/escalate", json={"reason": f"NIK {NIK['reason']}"}, headers=buyer))
+    ok(c.post(f"{base}/actions/assign", json={}, headers=care))
+    note = {"note": f"cocok: {NIK['review_note']}"}
+    ok(c.post(f"{base}/evidence/{ktp_id}/review", json=note, headers=care))
+    with httpx.Client(timeout=5) as http:
+        deliverer.deliver_pass(ctx, http)
+    evidence = [item["id"] for item in ok(c.get(f"{base}/evidence", headers=care))["items"]]
+    yield World(app, ctx, cid, evidence, receiver)
+    receiver.close()
+    ComplaintDocument._get_db().client.drop_database(name)
+    database.disconnect()
+
+
+def responses(world: World) -> Iterator[tuple[str, str, str, bytes]]:
+    """(viewer, channel, what, body) for every response and export a viewer can get."""
+    c = world.app.test_client()
+    base = f"/v1/complaints/{world.cid}"
+    api_paths = [
+        "/v1/complaints",
+        base,
+        f"{base}/events",
+        f"{base}/evidence",
+        *[f"{base}/evidence/{eid}" for eid in world.evidence],
+        "/v1/webhooks",
+    ]
+    for viewer, headers in HEADERS.items():
+        for path in api_paths:
+            response = c.get(path, headers=headers)
+            channel = "api" if response.status_code < 400 else "refusal"
+            yield viewer, channel, f"GET {path} ({response.status_code})", response.get_data()
+            response.close()
+        for accept in ("application/x-ndjson", "text/csv"):
+            response = c.get("/v1/audit/events", headers={**headers, "Accept": accept})
+            channel = "audit" if response.status_code == 200 else "refusal"
+            yield viewer, channel, f"audit {accept} ({response.status_code})", response.get_data()
+        for lang in ("id", "en"):
+            response = c.get(f"{base}/export?lang={lang}", headers=headers)
+            yield viewer, "record", f"export {lang} ({response.status_code})", response.get_data()
+    console = world.app.test_client()
+    page = console.get("/console/login")
+    form = {"csrf_token": CSRF.search(page.get_data(as_text=True)).group(1)}
+    console.post("/console/login", data={**form, "token": token("care", "agent-1")})
+    for path in [
+        "/console/",
+        f"/console/complaints/{world.cid}",
+        *[f"/console/complaints/{world.cid}/evidence/{eid}" for eid in world.evidence],
+    ]:
+        response = console.get(path)
+        yield "care", "console", f"console {path} ({response.status_code})", response.get_data()
+    for headers, body in world.receiver.received:
+        yield "integration", "webhook", f"delivery {headers.get('Resolution-Event')}", body
+
+
+def test_a_planted_nik_shows_only_where_it_may(world, caplog, scale, figures):
+    caplog.set_level(logging.INFO)  # the service's level (DEBUG adds pymongo's commands)
+    scanned, leaks = 0, []
+    for _ in range(scale.pick(1, 3)):
+        for viewer, channel, what, body in responses(world):
+            scanned += 1
+            for place, nik in NIK.items():
+                if may_show(place, viewer, channel):
+                    continue  # in full, so its parts too
+                for form, needle in forms(nik).items():
+                    if needle in body:
+                        leaks.append(f"{viewer} {what}: {place}'s NIK ({form})")
+    # A NIK in a path: the 404 echoes the caller's own input to it; the log must not keep it.
+    echo = world.app.test_client().get(f"/v1/complaints/{NIK['path']}", headers=HEADERS["buyer"])
+    assert echo.status_code == 404
+    log_text = caplog.text.encode() + b"".join(repr(vars(r)).encode() for r in caplog.records)
+    scanned += 1
+    for place, nik in NIK.items():
+        for form, needle in forms(nik).items():
+            if needle in log_text:
+                leaks.append(f"log lines: {place}'s NIK ({form})")
+    assert world.receiver.received, "the webhook receiver got nothing to scan"
+    figures.add("personal_data", "responses_scanned", scanned)
+    figures.add("personal_data", "leaks", len(leaks))
+    assert not leaks, "\n".join(sorted(set(leaks)))
