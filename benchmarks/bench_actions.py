@@ -171,6 +171,9 @@ class Server:
         self.data_dir = data_dir
         env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
         env["RESOLUTION_JWT_SECRET"] = SECRET
+        # One token per role makes every write: not abuse, a load (the limiter's one round
+        # trip a write is counted in benchmarks/roundtrips.py).
+        env["RESOLUTION_RATE_LIMIT_WRITES"] = env["RESOLUTION_RATE_LIMIT_UPLOADS"] = "off"
         command = [sys.executable, "-m", "resolution", "serve", "--port", str(self.port)]
         command += ["--workers", str(workers), "--data-dir", str(data_dir)]
         self._log = log.open("ab")

@@ -12,10 +12,29 @@ from .domain.deadlines import Deadlines, parse_duration
 from .domain.evidence import Limits
 
 DEFAULT_DATA_DIR = Path("var/db")
+OFF = ("off", "0", "none", "")
 
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Per-caller limits in Flask-Limiter's notation ("120/minute"); None switches one off.
+
+    `writes` counts every POST, PUT, PATCH and DELETE under /v1 and every console form;
+    `uploads` counts evidence uploads on top. The counts live in `database`, on the same
+    server as the service's own data, so every worker and every copy shares them.
+    """
+
+    writes: str | None = "120/minute"
+    uploads: str | None = "30/minute"
+    database: str = "resolution_limits"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.writes or self.uploads)
 
 
 @dataclass(frozen=True)
@@ -31,6 +50,13 @@ class Config:
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_leeway: timedelta = timedelta(seconds=30)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    # The console's session cookie: Secure (and `__Host-`) always (True), never (False), or
+    # None: unless the console is reached over plain http on a loopback address (development).
+    console_secure_cookie: bool | None = None
+    # A request's body must arrive within this (slow clients get 408): under gunicorn's
+    # `timeout` (60 s), so the request ends cleanly before gunicorn would kill its worker.
+    body_timeout: timedelta = timedelta(seconds=50)
 
     @property
     def tokens(self):
@@ -74,6 +100,13 @@ class Config:
             "jwt_issuer": env.get("RESOLUTION_JWT_ISSUER") or None,
             "jwt_audience": env.get("RESOLUTION_JWT_AUDIENCE") or None,
             "jwt_leeway": _leeway(env),
+            "rate_limits": RateLimits(
+                writes=_rate(env, "RESOLUTION_RATE_LIMIT_WRITES", RateLimits.writes),
+                uploads=_rate(env, "RESOLUTION_RATE_LIMIT_UPLOADS", RateLimits.uploads),
+                database=env.get("RESOLUTION_RATE_LIMIT_DB") or RateLimits.database,
+            ),
+            "console_secure_cookie": _auto_flag(env, "RESOLUTION_CONSOLE_SECURE_COOKIE"),
+            "body_timeout": _body_timeout(env),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -90,10 +123,46 @@ def _leeway(env: Mapping[str, str]) -> timedelta:
     return leeway
 
 
+def _body_timeout(env: Mapping[str, str]) -> timedelta:
+    text = env.get("RESOLUTION_BODY_TIMEOUT", "50s")
+    try:
+        timeout = parse_duration(text)
+    except ValueError as error:
+        raise ConfigError(f"RESOLUTION_BODY_TIMEOUT: {error}") from error
+    if not timedelta(0) < timeout < timedelta(seconds=60):
+        raise ConfigError("RESOLUTION_BODY_TIMEOUT is above 0 and under gunicorn's 60 s timeout.")
+    return timeout
+
+
 def _flag(env: Mapping[str, str], name: str) -> bool:
     text = env.get(name, "0").strip().lower()
     if text not in ("0", "1", "true", "false", ""):
         raise ConfigError(f"{name} is 1 (on) or 0 (off), not {text!r}.")
+    return text in ("1", "true")
+
+
+def _rate(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    """A limit such as "120/minute" or "10/second;500/hour", or None for `off`."""
+    from limits import parse_many
+
+    text = env.get(name, default or "off").strip()
+    if text.lower() in OFF:
+        return None
+    try:
+        parse_many(text)
+    except ValueError as error:
+        raise ConfigError(
+            f"{name} is a rate such as 120/minute (or off), not {text!r}: {error}"
+        ) from error
+    return text
+
+
+def _auto_flag(env: Mapping[str, str], name: str) -> bool | None:
+    text = env.get(name, "auto").strip().lower()
+    if text in ("auto", ""):
+        return None
+    if text not in ("0", "1", "true", "false"):
+        raise ConfigError(f"{name} is auto, 1 (always) or 0 (never), not {text!r}.")
     return text in ("1", "true")
 
 

@@ -2,6 +2,9 @@
 
 Workers are plain sync workers: each request holds one MongoDB transaction at a time, and
 throughput comes from more workers (and more copies of the service), not from threads.
+A sync worker reads a request from a blocking socket: the app gives a body
+`RESOLUTION_BODY_TIMEOUT` (50 s, under `timeout`) and answers 408 after it; slow headers are cut
+by `timeout` itself (the worker is restarted). In production a buffering proxy takes slow clients.
 """
 
 from __future__ import annotations

@@ -13,7 +13,17 @@ OBJECT_ID = r"^[0-9a-f]{24}\Z"
 
 
 class SubscribeSchema(Schema):
-    url = fields.String(required=True, validate=validate.Length(min=8, max=2000))
+    # http(s), a host, no user:password@ and no #fragment (the service checks the host too).
+    url = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=8, max=2000),
+            validate.Regexp(
+                r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@]+([/?][^#]*)?\Z",
+                error="an http:// or https:// URL, without user:password@ or #fragment",
+            ),
+        ],
+    )
     types = fields.List(
         fields.String(validate=validate.OneOf(EVENT_TYPES)),
         validate=validate.Length(max=len(EVENT_TYPES)),

@@ -8,7 +8,19 @@ from .. import console, i18n, observability, signing
 from ..config import Config
 from ..service import Context
 from ..store import database
-from . import audit, complaints, evidence, health, metrics, problems, report, webhooks
+from . import (
+    audit,
+    complaints,
+    deadline,
+    evidence,
+    headers,
+    health,
+    limits,
+    metrics,
+    problems,
+    report,
+    webhooks,
+)
 
 MAX_BODY = 1024 * 1024  # 1 MiB: a complaint is text; files come through the evidence upload
 
@@ -38,6 +50,8 @@ def create_app(config: Config | None = None, *, context: Context | None = None) 
     problems.register(app)
     observability.init_app(app)
     i18n.init(app)
+    headers.init_app(app)
+    limits.init_app(app, config)
     app.register_blueprint(health.bp)
     app.register_blueprint(complaints.bp)
     app.register_blueprint(evidence.bp)
@@ -46,4 +60,5 @@ def create_app(config: Config | None = None, *, context: Context | None = None) 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(metrics.bp)
     console.init_app(app, config)
+    app.wsgi_app = deadline.BodyDeadline(app.wsgi_app, config.body_timeout.total_seconds())
     return app

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Response, current_app, g, request
 from flask import json as flask_json
 from marshmallow import Schema
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
 from ..domain.actors import Actor, Role
 from ..domain.errors import Forbidden, Invalid, NotFound
@@ -20,6 +20,12 @@ from ..service import Context, Idempotency, Recorded, Replayed
 from .auth import actor_from_header
 
 COMPLAINT_ID = re.compile(r"[0-9a-f]{24}")
+# The shape of any JSON body, checked before a schema reads it: the API's own bodies are at
+# most 5 levels deep, with lists of at most 100 items and objects of at most 15 members.
+MAX_DEPTH = 32
+MAX_ITEMS = 1000
+MAX_MEMBERS = 200
+MAX_QUERY_PARAMETERS = 50  # the widest query string (a listing) has 6
 
 
 def context() -> Context:
@@ -54,6 +60,11 @@ def json_body() -> Any:
     if "json_body" in g:
         return g.json_body
     raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # Sent without a Content-Length (chunked): werkzeug stops reading at the limit and
+        # hands over what it read, which would pass for a truncated (malformed) body.
+        raise RequestEntityTooLarge(f"The body is larger than {limit >> 20} MiB.")
     if not raw.strip():
         g.json_body = {}
         return g.json_body
@@ -61,8 +72,11 @@ def json_body() -> Any:
         raise UnsupportedMediaType("Send the body as application/json.")
     try:
         body = request.get_json()
-    except (BadRequest, RecursionError) as error:  # RecursionError: absurdly deep nesting
+    except RecursionError as error:  # deeper than the parser goes: far too deep
+        raise BadRequest(f"The body is nested more than {MAX_DEPTH} levels deep.") from error
+    except BadRequest as error:
         raise BadRequest("The body is not valid JSON.") from error
+    _check_shape(body)
     try:
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except (UnicodeEncodeError, RecursionError) as error:  # "\ud800": a lone surrogate
@@ -71,11 +85,38 @@ def json_body() -> Any:
     return body
 
 
+def _check_shape(body: Any) -> None:
+    """400 for JSON no request of ours can be: too deep, or too long a list or object.
+
+    Iterative, so no depth makes it recurse; it runs before a schema (or a hash, or an error
+    message) walks the body, so none of them meets a body of 100,000 items or levels.
+    """
+    pending = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise BadRequest(f"The body is nested more than {MAX_DEPTH} levels deep.")
+            if isinstance(value, list) and len(value) > MAX_ITEMS:
+                raise BadRequest(f"The body has a list of {len(value)} items; at most {MAX_ITEMS}.")
+            if isinstance(value, dict) and len(value) > MAX_MEMBERS:
+                raise BadRequest(
+                    f"The body has an object of {len(value)} members; at most {MAX_MEMBERS}."
+                )
+            children = value.values() if isinstance(value, dict) else value
+            pending.extend((child, depth + 1) for child in children)
+
+
 def load_body(schema: Schema) -> dict:
     return schema.load(json_body())
 
 
 def load_query(schema: Schema) -> dict:
+    count = sum(1 for _ in request.args.items(multi=True))
+    if count > MAX_QUERY_PARAMETERS:
+        raise BadRequest(
+            f"The query string has {count} parameters; at most {MAX_QUERY_PARAMETERS}."
+        )
     return schema.load(request.args.to_dict(flat=True))
 
 

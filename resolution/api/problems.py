@@ -22,6 +22,13 @@ def problem(status: int, title: str, detail: str, slug: str, **extra: object) ->
     return Response(json.dumps(body), status=status, mimetype=PROBLEM)
 
 
+def too_many_requests(detail: str, retry_after: int) -> Response:
+    """429: the caller sent more than its rate allows; `Retry-After` says when to try again."""
+    response = problem(429, "Too many requests", detail, "rate-limited", retry_after=retry_after)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 def _from_domain(error: DomainError) -> Response:
     extra = dict(error.extra)
     if hasattr(error, "errors"):
@@ -34,25 +41,48 @@ def _from_domain(error: DomainError) -> Response:
     return response
 
 
+MAX_ERRORS = 20  # per object of `errors`: a body of 1,000 bad items answers with 20 of them
+MAX_KEY = 100  # characters of a field name sent back (an unknown field may be any length)
+
+
+def _bounded(messages: object) -> tuple[object, bool]:
+    """`messages` with at most MAX_ERRORS entries per level and names cut short; and whether
+    anything was left out."""
+    if isinstance(messages, dict):
+        kept, cut = {}, len(messages) > MAX_ERRORS
+        for key, value in list(messages.items())[:MAX_ERRORS]:
+            name = str(key)
+            kept[name[:MAX_KEY] + ("…" if len(name) > MAX_KEY else "")], inner = _bounded(value)
+            cut = cut or inner or len(name) > MAX_KEY
+        return kept, cut
+    if isinstance(messages, list):
+        inner = [_bounded(value) for value in messages[:MAX_ERRORS]]
+        cut = len(messages) > MAX_ERRORS or any(c for _, c in inner)
+        return [value for value, _ in inner], cut
+    return messages, False
+
+
 def _from_validation(error: ValidationError) -> Response:
     messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-    return problem(
-        422,
-        "Invalid request",
-        "Some fields are missing, unknown or malformed: see `errors`.",
-        "invalid",
-        errors=messages,
-    )
+    errors, cut = _bounded(messages)
+    detail = "Some fields are missing, unknown or malformed: see `errors`."
+    if cut:
+        detail += f" (At most {MAX_ERRORS} per object are listed.)"
+    return problem(422, "Invalid request", detail, "invalid", errors=errors)
 
 
 def _from_http(error: HTTPException) -> Response:
+    if error.code == 429 and isinstance(error.response, Response):
+        return error.response  # a rate limit's refusal, already a problem (`too_many_requests`)
     slugs = {
         400: "malformed",
         404: "not-found",
         405: "method-not-allowed",
+        408: "timeout",
         413: "too-large",
         415: "unsupported-media-type",
         416: "range-not-satisfiable",
+        429: "rate-limited",
     }
     status = error.code or 500
     response = problem(

@@ -49,19 +49,51 @@ def session_key(jwt_secret: str) -> str:
     return hmac.new(jwt_secret.encode(), b"resolution console session", hashlib.sha256).hexdigest()
 
 
+SESSION_COOKIE = "resolution_console"
+# `__Host-`: only ever set over HTTPS, by this host, for the whole site (Path=/), never by a
+# sibling subdomain (RFC 6265bis 4.1.3.2), so nobody can plant a session of their own.
+SECURE_SESSION_COOKIE = f"__Host-{SESSION_COOKIE}"
+_LOOPBACK = {"localhost", "127.0.0.1", "[::1]"}
+
+
+def secure_cookies() -> bool:
+    """Whether this request's cookies are `Secure` (and the session `__Host-`).
+
+    `RESOLUTION_CONSOLE_SECURE_COOKIE` decides (1 always, 0 never); by default (auto) they
+    are, unless the console is reached over plain http at a loopback address: `make run` on
+    http://127.0.0.1:8000. Behind a proxy that ends TLS, the request arrives as plain http
+    but names the public host, so its cookies are Secure.
+    """
+    setting = current_app.extensions["resolution.config"].console_secure_cookie
+    if setting is not None:
+        return setting
+    if request.is_secure:
+        return True
+    host = request.host.lower()
+    host = host[: host.index("]") + 1] if host.startswith("[") else host.partition(":")[0]
+    return not (host in _LOOPBACK or host.endswith(".localhost"))
+
+
 class _SessionInterface(SecureCookieSessionInterface):
+    def get_cookie_name(self, app: Flask) -> str:
+        return SECURE_SESSION_COOKIE if secure_cookies() else SESSION_COOKIE
+
+    def get_cookie_path(self, app: Flask) -> str:
+        return "/" if secure_cookies() else "/console"  # `__Host-` requires Path=/
+
     def get_cookie_secure(self, app: Flask) -> bool:
-        # Secure whenever the console is reached over HTTPS; plain http://127.0.0.1 in development.
-        return request.is_secure
+        return secure_cookies()
 
 
 def init_session(app: Flask, config: Config) -> None:
     app.secret_key = session_key(config.jwt_secret)
     app.session_interface = _SessionInterface()
     app.config.update(
-        SESSION_COOKIE_NAME="resolution_console",
+        SESSION_COOKIE_NAME=SESSION_COOKIE,
         SESSION_COOKIE_PATH="/console",
         SESSION_COOKIE_HTTPONLY=True,
+        # Lax, not Strict: a link to a case (in a chat, an e-mail) opens it signed in. Forms
+        # are protected by their CSRF token, not by the cookie's SameSite.
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=SIGN_IN_LASTS,
         # The API authenticates with bearer tokens (no cookies): only console forms are checked.
@@ -102,7 +134,12 @@ def _headers(response: Response) -> Response:
     lang = request.args.get("lang")
     if lang in LANGUAGES:  # the agent switched language: remember it
         response.set_cookie(
-            LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="Lax"
+            LANGUAGE_COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=secure_cookies(),
         )
     if response.mimetype == "text/html":
         response.headers["Content-Security-Policy"] = (

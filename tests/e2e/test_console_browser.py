@@ -212,8 +212,7 @@ def test_an_agent_takes_an_escalated_demo_complaint_to_a_decision(page, base, de
     page.reload()
     assert page.locator("#evidence-request").get_by_text("Dijawab").is_visible()
     thumb = page.locator("img.thumb")
-    thumb.wait_for()
-    assert thumb.evaluate("img => img.complete && img.naturalWidth") == 320
+    assert loaded_width(page, thumb) == 320
     item = page.locator("ul.evidence > li").filter(has=thumb)
     item.get_by_label("Temuan Anda").fill("Hanya satu barang di dalam paket.")
     item.get_by_role("button", name="Tandai sudah diperiksa").click()
@@ -239,11 +238,19 @@ def test_an_agent_takes_an_escalated_demo_complaint_to_a_decision(page, base, de
     assert time.monotonic() - started < 30
 
 
+def loaded_width(page, image) -> int:
+    """The image's width once the browser has loaded it (under load, a while after it shows)."""
+    image.wait_for()
+    handle = image.element_handle()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=handle)
+    return handle.evaluate("img => img.naturalWidth")
+
+
 def test_a_case_with_every_kind_of_evidence(page, base, demo):
     sign_in(page, demo["link"])
     page.get_by_role("link", name="DEMO-1005").click()
     evidence = page.locator("#evidence")
-    assert evidence.locator("img.thumb").evaluate("img => img.naturalWidth") == 320  # the photo
+    assert loaded_width(page, evidence.locator("img.thumb")) == 320  # the photo
     assert evidence.get_by_text("JP1234567890").is_visible()  # the tracking number
     # The KTP is not loaded with the page: it opens on its own page, and that is recorded.
     ktp = evidence.get_by_role("link", name=re.compile("data pribadi"))
@@ -252,8 +259,7 @@ def test_a_case_with_every_kind_of_evidence(page, base, demo):
     page.screenshot(path=SHOTS / "console-case.png", full_page=True)
     ktp.click()
     document = page.locator("img.document")
-    document.wait_for()
-    assert document.evaluate("img => img.complete && img.naturalWidth") == 320
+    assert loaded_width(page, document) == 320
     page.get_by_role("link", name=re.compile("Kembali ke komplain")).click()
     viewed = page.locator('#timeline li[data-type="evidence_viewed"]')
     assert "agent-demo" in viewed.last.inner_text()
