@@ -1,0 +1,312 @@
+"""Contract fuzzing: schemathesis drives openapi.yaml against the real app and database.
+
+Three runs, all with every schemathesis check on plus one of ours (every 4xx and 5xx is
+problem+json):
+
+- each operation's examples and coverage cases (boundaries, each constraint broken in turn),
+  once, with the token of a role the operation is for;
+- each operation fuzzed (positive and negative data) with each role's token in turn;
+- a stateful run that follows the spec's `links`: it opens a complaint, then acts on the one
+  that came back (each step with a token of a role that may take it), and subscribes a
+  webhook, then reads, rotates and deletes it.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import schemathesis
+import yaml
+from hypothesis import HealthCheck, settings
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import ensure_resource_availability
+
+from resolution.api import create_app
+from resolution.api.auth import issue_token
+from resolution.config import Config, RateLimits
+from resolution.service import Context
+from resolution.store import database
+from resolution.store.documents import ComplaintDocument
+from tests.conftest import SECRET, SIGNING_KEY, Clock
+from tests.reliability.conftest import LONG, Scale
+
+SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
+DOCUMENT = yaml.load(SPEC.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+OPERATIONS = {
+    (method.upper(), path): op
+    for path, item in DOCUMENT["paths"].items()
+    for method, op in item.items()
+    if method != "parameters"
+}
+PROBLEM = "application/problem+json"
+SHOP = "shop-1"
+ROLES = ("buyer", "seller", "care", "auditor", "integration")
+# Hypothesis builds each operation's test at collection, before any fixture exists, so the
+# scale is read here, the same way tests/reliability/conftest.py's `scale` fixture reads it.
+SCALE = Scale(LONG)
+EXAMPLES = SCALE.pick(2, 200)  # fuzzed examples per operation and role
+SCENARIOS = SCALE.pick(15, 300)  # stateful runs, each a few linked steps
+STEPS = SCALE.pick(6, 12)
+# A business rule no JSON schema says (an amount above the order's total, an evidence request
+# that is not the current one) answers schema-valid data with 422, and a generated If-Match
+# names a version that is not current (412): both are documented for the operations that
+# send them, so valid data may meet them too.
+POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "412", "422", "429"]
+FUZZ_SETTINGS = settings(
+    deadline=None,
+    derandomize=True,  # the same cases on every run: CI failures reproduce
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
+def bearer(role: str, sub: str | None = None, shop_id: str | None = None) -> dict[str, str]:
+    """The Authorization header of a token for `role` (sellers act for `shop_id`)."""
+    sub = sub or {"care": "agent-1", "integration": "market-1"}.get(role, f"{role}-1")
+    shop = (shop_id or SHOP) if role == "seller" else None
+    return {"Authorization": f"Bearer {issue_token(SECRET, role, sub, shop)}"}
+
+
+TOKENS = {role: bearer(role) for role in ROLES}
+
+
+def roles_for(method: str, path: str) -> tuple[str, ...]:
+    """The roles an operation is for, from the spec: `x-roles`, else its tag and method."""
+    op = OPERATIONS[(method.upper(), path)]
+    if "x-roles" in op:
+        return tuple(op["x-roles"])
+    tags = op.get("tags", ())
+    if "webhooks" in tags:
+        return ("integration",)
+    if "audit" in tags:
+        return ("care", "auditor")
+    if op["operationId"] == "review":
+        return ("care",)
+    if op["operationId"] == "open_complaint":
+        return ("buyer",)
+    if method.upper() == "POST":
+        return ("buyer", "seller", "care")
+    return ("buyer", "seller", "care", "auditor")
+
+
+@dataclass
+class Tally:
+    """What the runs did, for the gauntlet's figures."""
+
+    requests: int = 0
+    server_errors: int = 0
+    operations: set[str] = field(default_factory=set)
+    violations: set[tuple[str, str]] = field(default_factory=set)
+
+    def failed(self, label: str, group: FailureGroup) -> None:
+        for failure in group.exceptions:
+            self.violations.add((label, getattr(failure, "title", type(failure).__name__)))
+
+
+TALLY = Tally()
+
+
+class Traffic:
+    """WSGI middleware counting what reaches the app, the checks' own probes included."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        TALLY.requests += 1
+
+        def start(status, headers, exc_info=None):
+            if status[:1] == "5":
+                TALLY.server_errors += 1
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+
+def problem_json(ctx, response, case) -> bool | None:
+    """Every 4xx and 5xx is RFC 9457 problem+json, its `status` the response's status."""
+    if response.status_code < 400:
+        return None
+    media = (response.headers.get("content-type") or [""])[0].split(";")[0].strip()
+    assert media == PROBLEM, f"{response.status_code} came as {media!r}, not {PROBLEM}"
+    body = response.json()
+    assert isinstance(body, dict), "a problem is a JSON object"
+    assert body.get("status") == response.status_code, f"problem `status` {body.get('status')}"
+    return True
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(mongodb_uri: str) -> Iterator:
+    """The real app on databases of its own for this module, dropped at the end."""
+    name = f"fuzz_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    # Rate limits are the subject of tests of their own; here they would only turn a long
+    # run's writes into 429s (and each counted write costs two more round trips).
+    no_limits = RateLimits(writes=None, uploads=None, database=f"{name}_limits")
+    config = Config(jwt_secret=SECRET, mongodb_uri=mongodb_uri, db_name=name, rate_limits=no_limits)
+    context = Context(
+        clock=Clock(datetime(2025, 6, 5, 3, 0, tzinfo=UTC)),
+        deadlines=config.deadlines,
+        signing_key=SIGNING_KEY,
+        webhooks_allow_private=True,  # generated webhook hosts are not looked up in DNS
+    )
+    app = create_app(config, context=context)
+    app.wsgi_app = Traffic(app.wsgi_app)
+    yield app
+    database.connect(mongodb_uri, name)  # again: another module's test may have disconnected
+    client = ComplaintDocument._get_db().client
+    client.drop_database(name)
+    client.drop_database(no_limits.database)
+    database.disconnect()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report(fuzz_app, figures) -> Iterator[None]:
+    yield
+    figures.add("contract", "operations", len(TALLY.operations))
+    figures.add("contract", "requests", TALLY.requests)
+    figures.add("contract", "server_errors", TALLY.server_errors)
+    figures.add("contract", "spec_violations", len(TALLY.violations))
+
+
+@pytest.fixture(scope="module", params=ROLES)
+def role(request) -> str:
+    return request.param
+
+
+def exercise(case, headers: dict[str, str], app) -> None:
+    """Sends the case to the app with `headers` and runs every check on the answer."""
+    case.operation.schema.app = app  # the checks' own probes (ignored_auth) go there too
+    TALLY.operations.add(case.operation.label)
+    try:
+        case.call_and_validate(headers=headers, additional_checks=[problem_json], app=app)
+    except FailureGroup as group:
+        TALLY.failed(case.operation.label, group)
+        raise
+
+
+def load_schema():
+    """openapi.yaml as schemathesis sees it (parsed once: it is large for pure-Python YAML)."""
+    schema = schemathesis.openapi.from_dict(copy.deepcopy(DOCUMENT))
+    # The token is each role's own (ignored_auth probes without it and with a bad one): a
+    # case that "drops" Authorization would get it back and read as accepted negative data.
+    schema.config.generation.update(with_security_parameters=False)
+    schema.config.checks.positive_data_acceptance.expected_statuses = POSITIVE_STATUSES
+    return schema
+
+
+def _schema(*phases: str):
+    schema = load_schema()
+    schema.config.phases.update(phases=list(phases))
+    return schema
+
+
+covered = _schema("examples", "coverage")
+fuzzed = _schema("fuzzing")
+
+
+@covered.parametrize()
+@FUZZ_SETTINGS
+def test_operation_coverage(case, fuzz_app):
+    """The spec's examples and schemathesis's coverage cases, as a role the operation is for."""
+    exercise(case, TOKENS[roles_for(case.operation.method, case.operation.path)[0]], fuzz_app)
+
+
+@fuzzed.parametrize()
+@settings(FUZZ_SETTINGS, max_examples=EXAMPLES)
+def test_operation_as_each_role(case, role, fuzz_app):
+    """Generated requests, valid and not, with each role's token."""
+    exercise(case, TOKENS[role], fuzz_app)
+
+
+def test_linked_operations(fuzz_app):
+    """Opens complaints and subscriptions, then follows the links to act on what came back."""
+    schema = load_schema()
+    schema.app = fuzz_app
+    turns = itertools.count()
+
+    class Workflow(schema.as_state_machine()):
+        def setup(self) -> None:
+            # Each scenario starts from an empty database: what a step may draw depends on
+            # earlier answers (a listing's items), and Hypothesis insists that the same choices
+            # lead to the same draws. Emptied, not dropped: the indexes stay.
+            data = ComplaintDocument._get_db()
+            for collection in data.list_collection_names():
+                data[collection].delete_many({})
+            self.shops: dict[str, str] = {}  # complaint id -> its shop, for the seller's token
+            self.tracking: set[str] = set()  # evidence ids without a file
+
+        def before_call(self, case) -> None:
+            # Random valid-looking solutions almost never fit their order (amount at most its
+            # total, items from it): in valid cases, settle for one that does, so complaints
+            # open and move, and the links have something to act on. Invalid cases stay.
+            body = case.body
+            if case.meta is None or case.meta.generation.mode.is_negative:
+                return
+            if not isinstance(body, dict) or not isinstance(body.get("order"), dict):
+                if isinstance(body, dict) and isinstance(body.get("solution"), dict):
+                    body["solution"] = {"kind": "refund", "amount": 1}
+                return
+            # JSON Schema's integer admits 1.0 and its date-time any year; the service takes
+            # neither (README: money is never a float; times are in 1970-2200).
+            body["requested_solution"] = {"kind": "refund", "amount": 1}
+            body["order"].update(paid_at="2025-06-01T08:00:00+07:00", delivered_at=None)
+            for number, item in enumerate(body["order"].get("items") or ()):
+                if isinstance(item, dict):
+                    item.update(sku=f"SKU-{number}", qty=1, price=1)
+
+        def get_call_kwargs(self, case) -> dict:
+            if (
+                OPERATIONS[(case.operation.method.upper(), case.operation.path)].get("security")
+                == []
+            ):
+                return {"app": fuzz_app}
+            roles = roles_for(case.operation.method, case.operation.path)
+            who = roles[next(turns) % len(roles)]
+            shop = self.shops.get((case.path_parameters or {}).get("id", ""), SHOP)
+            return {"app": fuzz_app, "headers": bearer(who, shop_id=shop)}
+
+        def after_call(self, response, case) -> None:
+            super().after_call(response, case)
+            TALLY.operations.add(case.operation.label)
+            if response.status_code != 201:
+                return
+            body = response.json()
+            if case.operation.definition.raw.get("operationId") == "open_complaint":
+                self.shops[body["id"]] = body["shop_id"]
+            elif body.get("kind") == "tracking":
+                self.tracking.add(body["id"])
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
+            excluded = []
+            if (case.path_parameters or {}).get("evidence_id") in self.tracking:
+                # A tracking number has no file: its download is a documented 404, though
+                # the link from adding the evidence leads there.
+                excluded.append(ensure_resource_availability)
+            try:
+                case.validate_response(
+                    response,
+                    additional_checks=[problem_json, *(additional_checks or [])],
+                    excluded_checks=excluded,
+                    headers=kwargs.get("headers"),
+                    transport_kwargs=kwargs,
+                    recorder=self.recorder,
+                )
+            except FailureGroup as group:
+                TALLY.failed(case.operation.label, group)
+                raise
+
+    Workflow.run(
+        settings=settings(
+            FUZZ_SETTINGS,
+            max_examples=SCENARIOS,
+            stateful_step_count=STEPS,
+        )
+    )
