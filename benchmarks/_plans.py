@@ -194,6 +194,8 @@ class Query:
     scans: str | None = None
     # A known fault, in words, with the fix: the test expects it to fail until fixed.
     known: str | None = None
+    # Why SecantusDB's explain says COLLSCAN where its executor reads the index (timed).
+    unexplained: str | None = None
 
 
 BUYER = Actor(Role.BUYER, "")  # the id is the sample's
@@ -249,8 +251,9 @@ QUERIES: tuple[Query, ...] = (
         ("_id_",),
         known=(
             "SecantusDB reads every complaint (COLLSCAN then SORT) to return the newest 21: it "
-            "never stops a scan at a limit; even with hint('_id_') it reads them all. No index "
-            "fixes it on the embedded database; on MongoDB `_id_` is walked backwards and stops"
+            "never stops a scan at a limit, serves no range on `_id`, and a hint walks the whole "
+            "index. No index fixes it on the embedded database; on MongoDB `_id_` is walked "
+            "backwards and stops at the limit"
         ),
     ),
     Query(
@@ -291,6 +294,8 @@ QUERIES: tuple[Query, ...] = (
             {"actor.role": "care", "actor.id": "agent-2", "data.evidence_id": f"{8:024x}"},
         ),
         ("complaint_seq",),
+        unexplained="`complaint_id` rides `complaint_seq`, the other fields are checked on "
+        "the complaint's events: 3 ms at 10,000 complaints (a scan of the events takes 340)",
     ),
     Query(
         "open_complaint_on (one open per order)",
@@ -303,7 +308,12 @@ QUERIES: tuple[Query, ...] = (
         ("_id_",),
     ),
     Query("sweeper: due", lambda c, s: sweeper.due_complaints(NOW), ("due",)),
-    Query("sweeper: reminders", lambda c, s: sweeper.due_reminders(NOW), ("remind",)),
+    Query(
+        "sweeper: reminders",
+        lambda c, s: sweeper.due_reminders(NOW),
+        ("remind",),
+        unexplained="`remind_at` (first) rides `remind`, `due_at` is checked on each",
+    ),
     Query(
         "audit export: one hour",
         lambda c, s: _first(audit.export_records(c, AUDITOR, audit.ExportQuery(*HOUR))),
@@ -320,6 +330,8 @@ QUERIES: tuple[Query, ...] = (
             audit.export_records(c, AUDITOR, audit.ExportQuery(complaint_id=s.complaint_id))
         ),
         ("complaint_seq",),
+        unexplained="`complaint_id` (the filter's first clause) rides `complaint_seq`, `at` is "
+        "checked on the complaint's events: 4 ms at 10,000 complaints (it was 1,274 with a hint)",
     ),
     Query(
         "audit export: one channel, one hour",
@@ -337,11 +349,13 @@ QUERIES: tuple[Query, ...] = (
         "console queue: in mediation, mine",
         lambda c, s: queue.care_queue(c, CARE, state="in_mediation", assigned_to=CARE.id),
         ("by_state", "by_state", "by_state"),
+        unexplained="the count: `state` (first) rides `by_state`, `assigned_to` is checked on each",
     ),
     Query(
         "console queue: overdue, page 3",
         lambda c, s: queue.care_queue(c, CARE, overdue=True, page=3),
         ("care_due", "care_due", "by_state"),
+        unexplained="`care_due_at` (first) rides `care_due`, `state` is checked on each",
     ),
     Query(
         "webhooks: subscriptions",
@@ -375,11 +389,13 @@ QUERIES: tuple[Query, ...] = (
         lambda c, s: webhooks.queue_figures(NOW),
         (None, "queue", "queue", None),
         scans="deliveries counted by status over the whole collection",
+        unexplained="the failing count: `status` rides `queue`, `attempts` is checked on each",
     ),
     Query(
         "evidence: orphan files (sweeper)",
         lambda c, s: files.unrecorded_before(NOW),
         ("unrecorded_by_age",),
+        unexplained="`metadata.recorded $in` rides `unrecorded_by_age`, `uploadDate` is checked",
     ),
 )
 
@@ -473,9 +489,22 @@ SMALL = ("webhooks",)
 
 
 def scans_anyway(plan: Plan) -> bool:
-    """A command SecantusDB runs as a collection scan whatever its plan (timed, see READS):
-    findAndModify, outside the small collections."""
+    """A command SecantusDB runs as a scan whatever its plan says (timed): findAndModify
+    outside the small collections (see READS), and any command with a `hint`, which it answers
+    by walking the whole hinted index and decoding every document in it while `explain`
+    reports only the matching keys (store/documents.py: a fan-out, 4.7 s at 10,000 complaints
+    with hints, 51 ms without)."""
+    if "hint" in plan.command.body:
+        return True
     return plan.command.name == "findAndModify" and plan.command.collection not in SMALL
+
+
+def explained_blind(query: Query, plan: Plan, expected: str | tuple[str, ...] | None) -> bool:
+    """The command is one SecantusDB's explain cannot see: a filter of which one clause rides
+    an index (`query.unexplained`). Its executor reads that index; its explain, a model of the
+    planner without that path, reports a collection scan. Blind only while it says COLLSCAN:
+    once it names the expected index, the note must go."""
+    return bool(query.unexplained) and plan.index == "COLLSCAN" and expected is not None
 
 
 def selective(plan: Plan, slack: int = 2) -> bool:

@@ -1,8 +1,8 @@
 """Actions per second through the real server, against the bare driver doing the same writes.
 
 Run: `.venv/bin/python benchmarks/bench_actions.py [--workers 1,2,4] [--concurrency 8]
-[--duration 12] [--warmup 3]` (about 2.5 minutes with the defaults; `--duration 60` for
-steadier figures).
+[--duration 12] [--warmup 3] [--threads 1]` (about 2.5 minutes with the defaults;
+`--duration 60` for steadier figures).
 
 For each worker count, `resolution serve --workers N` runs as a child process with its
 embedded database in a temporary data dir, as in production. This process is the load: threads
@@ -165,7 +165,7 @@ def _free_port() -> int:
 class Server:
     """`resolution serve --workers N` on a fresh data dir, stopped with SIGTERM."""
 
-    def __init__(self, workers: int, data_dir: Path, log: Path) -> None:
+    def __init__(self, workers: int, threads: int, data_dir: Path, log: Path) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
@@ -175,7 +175,8 @@ class Server:
         # trip a write is counted in benchmarks/roundtrips.py).
         env["RESOLUTION_RATE_LIMIT_WRITES"] = env["RESOLUTION_RATE_LIMIT_UPLOADS"] = "off"
         command = [sys.executable, "-m", "resolution", "serve", "--port", str(self.port)]
-        command += ["--workers", str(workers), "--data-dir", str(data_dir)]
+        command += ["--workers", str(workers), "--threads", str(threads)]
+        command += ["--data-dir", str(data_dir)]
         self._log = log.open("ab")
         self.process = subprocess.Popen(
             command, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
@@ -371,6 +372,9 @@ def bare_load(uri: str, concurrency: int, warmup: float, duration: float) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", default="1,2,4", help="gunicorn worker counts, e.g. 1,2,4")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (over 1: gthread workers)"
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="load threads (and bare)")
     parser.add_argument("--duration", type=float, default=12.0, help="seconds measured, each")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds not counted, each")
@@ -380,7 +384,7 @@ def main() -> None:
 
     print(
         f"{args.concurrency} load threads, {args.warmup:.0f} s warm-up + {args.duration:.0f} s "
-        f"measured per row; cpus: {os.cpu_count()}"
+        f"measured per row; {args.threads} thread(s) per worker; cpus: {os.cpu_count()}"
     )
     header = (
         f"{'workers':>7} {'what':>7} {'actions':>8} {'actions/s':>9} {'p50 ms':>7} "
@@ -391,7 +395,7 @@ def main() -> None:
     rows = []
     try:
         for count in workers:
-            server = Server(count, tmp / f"db-{count}", tmp / "serve.log")
+            server = Server(count, args.threads, tmp / f"db-{count}", tmp / "serve.log")
             try:
                 server.wait_ready()
                 service = http_load(server.base, args.concurrency, args.warmup, args.duration)

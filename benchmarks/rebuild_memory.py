@@ -39,12 +39,11 @@ def _reader(what: str) -> Callable[[], Callable[[], int]]:
         from resolution.store.documents import EventDocument
 
         def bare() -> int:
-            # The same cursor rebuild reads: same order, same index, same batches.
+            # The same cursor rebuild reads: same order, same batches.
             cursor = (
                 EventDocument._get_collection()
                 .find()
                 .sort([("complaint_id", 1), ("seq", 1)])
-                .hint("complaint_seq")
                 .batch_size(1000)
             )
             return sum(1 for _ in cursor)

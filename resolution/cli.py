@@ -68,6 +68,13 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="Threads per worker (over 1: gunicorn's gthread workers; only behind a buffering proxy).",
+)
+@click.option(
     "--sweep-interval",
     default=0.0,
     show_default=True,
@@ -86,6 +93,7 @@ def serve(
     host: str,
     port: int,
     workers: int,
+    threads: int,
     sweep_interval: float,
     deliver_interval: float,
     data_dir: Path,
@@ -123,6 +131,7 @@ def serve(
                 self.cfg.set(name, getattr(gunicorn_config, name))
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)  # over 1, gunicorn runs gthread workers
 
         def load(self):
             # Called in each worker after the fork: each gets its own MongoDB client.

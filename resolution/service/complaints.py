@@ -29,7 +29,7 @@ from ..domain.lifecycle import Lifecycle
 from ..domain.projection import Complaint, apply, replay
 from ..observability import EVENTS
 from ..store import eventstore
-from ..store.documents import ComplaintDocument, EventDocument
+from ..store.documents import EPOCH, ComplaintDocument, EventDocument
 
 T = TypeVar("T")
 MAX_PAGE = 100
@@ -179,10 +179,8 @@ def data_figures(now: datetime) -> dict[str, Any]:
     """What the metrics show about the complaints: how many in each state, how many past
     care's service level. Index counts (`by_state`, `care_due`), no documents read."""
     complaints = ComplaintDocument._get_collection()
-    by_state = {
-        state: complaints.count_documents({"state": state}, hint="by_state") for state in STATES
-    }
-    overdue = complaints.count_documents({"care_due_at": {"$lt": now}}, hint="care_due")
+    by_state = {state: complaints.count_documents({"state": state}) for state in STATES}
+    overdue = complaints.count_documents({"care_due_at": {"$gte": EPOCH, "$lt": now}})
     return {"by_state": by_state, "care_overdue": overdue}
 
 
@@ -309,7 +307,7 @@ def list_complaints(
     if overdue:
         if actor.role not in (Role.CARE, Role.AUDITOR):
             raise Forbidden("Only the care team and auditors can list care SLA breaches.")
-        query["care_due_at__lt"] = ctx.clock()
+        query["care_due_at__gte"], query["care_due_at__lt"] = EPOCH, ctx.clock()
     if cursor:
         query["id__lt"] = cursor
     limit = max(1, min(limit, MAX_PAGE))
@@ -375,7 +373,6 @@ def rebuild_all(ctx: Context, batch_size: int = 500) -> int:
         EventDocument._get_collection()
         .find()
         .sort([("complaint_id", 1), ("seq", 1)])
-        .hint("complaint_seq")
         .batch_size(1000)
     )
     for doc in cursor:

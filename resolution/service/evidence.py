@@ -67,6 +67,7 @@ def add_evidence(
             "content_type": prepared.content_type,
             "sha256": prepared.sha256,
             "uploaded_by": actor.as_data(),
+            "recorded": False,  # set once its event commits (files.mark_recorded)
         }
         file_id = files.put(prepared.stream, metadata)
         item["evidence_id"] = file_id

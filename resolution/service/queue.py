@@ -9,7 +9,7 @@ from ..domain.actors import Actor, Role
 from ..domain.errors import Forbidden, Invalid
 from ..domain.projection import CARE_STATES, Complaint
 from ..store import eventstore
-from ..store.documents import ComplaintDocument
+from ..store.documents import EPOCH, ComplaintDocument
 from .complaints import Context
 
 PER_PAGE = 20
@@ -47,26 +47,25 @@ def care_queue(
         raise Forbidden("Only the care team and auditors can read the care queue.")
     if state is not None and state not in CARE_STATES:
         raise Invalid("The queue holds complaints awaiting care or in mediation.", {"state": []})
-    query: dict[str, Any] = {"state": {"$in": [state] if state else list(CARE_STATES)}}
+    # The most selective clause first: SecantusDB reads by the first one an index serves
+    # (`care_due`, else `by_state`) and checks the others on each document (store/documents.py).
+    query: dict[str, Any] = {}
+    if overdue:
+        query["care_due_at"] = {"$gte": EPOCH, "$lt": ctx.clock()}
+    query["state"] = state or {"$in": list(CARE_STATES)}
     if channel:
         query["channel"] = channel
     if reason:
         query["reason"] = reason
     if assigned_to:
         query["assigned_to"] = assigned_to
-    if overdue:
-        query["care_due_at"] = {"$lt": ctx.clock()}
-    # Named: SecantusDB's planner scans the collection for `$in` with another field (the
-    # sweeper names its index for the same reason). benchmarks/query_plans.py
-    index = "care_due" if overdue else "by_state"
     complaints = ComplaintDocument._get_collection()
-    total = complaints.count_documents(query, hint=index)
+    total = complaints.count_documents(query)
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     docs = list(
         complaints.find(query)
         .sort([("escalated_at", 1), ("_id", 1)])
-        .hint(index)
         .skip((page - 1) * per_page)
         .limit(per_page)
     )

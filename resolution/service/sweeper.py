@@ -10,50 +10,53 @@ re-reads the complaint, finds the reminder sent, and is refused.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 
-from mongoengine.queryset import QuerySet
+from pymongo.cursor import Cursor
 
 from ..domain import commands
 from ..domain.actors import SYSTEM
 from ..domain.errors import Conflict, NotAllowed, NotFound
 from ..domain.lifecycle import TIMED_STATES, timeout_action
 from ..observability import SWEEP_MOVES, SWEEPS
-from ..store.documents import ComplaintDocument
+from ..store.documents import EPOCH, ComplaintDocument
 from .complaints import Context, Recorded, _change, act
 
 REMINDER = "deadline_approaching"
 
 
 def due_complaints(now: datetime, limit: int | None = None) -> list[tuple[str, str]]:
-    """(id, state) of complaints past their deadline, oldest deadline first, via the `due` index."""
-    query = (
-        ComplaintDocument.objects(state__in=TIMED_STATES, due_at__lte=now)
-        .only("id", "state")
-        .order_by("due_at")
-        # SecantusDB's planner scans the collection for `$in` on an index prefix; MongoDB
-        # picks this index by itself. Naming it keeps a pass at ~1 document read per due one.
-        .hint("due")
-    )
-    if limit:
-        query = query.limit(limit)
-    return [(doc["_id"], doc["state"]) for doc in query.as_pymongo()]
+    """(id, state) of complaints past their deadline, oldest deadline first, via the `due` index.
+
+    One read per timed state (`state`, then `due_at` in range: the index's keys): with
+    `state $in [...]` SecantusDB reads every complaint in those states (store/documents.py).
+    """
+    per_state = []
+    for state in TIMED_STATES:
+        query = (
+            ComplaintDocument.objects(state=state, due_at__gte=EPOCH, due_at__lte=now)
+            .only("id", "due_at")
+            .order_by("due_at")
+        )
+        if limit:
+            query = query.limit(limit)
+        per_state.append([(doc["due_at"], doc["_id"], state) for doc in query.as_pymongo()])
+    due = heapq.merge(*per_state)
+    return [(id_, state) for _, id_, state in itertools.islice(due, limit)]
 
 
-def reminders_query(now: datetime) -> QuerySet:
+def reminders_query(now: datetime) -> Cursor:
     """Complaints whose turn-holder is to be reminded now, oldest first, via `remind`.
 
     A deadline already passed is not approaching: those are the timeouts' (`due_complaints`).
     """
-    return (
-        ComplaintDocument.objects(remind_at__lte=now, due_at__gt=now)
-        .only("id")
-        .order_by("remind_at")
-        # Without the hint SecantusDB scans the collection; with it, it reads the keys.
-        .hint("remind")
-    )
+    # Raw, to keep `remind_at` first: SecantusDB reads by the first clause an index serves.
+    query = {"remind_at": {"$gte": EPOCH, "$lte": now}, "due_at": {"$gt": now}}
+    return ComplaintDocument._get_collection().find(query, {"_id": 1}).sort("remind_at", 1)
 
 
 def due_reminders(now: datetime, limit: int | None = None) -> list[str]:
@@ -61,7 +64,7 @@ def due_reminders(now: datetime, limit: int | None = None) -> list[str]:
     query = reminders_query(now)
     if limit:
         query = query.limit(limit)
-    return [doc["_id"] for doc in query.as_pymongo()]
+    return [doc["_id"] for doc in query]
 
 
 def remind(ctx: Context, complaint_id: str) -> Recorded:

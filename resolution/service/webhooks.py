@@ -24,7 +24,7 @@ from ..domain.actors import Actor, Role
 from ..domain.errors import Forbidden, Invalid, NotFound
 from ..domain.projection import apply
 from ..store import eventstore
-from ..store.documents import EventDocument, WebhookDelivery, WebhookSubscription
+from ..store.documents import EPOCH, EventDocument, WebhookDelivery, WebhookSubscription
 from .complaints import Context, Idempotency, _check_replay, _response_record, once
 
 LEASE = timedelta(seconds=60)
@@ -230,9 +230,8 @@ def fan_out(ctx: Context, render: Callable[[Mapping, Mapping, Mapping], dict], l
     """
     events = EventDocument._get_collection()
     marked = list(
-        events.find({eventstore.FANOUT: {"$gte": _EPOCH}}, {"_id": 1, "complaint_id": 1, "seq": 1})
+        events.find({eventstore.FANOUT: {"$gte": EPOCH}}, {"_id": 1, "complaint_id": 1, "seq": 1})
         .sort(eventstore.FANOUT, 1)
-        .hint("fanout")
         .limit(limit)
     )
     if not marked:
@@ -255,9 +254,6 @@ def fan_out(ctx: Context, render: Callable[[Mapping, Mapping, Mapping], dict], l
     return len(marked)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 def _by_complaint(marked: list[dict]) -> dict[str, set[int]]:
     pending: dict[str, set[int]] = {}
     for doc in marked:
@@ -273,7 +269,6 @@ def _as_left_by(ctx: Context, complaint_id: str, seqs: set[int]):
         EventDocument._get_collection()
         .find({"complaint_id": complaint_id, "seq": {"$lte": max(seqs)}})
         .sort("seq", 1)
-        .hint("complaint_seq")
     )
     for doc in cursor:
         complaint = apply(complaint, eventstore.event_from_mongo(doc), ctx.deadlines)
@@ -319,7 +314,6 @@ def claim_due(ctx: Context, limit: int = 50, lease: timedelta = LEASE) -> list[d
             {"$match": {"next_attempt_at": {"$lte": now}}},
             {"$sort": {"next_attempt_at": 1}},
         ],
-        hint="queue",
     )
     claimed = []
     for head in heads:
@@ -379,10 +373,8 @@ def queue_figures(now: datetime) -> dict[str, Any]:
     }
     oldest = queue.find_one({"status": PENDING}, {"created_at": 1}, sort=[("created_at", 1)])
     age = (now - _aware(oldest["created_at"])).total_seconds() if oldest else 0.0
-    failing = queue.count_documents({"status": PENDING, "attempts": {"$gt": 0}}, hint="queue")
-    outbox = EventDocument._get_collection().count_documents(
-        {eventstore.FANOUT: {"$gte": _EPOCH}}, hint="fanout"
-    )
+    failing = queue.count_documents({"status": PENDING, "attempts": {"$gt": 0}})
+    outbox = EventDocument._get_collection().count_documents({eventstore.FANOUT: {"$gte": EPOCH}})
     return {
         "by_status": by_status,
         "oldest_pending_seconds": max(age, 0.0),

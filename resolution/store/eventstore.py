@@ -184,8 +184,7 @@ def last_event(complaint_id: str, type_: str, match: dict[str, Any]) -> Event | 
     """The complaint's latest event of `type_` whose fields equal `match` (dotted paths)."""
     _, events, _ = _collections()
     query = {"complaint_id": complaint_id, "type": type_, **match}
-    # Named: SecantusDB's planner scans every event for this filter without the hint.
-    doc = events.find_one(query, sort=[("seq", -1)], hint="complaint_seq")
+    doc = events.find_one(query, sort=[("seq", -1)])
     return event_from_mongo(doc) if doc else None
 
 

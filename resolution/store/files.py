@@ -9,7 +9,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from gridfs import GridFSBucket, GridOut, NoFile
 
-from .documents import ComplaintDocument
+from .documents import EPOCH, ComplaintDocument
 
 BUCKET = "evidence"
 
@@ -59,10 +59,14 @@ def mark_recorded(file_id: str) -> None:
 
 def unrecorded_before(cutoff: datetime) -> list[tuple[str, str]]:
     """(file id, complaint id) of files stored before `cutoff` and never marked recorded."""
-    query = {"metadata.recorded": {"$ne": True}, "uploadDate": {"$lt": cutoff}}
+    # `$in` with None: files stored before `recorded: False` was written at upload have none.
+    # (`$ne: True` would read the whole collection on SecantusDB: store/documents.py.)
+    query = {
+        "metadata.recorded": {"$in": [False, None]},
+        "uploadDate": {"$gte": EPOCH, "$lt": cutoff},
+    }
     projection = {"metadata.complaint_id": 1}
     return [
         (str(doc["_id"]), doc.get("metadata", {}).get("complaint_id", ""))
-        # Named: `$ne` keeps SecantusDB's planner off the index by itself.
-        for doc in _files_collection().find(query, projection).hint("unrecorded_by_age")
+        for doc in _files_collection().find(query, projection)
     ]
