@@ -223,6 +223,26 @@ def rebuild(data_dir: Path) -> None:
         click.echo(f"Rebuilt {count} complaints from their events.")
 
 
+@main.command("check-chains")
+@data_dir_option
+def check_chains(data_dir: Path) -> None:
+    """Verifies every complaint's event chain in the database (hashes and links).
+
+    Names each complaint whose chain is broken, with the first event that fails, and exits 1.
+    An audit export proves what its file holds; this proves what the database holds.
+    """
+    with _connected(data_dir):
+        checked, broken = 0, 0
+        for complaint_id, seq in service.check_chains():
+            checked += 1
+            if seq is not None:
+                broken += 1
+                click.echo(f"{complaint_id}: the chain breaks at seq {seq}")
+        if broken:
+            raise click.ClickException(f"{broken} of {checked} complaints' chains are broken.")
+        click.echo(f"ok: {checked} complaints' chains verified.")
+
+
 @main.command()
 @click.option("--now", "now_text", help="Evaluate deadlines as of this instant (ISO 8601).")
 @click.option("--loop", is_flag=True, help="Keep sweeping every --interval seconds.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -23,7 +23,7 @@ from ..domain.errors import (
     NotFound,
     PreconditionFailed,
 )
-from ..domain.events import Event, sha256
+from ..domain.events import Event, first_broken_link, sha256
 from ..domain.evidence import Limits, event_as_seen_by
 from ..domain.lifecycle import Lifecycle
 from ..domain.projection import Complaint, apply, replay
@@ -349,25 +349,9 @@ def _as_seen_by(actor: Actor, event: Event, evidence: Mapping[str, Mapping]) -> 
     return record
 
 
-def rebuild_all(ctx: Context, batch_size: int = 500) -> int:
-    """Recomputes every projection from its events alone; returns how many were rebuilt.
-
-    One pass over the events in (complaint, seq) order: memory holds one complaint's events
-    at a time, and up to `batch_size` rebuilt projections, written in one bulk write.
-    """
-    count = 0
-    events: list[Event] = []
-    rebuilt: list[Complaint] = []
-
-    def finish_complaint() -> None:
-        nonlocal count
-        rebuilt.append(replay(events, ctx.deadlines))
-        events.clear()
-        count += 1
-        if len(rebuilt) >= batch_size:
-            eventstore.replace_projections(rebuilt)
-            rebuilt.clear()
-
+def complaint_logs() -> Iterator[list[Event]]:
+    """Every complaint's events in `seq` order, one complaint at a time: one pass over the
+    events in (complaint, seq) order, memory holding one complaint's log."""
     # The raw cursor, a batch at a time: a mongoengine QuerySet caches every document read.
     cursor = (
         EventDocument._get_collection()
@@ -375,12 +359,36 @@ def rebuild_all(ctx: Context, batch_size: int = 500) -> int:
         .sort([("complaint_id", 1), ("seq", 1)])
         .batch_size(1000)
     )
+    events: list[Event] = []
     for doc in cursor:
         event = eventstore.event_from_mongo(doc)
         if events and event.complaint_id != events[0].complaint_id:
-            finish_complaint()
+            yield events
+            events = []
         events.append(event)
     if events:
-        finish_complaint()
+        yield events
+
+
+def rebuild_all(ctx: Context, batch_size: int = 500) -> int:
+    """Recomputes every projection from its events alone; returns how many were rebuilt.
+
+    Up to `batch_size` rebuilt projections are held, and written in one bulk write.
+    """
+    count = 0
+    rebuilt: list[Complaint] = []
+    for events in complaint_logs():
+        rebuilt.append(replay(events, ctx.deadlines))
+        count += 1
+        if len(rebuilt) >= batch_size:
+            eventstore.replace_projections(rebuilt)
+            rebuilt.clear()
     eventstore.replace_projections(rebuilt)
     return count
+
+
+def check_chains() -> Iterator[tuple[str, int | None]]:
+    """(complaint id, the `seq` of its first event whose hash or link is wrong, or None) for
+    every complaint in the database: `resolution check-chains`."""
+    for events in complaint_logs():
+        yield events[0].complaint_id, first_broken_link(events)

@@ -20,7 +20,7 @@ from resolution.domain.events import Event, chain_hash, first_broken_link
 from resolution.domain.projection import replay
 from resolution.service.sweeper import sweep
 from resolution.store import database, eventstore
-from resolution.store.documents import ComplaintDocument, EventDocument, ensure_indexes
+from resolution.store.documents import EPOCH, ComplaintDocument, EventDocument, ensure_indexes
 from schemas.complaints import ACTION_SCHEMAS, MessageSchema, OpenComplaintSchema
 from tests.conftest import SECRET, complaint_body
 
@@ -347,3 +347,28 @@ def test_a_rewritten_stream_verifies_but_no_longer_ends_at_the_projections_head(
     rewritten = eventstore.events_of(cid)
     assert first_broken_link(rewritten) is None
     assert rewritten[-1].hash != eventstore.load(cid).last_hash
+
+
+def test_check_chains_names_each_broken_chain_and_exits_1(complaints, mongodb_uri, db_name):
+    env = {
+        "MONGODB_URI": mongodb_uri,
+        "RESOLUTION_DB_NAME": db_name,
+        "RESOLUTION_JWT_SECRET": SECRET,
+    }
+
+    def check():
+        try:
+            return CliRunner().invoke(main, ["check-chains"], env=env, catch_exceptions=False)
+        finally:
+            database.connect(mongodb_uri, db_name)  # the command disconnects the shared client
+
+    whole = check()
+    assert whole.exit_code == 0, whole.output
+    assert f"ok: {len(complaints)} complaints' chains verified." in whole.output
+    victim = next(iter(complaints.values()))
+    events = EventDocument._get_collection()
+    events.update_one({"complaint_id": victim, "seq": 2}, {"$set": {"at": EPOCH}})
+    broken = check()
+    assert broken.exit_code == 1
+    assert f"{victim}: the chain breaks at seq 2" in broken.output
+    assert f"1 of {len(complaints)} complaints' chains are broken." in broken.output

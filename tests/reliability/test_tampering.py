@@ -50,7 +50,7 @@ from resolution.api import create_app
 from resolution.config import Config
 from resolution.domain.actors import Actor, Role
 from resolution.domain.events import first_broken_link
-from resolution.service import Context, audit
+from resolution.service import Context, audit, check_chains
 from resolution.store import database, eventstore
 from resolution.store.documents import ComplaintDocument
 from tests.conftest import (
@@ -280,30 +280,40 @@ def check(world: World, doc: dict, path: str, new, order: list) -> tuple[list[st
     return problems, moved
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain/audit.py verify_records: an edit of `at` that moves an event later in the "
-    "export's (at, complaint_id, seq) order makes the verifier name its successor ('one is "
-    "missing') before it reaches the edited event; one moved past the export's `until` leaves "
-    "the export entirely and, if it was its complaint's last event, verify says ok (a missing "
-    "tail is invisible to one file: the manifest carries no per-complaint head). Fix: report "
-    "a record whose own hash fails anywhere in the file before a gap, and sign each "
-    "complaint's head (seq, hash) in the manifest.",
-)
-def test_an_event_moved_in_time_is_named_by_the_export_check(world):
+def test_an_event_moved_later_in_time_is_named_by_the_export_check(world):
+    """Moved later, it stands out of its place in the export's (at, complaint_id, seq) order:
+    its successor seems to miss it, but the finding is the event whose own hash fails."""
     events = eventstore.EventDocument._get_collection()
     cid = world.ids[0]
     doc = events.find_one({"complaint_id": cid, "seq": 4})
     last = events.find_one({"complaint_id": cid}, sort=[("seq", -1)])
-    named = []
-    for target, later in ((doc, timedelta(days=2)), (last, timedelta(days=400))):
-        events.update_one({"_id": target["_id"]}, {"$set": {"at": target["at"] + later}})
-        try:
-            finding = export_finding(world.ctx)
-            named.append((finding.complaint_id, finding.seq))
-        finally:
-            events.update_one({"_id": target["_id"]}, {"$set": {"at": target["at"]}})
-    assert named == [(cid, 4), (cid, last["seq"])]
+    later = last["at"] + timedelta(milliseconds=1)  # after its successors, inside the window
+    assert later.replace(tzinfo=UTC) <= world.ctx.clock.now and last["seq"] > 4
+    events.update_one({"_id": doc["_id"]}, {"$set": {"at": later}})
+    try:
+        finding = export_finding(world.ctx)
+    finally:
+        events.update_one({"_id": doc["_id"]}, {"$set": {"at": doc["at"]}})
+    assert (finding.ok, finding.complaint_id, finding.seq) == (False, cid, 4), finding.message
+    assert finding.message == "the event does not match its hash"
+
+
+def test_a_last_event_moved_past_the_export_window_is_named_by_the_database_check(world):
+    """Outside the window, the export does not hold it, and what it holds verifies: a file
+    proves what it carries, not what the database left out of it. The chain check of the
+    database (`resolution check-chains`) names it."""
+    events = eventstore.EventDocument._get_collection()
+    cid = world.ids[0]
+    last = events.find_one({"complaint_id": cid}, sort=[("seq", -1)])
+    events.update_one({"_id": last["_id"]}, {"$set": {"at": last["at"] + timedelta(days=400)}})
+    try:
+        exported = export_finding(world.ctx)
+        named = dict(check_chains())
+    finally:
+        events.update_one({"_id": last["_id"]}, {"$set": {"at": last["at"]}})
+    assert exported.ok
+    assert named[cid] == last["seq"]
+    assert all(seq is None for other, seq in named.items() if other != cid)
 
 
 def test_a_last_event_whose_seq_went_below_one_is_still_named(world):
