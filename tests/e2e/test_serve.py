@@ -63,7 +63,8 @@ def _hash_chain_checker():
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, request):
+    threads = getattr(request, "param", 1)  # over 1: gunicorn's gthread workers
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
     env["RESOLUTION_JWT_SECRET"] = SECRET
@@ -73,7 +74,8 @@ def server(tmp_path):
     log_path = tmp_path / "serve.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [*command, "--workers", "2", "--sweep-interval", "1", "--data-dir", str(data_dir)],
+        [*command, "--workers", "2", "--threads", str(threads), "--sweep-interval", "1"]
+        + ["--data-dir", str(data_dir)],
         env=env,
         cwd=ROOT,
         stdout=log,
@@ -157,8 +159,11 @@ def test_seed_demo_reuses_the_running_database_and_the_server_stops_it(server, t
     assert "0 created" in again.stdout
 
 
-def test_metrics_add_up_every_worker_and_logs_carry_the_request_id(server, tmp_path):
+@pytest.mark.parametrize("server", [1, 4], indirect=True, ids=["sync", "gthread"])
+def test_metrics_add_up_every_worker_and_logs_carry_the_request_id(server, tmp_path, request):
     base, data_dir, env = server
+    worker = "gthread" if request.node.callspec.params["server"] > 1 else "sync"
+    assert f"Using worker: {worker}" in (tmp_path / "serve.log").read_text()
     for _ in range(30):
         assert _call(base, "GET", "/healthz")[0] == 200
     request = urllib.request.Request(base + "/v1/complaints", headers={"X-Request-Id": "req-42"})
