@@ -145,10 +145,20 @@ def serve(
         _beside(uri, deliverer if deliver_interval else None),
     ):
         click.echo(f"resolution: database {uri}; serving on http://{host}:{port}")
+        arbiter = os.getpid()
         try:
             Gunicorn(_config(mongodb_uri=uri, data_dir=data_dir)).run()
+        except SystemExit as leaving:
+            if os.getpid() != arbiter:
+                # A worker leaving: gunicorn forks its workers inside `run()`, so their exit
+                # comes back up through here. The clean-up below and the `with` blocks around
+                # (the sweeper, the deliverer, the database) are the arbiter's: a worker that
+                # ran them removed the metrics directory under the other workers.
+                code = leaving.code
+                os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+            raise
         finally:
-            if owns_metrics_dir:
+            if owns_metrics_dir and os.getpid() == arbiter:
                 shutil.rmtree(os.environ[MULTIPROC_ENV], ignore_errors=True)
 
 

@@ -192,3 +192,57 @@ def test_metrics_add_up_every_worker_and_logs_carry_the_request_id(server, tmp_p
     ]
     (logged,) = [line for line in lines if line.get("request_id") == "req-42"]
     assert logged["status"] == 401 and logged["route"] == "/v1/complaints"
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes whose parent is `pid`, with their command lines."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if parent == pid:
+                command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found[int(stat.parent.name)] = command
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def test_a_worker_that_leaves_takes_nothing_of_the_arbiters_with_it(server, tmp_path):
+    """Gunicorn forks its workers inside `run()`, so a worker that leaves (a SIGTERM, a timeout)
+    comes back up through `serve`'s own code: it must not run the arbiter's clean-up (remove
+    the metrics directory, stop the sweeper, stop the database) on its way out. Found by the
+    crash gauntlet: a worker aborted after its timeout removed the metrics directory, and every
+    write that committed after it answered 500."""
+    base, data_dir, env = server
+    log = tmp_path / "serve.log"
+    arbiter = int(re.search(r"Listening at: \S+ \((\d+)\)", log.read_text()).group(1))
+    metrics_dir = Path(
+        dict(
+            line.split("=", 1)
+            for line in Path(f"/proc/{arbiter}/environ").read_text().split("\0")
+            if "=" in line
+        )["PROMETHEUS_MULTIPROC_DIR"]
+    )
+
+    def workers() -> set[int]:
+        return {p for p, command in _children(arbiter).items() if " serve " in command + " "}
+
+    (sweeper,) = [p for p, command in _children(arbiter).items() if " sweep " in command]
+    before = workers()
+    assert len(before) == 2, _children(arbiter)
+    leaving = min(before)
+    os.kill(leaving, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while (leaving in workers() or len(workers()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert leaving not in workers() and len(workers()) == 2, _children(arbiter)
+    assert metrics_dir.is_dir()
+    assert _pid_alive(sweeper)
+    assert _call(base, "GET", "/readyz")[0] == 200
+    for _ in range(20):  # both workers count each request in the metrics directory
+        assert _call(base, "GET", "/healthz")[0] == 200
+    buyer = token("buyer", "buyer-left")
+    status, _ = _call(base, "POST", "/v1/complaints", buyer, complaint_body("INV-LEFT-1"))
+    assert status == 201
+    assert '"status": 500' not in log.read_text()
