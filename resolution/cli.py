@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
+from pymongo.errors import PyMongoError
 
 from . import service
 from .config import DEFAULT_DATA_DIR, Config, ConfigError
@@ -277,7 +278,16 @@ def sweep(now_text: str | None, loop: bool, interval: float, data_dir: Path) -> 
     with _connected(data_dir) as config:
         ctx = service.Context(deadlines=config.deadlines)
         while True:
-            moved = sweep_once(ctx, now)
+            try:
+                moved = sweep_once(ctx, now)
+            except PyMongoError as error:
+                if not loop:
+                    raise
+                # The database is down or restarting: a looping sweeper waits it out (each
+                # move is its own transaction; the next pass finds what is left), not dies.
+                click.echo(f"Sweep failed, trying again: database error: {error}", err=True)
+                time.sleep(interval)
+                continue
             reminded = moved.pop(REMINDER, 0)
             detail = ", ".join(f"{action} {n}" for action, n in sorted(moved.items()))
             click.echo(

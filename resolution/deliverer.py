@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
+from pymongo.errors import PyMongoError
 
 from schemas.complaints import EventSchema
 
@@ -133,7 +134,16 @@ def run(
     total = PassResult()
     with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
         while True:
-            result = deliver_pass(ctx, client, lease=lease)
+            try:
+                result = deliver_pass(ctx, client, lease=lease)
+            except PyMongoError as error:
+                if not loop:
+                    raise
+                # The database is down or restarting: a looping deliverer waits it out
+                # (leases make a pass cut short safe to run again), it does not die.
+                log.warning("deliverer: database error, trying again: %s", error)
+                time.sleep(interval)
+                continue
             for name in ("fanned_out", "delivered", "failed", "dead"):
                 setattr(total, name, getattr(total, name) + getattr(result, name))
             if not loop:

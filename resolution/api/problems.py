@@ -103,12 +103,15 @@ def _from_database(error: PyMongoError) -> Response:
     """The database did not answer (or refused): 503, try again; never a 500."""
     DATABASE_ERRORS.inc()
     log.warning("database error: %s", error)
-    response = problem(
-        503,
-        "Service unavailable",
-        "The database is not answering; nothing was changed. Try again shortly.",
-        "unavailable",
-    )
+    if error.has_error_label("UnknownTransactionCommitResult"):
+        # The commit was sent and never confirmed: it may have been recorded.
+        detail = (
+            "The database did not confirm the change: it may have been recorded. Send it "
+            "again with the same Idempotency-Key to learn which."
+        )
+    else:
+        detail = "The database is not answering; nothing was changed. Try again shortly."
+    response = problem(503, "Service unavailable", detail, "unavailable")
     response.headers["Retry-After"] = "5"
     return response
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import pymongo
 from pymongo import ReplaceOne
 from pymongo.client_session import ClientSession
 from pymongo.errors import DuplicateKeyError, OperationFailure
@@ -99,6 +100,13 @@ def load(complaint_id: str, session: ClientSession | None = None) -> Complaint |
     return complaint_from_mongo(doc) if doc else None
 
 
+# Seconds a write may take, its retries included: under gunicorn's worker timeout (60 s), so a
+# write that cannot get through (a complaint held by a killed writer's orphaned transaction,
+# up to the server's 60 s transaction lifetime; a database restarting) ends as a 503 from the
+# API instead of an aborted worker. pymongo's own retry window is 120 s.
+WRITE_BUDGET = 30.0
+
+
 def transaction(work: Callable[[ClientSession], T], attempts: int = 20) -> T:
     """Runs `work` in a transaction, again from the start when another writer won a race.
 
@@ -108,12 +116,13 @@ def transaction(work: Callable[[ClientSession], T], attempts: int = 20) -> T:
     lost race ends as a clean refusal, never as a half-written action.
     """
     client = ComplaintDocument._get_collection().database.client
-    for _ in range(attempts):
-        with client.start_session() as session:
-            try:
-                return session.with_transaction(work)
-            except VersionConflict:
-                continue
+    with pymongo.timeout(WRITE_BUDGET):  # every command within, and with_transaction's retries
+        for _ in range(attempts):
+            with client.start_session() as session:
+                try:
+                    return session.with_transaction(work)
+                except VersionConflict:
+                    continue
     raise VersionConflict("too much contention on one complaint")
 
 

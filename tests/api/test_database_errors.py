@@ -1,0 +1,42 @@
+"""A write the database cannot take in time is a 503 problem that says what is known."""
+
+from __future__ import annotations
+
+import pytest
+from pymongo.errors import ExecutionTimeout
+
+from resolution.store import eventstore
+from tests.conftest import BUYER, complaint_body
+
+
+def _timed_out(labels: list[str]):
+    def transaction(work, attempts=20):
+        error = ExecutionTimeout("operation exceeded time limit", 50, {"code": 50})
+        for label in labels:
+            error._add_error_label(label)
+        raise error
+
+    return transaction
+
+
+@pytest.mark.parametrize(
+    ("labels", "said"),
+    [
+        (["TransientTransactionError"], "nothing was changed"),
+        (["UnknownTransactionCommitResult"], "it may have been recorded"),
+    ],
+    ids=["not-committed", "commit-unconfirmed"],
+)
+def test_a_write_out_of_time_is_a_503_that_says_what_is_known(client, monkeypatch, labels, said):
+    monkeypatch.setattr(eventstore, "transaction", _timed_out(labels))
+    response = client.post("/v1/complaints", json=complaint_body("INV-503"), headers=BUYER)
+    assert response.status_code == 503
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.headers["Retry-After"]
+    assert said in response.get_json()["detail"]
+
+
+def test_the_write_budget_is_under_the_worker_timeout():
+    from resolution import gunicorn_config
+
+    assert eventstore.WRITE_BUDGET < gunicorn_config.timeout
