@@ -125,14 +125,17 @@ def _commit(
 ) -> Recorded:
     after = apply(before, event, ctx.deadlines)
     result = Recorded(after, event)
-    eventstore.append(session, event, after, _response_record(idem, actor, result, event.at))
+    eventstore.append(session, event, after, _response_record(idem, actor, result))
     return result
 
 
-def _response_record(
-    idem: Idempotency | None, actor: Actor, result: Any, at: datetime
-) -> dict | None:
-    """The response to remember for `idem`, rendered from the result of the write."""
+def _response_record(idem: Idempotency | None, actor: Actor, result: Any) -> dict | None:
+    """The response to remember for `idem`, rendered from the result of the write.
+
+    Stamped with the real time, not the context's clock: the TTL index that keeps it a day is
+    measured by the database against its own clock, and the context's clock may be a test's or
+    a demo's (a record stamped in the past would vanish before the client's retry).
+    """
     if idem is None:
         return None
     status, body, headers = idem.respond(result)
@@ -142,7 +145,7 @@ def _response_record(
         "status": status,
         "body": body,
         "headers": headers,
-        "created_at": at,
+        "created_at": datetime.now(UTC),
     }
 
 

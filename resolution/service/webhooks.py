@@ -41,7 +41,7 @@ def _remembered(ctx: Context, actor: Actor, idem: Idempotency | None, work):
 
     def transaction(session):
         result = work(session)
-        record = _response_record(idem, actor, result, ctx.clock())
+        record = _response_record(idem, actor, result)
         if record is not None:
             eventstore.remember(record, session)
         return result

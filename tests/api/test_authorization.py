@@ -38,8 +38,11 @@ from tests.conftest import (
     SECRET,
     SELLER,
     Clock,
+    assert_unchanged,
     complaint_body,
     order,
+    restore,
+    stored,
 )
 
 PROBLEM = "application/problem+json"
@@ -130,25 +133,6 @@ VISIBLE = {
 # --- one database for the module, back at its baseline after every test ---------------------
 
 
-def snapshot() -> dict[str, list[dict]]:
-    """Every document of every collection of the database, in `_id` order."""
-    db = ComplaintDocument._get_db()
-    return {
-        name: list(db[name].find({}, sort=[("_id", 1)]))
-        for name in sorted(db.list_collection_names())
-        if not name.startswith("system.")
-    }
-
-
-def restore(baseline: dict[str, list[dict]]) -> None:
-    db = ComplaintDocument._get_db()
-    for name in db.list_collection_names():
-        if not name.startswith("system."):
-            db[name].delete_many({})
-            if baseline.get(name):
-                db[name].insert_many(baseline[name])
-
-
 @pytest.fixture(scope="module")
 def shared(mongodb_uri: str) -> Iterator[tuple]:
     """An app on a fresh database holding the four complaints, all awaiting the seller."""
@@ -163,7 +147,7 @@ def shared(mongodb_uri: str) -> Iterator[tuple]:
         response = client.post("/v1/complaints", json=body, headers=buyer)
         assert response.status_code == 201, response.get_data(as_text=True)
         ids[key] = response.get_json()["id"]
-    yield client, ids, snapshot()
+    yield client, ids, stored()
     ComplaintDocument._get_db().client.drop_database(name)
     database.disconnect()
 
@@ -171,9 +155,9 @@ def shared(mongodb_uri: str) -> Iterator[tuple]:
 @pytest.fixture
 def client(shared):
     test_client, _, baseline = shared
-    assert snapshot() == baseline
+    assert_unchanged(baseline)
     yield test_client
-    if snapshot() != baseline:
+    if stored() != baseline:
         restore(baseline)
 
 
@@ -226,7 +210,7 @@ def test_the_table_covers_exactly_the_person_actions():
 def test_who_may_do_what_in_awaiting_seller(client, ids, endpoint, caller):
     status = expected_status(endpoint, caller)
     complaint_id = ids["A"]
-    before = snapshot()
+    before = stored()
     response = call(client, endpoint, complaint_id, CALLERS[caller])
 
     if status == 404:
@@ -245,7 +229,7 @@ def test_who_may_do_what_in_awaiting_seller(client, ids, endpoint, caller):
         assert body["allowed_actions"] == ALLOWED_NOW[caller]
 
     if status >= 400:
-        assert snapshot() == before
+        assert_unchanged(before)
         return
 
     assert response.status_code == status, response.get_data(as_text=True)[:600]
@@ -257,11 +241,11 @@ def test_who_may_do_what_in_awaiting_seller(client, ids, endpoint, caller):
     elif endpoint == "events":
         assert [e["type"] for e in body["items"]] == ["open"]
     if endpoint in ("get", "events"):
-        assert snapshot() == before
+        assert_unchanged(before)
         return
 
     # A write: one event for this complaint, and nothing else changed.
-    after = snapshot()
+    after = stored()
     assert [d for d in after["complaints"] if d["_id"] != complaint_id] == [
         d for d in before["complaints"] if d["_id"] != complaint_id
     ]
@@ -269,21 +253,21 @@ def test_who_may_do_what_in_awaiting_seller(client, ids, endpoint, caller):
     assert [(e["complaint_id"], e["seq"], e["type"]) for e in new_events] == [
         (complaint_id, 2, endpoint)
     ]
-    stored = ComplaintDocument.objects.get(id=complaint_id)
-    assert stored.version == 2
+    complaint = ComplaintDocument.objects.get(id=complaint_id)
+    assert complaint.version == 2
     if endpoint == "message":
-        assert body["type"] == "message" and stored.state == "awaiting_seller"
+        assert body["type"] == "message" and complaint.state == "awaiting_seller"
     else:
         state, outcome = AFTER[(caller, endpoint)]
         assert (body["state"], body["outcome"]) == (state, outcome)
-        assert (stored.state, stored.outcome) == (state, outcome)
+        assert (complaint.state, complaint.outcome) == (state, outcome)
 
 
 @pytest.mark.parametrize("caller", list(CALLERS))
 def test_the_list_shows_each_caller_only_what_it_may_see(client, ids, caller):
     headers = CALLERS[caller]
     expected = {ids[key] for key in VISIBLE[caller]}
-    before = snapshot()
+    before = stored()
 
     response = client.get("/v1/complaints", headers=headers)
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -302,7 +286,7 @@ def test_the_list_shows_each_caller_only_what_it_may_see(client, ids, caller):
         if cursor is None:
             break
     assert sorted(seen) == sorted(expected)
-    assert snapshot() == before
+    assert_unchanged(before)
 
 
 @pytest.mark.parametrize(
@@ -317,16 +301,16 @@ def test_the_list_shows_each_caller_only_what_it_may_see(client, ids, caller):
     ],
 )
 def test_only_a_buyer_opens_a_complaint(client, caller, status):
-    before = snapshot()
+    before = stored()
     response = client.post(
         "/v1/complaints", json=complaint_body("INV-NEW"), headers=CALLERS[caller]
     )
     if status == 403:
         problem_of(response, 403)
-        assert snapshot() == before
+        assert_unchanged(before)
     else:
         assert response.status_code == 201, response.get_data(as_text=True)
-        assert len(snapshot()["complaints"]) == len(before["complaints"]) + 1
+        assert len(stored()["complaints"]) == len(before["complaints"]) + 1
 
 
 @pytest.mark.parametrize(
@@ -350,11 +334,11 @@ def test_only_a_buyer_opens_a_complaint(client, caller, status):
 )
 def test_opening_on_an_order_with_an_open_complaint(client, ids, caller, status):
     """Only a buyer opens (403 first); only a caller who may see the open one is told its id."""
-    before = snapshot()
+    before = stored()
     response = client.post("/v1/complaints", json=complaint_body("INV-A"), headers=CALLERS[caller])
     body = problem_of(response, status)
     if "A" in VISIBLE[caller] and status == 409:
         assert body["complaint_id"] == ids["A"]
     elif caller in ("other_buyer", "other_seller"):
         assert ids["A"] not in response.get_data(as_text=True)
-    assert snapshot() == before
+    assert_unchanged(before)

@@ -25,7 +25,18 @@ from resolution.config import Config
 from resolution.service import Context
 from resolution.store import database
 from resolution.store.documents import ComplaintDocument
-from tests.conftest import BUYER, CARE, SECRET, SELLER, Clock, complaint_body, order
+from tests.conftest import (
+    BUYER,
+    CARE,
+    SECRET,
+    SELLER,
+    Clock,
+    assert_unchanged,
+    complaint_body,
+    order,
+    restore,
+    stored,
+)
 
 PROBLEM = "application/problem+json"
 MiB = 1024 * 1024
@@ -33,16 +44,6 @@ ABSENT_ID = "65f0000000000000000000ff"  # well-formed, but no such complaint
 
 
 # --- what is stored, and what an error looks like -------------------------------------------
-
-
-def snapshot() -> dict[str, list[dict]]:
-    """Every document of every collection of the test's database, in `_id` order."""
-    db = ComplaintDocument._get_db()
-    return {
-        name: list(db[name].find({}, sort=[("_id", 1)]))
-        for name in sorted(db.list_collection_names())
-        if not name.startswith("system.")
-    }
 
 
 def assert_problem(response, status: int, errors_at: str | None = None) -> dict:
@@ -559,18 +560,9 @@ def shared(mongodb_uri: str) -> Iterator[tuple]:
         f"/v1/complaints/{complaint_id}/messages", json={"body": "Ada kabar?"}, headers=BUYER
     )
     assert reply.status_code == 201, reply.get_data(as_text=True)
-    yield client, complaint_id, snapshot()
+    yield client, complaint_id, stored()
     ComplaintDocument._get_db().client.drop_database(name)
     database.disconnect()
-
-
-def restore(baseline: dict[str, list[dict]]) -> None:
-    db = ComplaintDocument._get_db()
-    for name in db.list_collection_names():
-        if not name.startswith("system."):
-            db[name].delete_many({})
-            if baseline.get(name):
-                db[name].insert_many(baseline[name])
 
 
 @pytest.fixture
@@ -578,7 +570,7 @@ def client(shared):
     """The shared app's test client; the database is back at its baseline after each test."""
     test_client, _, baseline = shared
     yield test_client
-    if snapshot() != baseline:
+    if stored() != baseline:
         restore(baseline)
 
 
@@ -603,19 +595,19 @@ def send(client, case: Case, cid: str):
     "case", [*OPEN_CASES, *PROPOSE_CASES, *MESSAGE_CASES, *QUERY_CASES, *PATH_CASES]
 )
 def test_hostile_request_is_a_clear_4xx_and_changes_nothing(client, cid, case: Case):
-    before = snapshot()
+    before = stored()
     response = send(client, case, cid)
     assert_problem(response, case.status, case.errors_at)
-    assert snapshot() == before
+    assert_unchanged(before)
 
 
 def test_a_409_from_the_lifecycle_names_the_allowed_actions(client, cid):
     """The problem for a wrong-state action says what the caller may do instead."""
-    before = snapshot()
+    before = stored()
     response = client.post(f"/v1/complaints/{cid}/actions/confirm_return", json={}, headers=SELLER)
     body = assert_problem(response, 409)
     assert body["allowed_actions"] == ["propose", "accept", "appeal"]
-    assert snapshot() == before
+    assert_unchanged(before)
 
 
 def test_evidence_due_far_in_the_future_is_refused(client, cid):
@@ -627,14 +619,14 @@ def test_evidence_due_far_in_the_future_is_refused(client, cid):
     ):
         response = client.post(f"/v1/complaints/{cid}/actions/{action}", json=body, headers=who)
         assert response.status_code == 200, response.get_data(as_text=True)
-    before = snapshot()
+    before = stored()
     response = client.post(
         f"/v1/complaints/{cid}/actions/request_evidence",
         json={"party": "buyer", "what": "Video unboxing.", "due_at": "9999-12-31T23:59:59-14:00"},
         headers=CARE,
     )
     assert_problem(response, 422)
-    assert snapshot() == before
+    assert_unchanged(before)
 
 
 # --- tokens ---------------------------------------------------------------------------------
@@ -721,9 +713,9 @@ def test_missing_or_bad_token_is_401_and_changes_nothing(client, cid, endpoint, 
     method, path, body = {**TOKEN_ENDPOINTS, **OTHER_ENDPOINTS}[endpoint]
     headers = {} if header is None else {"Authorization": header}
     case = Case(method, path, 401, body, headers=headers)
-    before = snapshot()
+    before = stored()
     assert_problem(send(client, case, cid), 401)
-    assert snapshot() == before
+    assert_unchanged(before)
 
 
 def test_the_same_requests_with_a_good_token_succeed(client, cid):

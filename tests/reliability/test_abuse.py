@@ -24,7 +24,17 @@ from resolution.api import create_app
 from resolution.config import Config, RateLimits
 from resolution.store import database
 from resolution.store.documents import ComplaintDocument
-from tests.conftest import BUYER, CARE, SECRET, SELLER, auth, complaint_body, token
+from tests.conftest import (
+    BUYER,
+    CARE,
+    SECRET,
+    SELLER,
+    assert_unchanged,
+    auth,
+    complaint_body,
+    stored,
+    token,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBLEM = "application/problem+json"
@@ -32,11 +42,6 @@ PROBLEM = "application/problem+json"
 
 def make_app(config: Config, **limits):
     return create_app(Config(**{**config.__dict__, "rate_limits": RateLimits(**limits)}))
-
-
-def stored() -> dict[str, int]:
-    db = ComplaintDocument._get_db()
-    return {name: db[name].count_documents({}) for name in db.list_collection_names()}
 
 
 def assert_limited(response) -> dict:
@@ -66,7 +71,7 @@ def test_writes_beyond_the_rate_are_429_with_retry_after_and_change_nothing(conf
     refused = client.post(f"/v1/complaints/{cid}/messages", json={"body": "lagi"}, headers=BUYER)
     body = assert_limited(refused)
     assert "writes" in body["detail"] and "6 per 1 minute" in body["detail"]
-    assert stored() == before  # a refusal records nothing
+    assert_unchanged(before)  # a refusal records nothing
     # Reads are not limited; another caller has a count of its own.
     assert client.get(f"/v1/complaints/{cid}", headers=BUYER).status_code == 200
     propose = {"solution": {"kind": "refund", "amount": 30000}}

@@ -16,17 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from resolution.store.documents import ComplaintDocument
-from tests.conftest import BUYER, SECRET, complaint_body, token
+from tests.conftest import BUYER, SECRET, assert_unchanged, complaint_body, stored, token
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBLEM = "application/problem+json"
 MiB = 1 << 20
-
-
-def stored() -> dict[str, list]:
-    db = ComplaintDocument._get_db()
-    return {name: list(db[name].find({})) for name in db.list_collection_names()}
 
 
 def nested(depth: int) -> bytes:
@@ -108,7 +102,7 @@ def test_every_oversized_request_is_refused_quickly_with_a_bounded_problem(clien
             assert problem["status"] == status and problem["detail"], name
             if status == 422:
                 assert len(problem["errors"]) <= 20 or len(problem["errors"]["evidence_ids"]) <= 20
-        assert stored() == before, name
+        assert_unchanged(before)
     figures.add("resource_limits", "cases", len(cases(scale)))
     figures.add("resource_limits", "server_errors", server_errors)
     assert server_errors == 0

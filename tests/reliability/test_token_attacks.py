@@ -22,8 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from resolution.api.auth import ALGORITHMS
-from resolution.store.documents import DOCUMENTS
-from tests.conftest import SECRET, complaint_body
+from tests.conftest import SECRET, assert_unchanged, complaint_body, stored
 
 ROOT = Path(__file__).resolve().parents[2]
 ISSUER, AUDIENCE = "https://id.market.example", "resolution"
@@ -110,10 +109,6 @@ def config(config):
     return dataclasses.replace(config, jwt_issuer=ISSUER, jwt_audience=AUDIENCE)
 
 
-def stored() -> dict:
-    return {d.__name__: d._get_collection().count_documents({}) for d in DOCUMENTS}
-
-
 def test_the_algorithm_list_is_pinned_to_one():
     assert ALGORITHMS == ("HS256",)
 
@@ -136,5 +131,5 @@ def test_every_forged_or_stale_token_is_401_everywhere(client, figures):
     figures.add("tokens", "cases", cases)
     figures.add("tokens", "accepted", len(accepted))
     assert accepted == []
-    assert stored() == before
+    assert_unchanged(before)
     assert client.get(f"/v1/complaints/{cid}", headers=good).status_code == 200
