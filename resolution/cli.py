@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
+import os
+import subprocess
+import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +28,8 @@ from .config import DEFAULT_DATA_DIR, Config, ConfigError
 from .domain.deadlines import parse_duration
 from .store import database
 from .store.embedded import EmbeddedServerError, database_uri
+
+log = logging.getLogger(__name__)
 
 data_dir_option = click.option(
     "--data-dir",
@@ -100,9 +108,7 @@ def serve(
     data_dir: Path,
 ) -> None:
     """Serves the API with gunicorn (and the embedded database when MONGODB_URI is unset)."""
-    import os
     import shutil
-    import sys
 
     _config()  # fail early, before starting anything, on a bad configuration
     if not os.environ.get(MULTIPROC_ENV):
@@ -170,25 +176,78 @@ _OWNS_METRICS_DIR = "RESOLUTION_OWNS_METRICS_DIR"
 @contextlib.contextmanager
 def _beside(uri: str, arguments: list[str] | None) -> Iterator[None]:
     """`resolution <arguments>` (the sweeper, the deliverer) as a child process on the same
-    database, stopped with us."""
+    database, started again whenever it dies, and stopped with us."""
     if not arguments:
         yield
         return
-    import os
-    import subprocess
-    import sys
 
-    command = [sys.executable, "-m", "resolution", *arguments]
-    child = subprocess.Popen(command, env={**os.environ, "MONGODB_URI": uri})
+    child = _Child([sys.executable, "-m", "resolution", *arguments], {"MONGODB_URI": uri})
+    stop = threading.Event()
+    watchdog = threading.Thread(target=child.watch, args=(stop,), daemon=True)
+    watchdog.name = f"{arguments[0]}-watchdog"
+    watchdog.start()
     try:
         yield
     finally:
-        child.terminate()
+        stop.set()
+        watchdog.join(timeout=60)
+        child.stop()
+
+
+class _Child:
+    """A child process kept running: the sweeper or the deliverer beside `serve`.
+
+    Both wait out database errors by themselves; any other death (a bug, the kernel's OOM
+    killer, an operator's stray kill) would leave complaints unswept or webhooks unsent until
+    the next start, so the watchdog starts it again, waiting longer each time it dies young.
+    """
+
+    YOUNG = 30.0  # seconds: a child that dies sooner is crashing on start
+    MOST_WAIT = 60.0
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self._command, self._env = command, {**os.environ, **env}
+        self._owner = os.getpid()
+        self._lock = threading.Lock()
+        self.proc = subprocess.Popen(self._command, env=self._env)
+        self.started = time.monotonic()
+
+    def watch(self, stop: threading.Event, interval: float = 0.5) -> None:
+        young_deaths = 0
+        while not stop.wait(interval):
+            if os.getpid() != self._owner:
+                return  # a fork (a gunicorn worker): the child is the arbiter's
+            # gunicorn's arbiter reaps every child it sees exit, ours too: poll() then says 0.
+            if self.proc.poll() is None:
+                continue
+            lived = time.monotonic() - self.started
+            young_deaths = young_deaths + 1 if lived < self.YOUNG else 0
+            wait = min(self.MOST_WAIT, 2.0 ** (young_deaths - 1)) if young_deaths else 0.0
+            log.error(
+                "%s (pid %d) died after %.0f s (exit code %s); starting it again in %.0f s",
+                " ".join(self._command[2:]),
+                self.proc.pid,
+                lived,
+                self.proc.returncode,
+                wait,
+            )
+            if stop.wait(wait):
+                return
+            with self._lock:
+                if stop.is_set():
+                    return
+                self.proc = subprocess.Popen(self._command, env=self._env)
+                self.started = time.monotonic()
+
+    def stop(self) -> None:
+        with self._lock:
+            proc = self.proc
+        proc.terminate()
         try:
-            child.wait(timeout=10)
+            proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+            proc.kill()
+            proc.wait()
 
 
 @main.command("seed-demo")
@@ -353,7 +412,6 @@ def deliver(loop: bool, interval: float, lease: float, data_dir: Path) -> None:
 def export(since, until, types, channel, complaint_id, fmt, out, data_dir) -> None:
     """Writes a masked, signed audit export of the event log (what GET /v1/audit/events sends)."""
     import itertools
-    import sys
 
     from .domain.actors import Actor, Role
     from .domain.errors import DomainError
@@ -438,7 +496,6 @@ def keys(generate: bool, data_dir: Path) -> None:
     if generate:
         click.echo(signing.generate())
         return
-    import os
 
     key = signing.load(os.environ.get("RESOLUTION_SIGNING_KEY"), data_dir)
     click.echo(signing.public_key(key))

@@ -246,3 +246,22 @@ def test_a_worker_that_leaves_takes_nothing_of_the_arbiters_with_it(server, tmp_
     status, _ = _call(base, "POST", "/v1/complaints", buyer, complaint_body("INV-LEFT-1"))
     assert status == 201
     assert '"status": 500' not in log.read_text()
+
+
+def test_a_sweeper_that_dies_is_started_again(server, tmp_path):
+    """The sweeper waits out database errors itself; any other death (here a SIGKILL) is met
+    by serve's watchdog, which starts it again: complaints go on being swept."""
+    log = tmp_path / "serve.log"
+    arbiter = int(re.search(r"Listening at: \S+ \((\d+)\)", log.read_text()).group(1))
+
+    def sweepers() -> set[int]:
+        return {p for p, command in _children(arbiter).items() if " sweep " in command}
+
+    (first,) = sweepers()
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while not (sweepers() - {first}) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    (second,) = sweepers()
+    assert second != first and _pid_alive(second)
+    assert f"(pid {first}) died" in log.read_text()
