@@ -183,7 +183,6 @@ def upload_photo(page, base: str, buyer: str, cid: str, answers: int) -> None:
 
 
 def test_an_agent_takes_an_escalated_demo_complaint_to_a_decision(page, base, demo):
-    started = time.monotonic()
     sign_in(page, demo["link"])  # the link `resolution seed-demo` printed
     rows = page.locator("tr[data-complaint]")
     assert rows.count() == 2  # DEMO-1004 escalated, DEMO-1005 in mediation
@@ -235,7 +234,6 @@ def test_an_agent_takes_an_escalated_demo_complaint_to_a_decision(page, base, de
     assert page.locator('g.state.current:has(title:text-is("closed"))').count() == 1
     closed = state_of(base, cid)
     assert (closed["state"], closed["outcome"]) == ("closed", "decided")
-    assert time.monotonic() - started < 30
 
 
 def loaded_width(page, image) -> int:
