@@ -387,9 +387,13 @@ QUERIES: tuple[Query, ...] = (
     Query(
         "webhooks: queue figures (metrics)",
         lambda c, s: webhooks.queue_figures(NOW),
-        (None, "queue", "queue", None),
-        scans="deliveries counted by status over the whole collection",
+        ("queue", "queue", "queue", None),
         unexplained="the failing count: `status` rides `queue`, `attempts` is checked on each",
+    ),
+    Query(
+        "metrics: complaints by state, care overdue",
+        lambda c, s: service.data_figures(NOW),
+        ("by_state", "care_due"),
     ),
     Query(
         "evidence: orphan files (sweeper)",

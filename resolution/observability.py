@@ -111,8 +111,8 @@ class DataCollector(Collector):
         deliveries = GaugeMetricFamily(
             "resolution_webhook_deliveries", "Webhook deliveries by status.", labels=["status"]
         )
-        for status in (webhooks.PENDING, webhooks.DELIVERED, webhooks.DEAD):
-            deliveries.add_metric([status], queue["by_status"].get(status, 0))
+        for status, count in queue["by_status"].items():
+            deliveries.add_metric([status], count)
         yield deliveries
         yield GaugeMetricFamily(
             "resolution_webhook_oldest_pending_seconds",
