@@ -236,7 +236,10 @@ class _Child:
             with self._lock:
                 if stop.is_set():
                     return
-                self.proc = subprocess.Popen(self._command, env=self._env)
+                try:
+                    self.proc = subprocess.Popen(self._command, env=self._env)
+                except OSError as error:  # out of processes or memory: the next round tries
+                    log.error("could not start %s: %s", " ".join(self._command[2:]), error)
                 self.started = time.monotonic()
 
     def stop(self) -> None:
