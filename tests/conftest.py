@@ -192,3 +192,14 @@ def restore(baseline: dict[str, list[dict]]) -> None:
             db[name].delete_many({})
             if baseline.get(name):
                 db[name].insert_many(baseline[name])
+
+
+def png(color: str = "black", side: int = 4) -> bytes:
+    """A small, real PNG: the service reads a file's type from its bytes."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (side, side), color).save(out, "PNG")
+    return out.getvalue()

@@ -19,7 +19,6 @@ import yaml
 from click.testing import CliRunner
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from PIL import Image
 
 from resolution import signing
 from resolution.cli import main
@@ -35,6 +34,7 @@ from tests.conftest import (
     auth,
     complaint_body,
     order,
+    png,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,12 +114,6 @@ def act(client, cid, action, who, body=None):
 def message(client, cid, who, body):
     response = client.post(f"/v1/complaints/{cid}/messages", json={"body": body}, headers=who)
     assert response.status_code == 201, response.get_json()
-
-
-def png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), "white").save(out, "PNG")
-    return out.getvalue()
 
 
 def upload(client, cid, who, kind, filename, **form) -> dict:

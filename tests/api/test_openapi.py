@@ -67,6 +67,7 @@ from tests.conftest import (
     auth,
     complaint_body,
     order,
+    png,
 )
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
@@ -740,12 +741,6 @@ def post_message(wire: Wire, cid: str, who: dict, text: str):
 
 def open_complaint(wire: Wire, body: dict, who: dict = BUYER):
     return wire("post", "/v1/complaints", json=body, headers=who)
-
-
-def png(color: str = "black") -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), color).save(out, "PNG")
-    return out.getvalue()
 
 
 def upload(wire: Wire, cid: str, who: dict, kind: str, content: bytes, **form):
