@@ -99,14 +99,15 @@ def open_complaint(complaint_id: str, actor: Actor, request: Mapping, now: datet
     check_solution(requested, request["order"], by_care=False)
     _check_order(request["order"])
     complaint = Complaint(id=complaint_id)
-    machine = machine_for(complaint)
-    machine.send("open", actor=actor, now=now)
+    with machine_for(complaint) as machine:
+        machine.send("open", actor=actor, now=now)
+        state = machine.model.state
     data = {
         "order": dict(request["order"]),
         "reason": request["reason"],
         "description": request["description"],
         "requested_solution": requested.as_data(),
-        "state": machine.model.state,
+        "state": state,
     }
     return _sealed(complaint, actor, "open", data, now)
 
@@ -130,17 +131,18 @@ def act(
         raise NotFound(f"There is no action {action!r}.")
     if actor.role not in roles_for(action):
         raise Forbidden(f"A {actor.role} cannot {action.replace('_', ' ')} a complaint.")
-    machine = machine_for(complaint)
     asked = {"actor": actor, "now": now, "agent_id": request.get("agent_id")}
-    if action not in {e.id for e in machine.enabled_events(**asked)}:
-        raise NotAllowed(_why_not(machine, action, asked), allowed_actions(complaint, actor, now))
-    data = _data_for(complaint, actor, action, request, now, deadlines)
-    solution = Solution.from_data(data["solution"]) if "solution" in data else None
-    try:
-        machine.send(action, solution=solution, **asked)
-    except TransitionNotAllowed as refused:  # the enabled check above makes this a bug
-        raise NotAllowed(str(refused), allowed_actions(complaint, actor, now)) from refused
-    data["state"] = machine.model.state
+    with machine_for(complaint) as machine:
+        if action not in {e.id for e in machine.enabled_events(**asked)}:
+            refusal = _why_not(machine, action, asked)
+            raise NotAllowed(refusal, allowed_actions(complaint, actor, now, machine))
+        data = _data_for(complaint, actor, action, request, now, deadlines)
+        solution = Solution.from_data(data["solution"]) if "solution" in data else None
+        try:
+            machine.send(action, solution=solution, **asked)
+        except TransitionNotAllowed as refused:  # the enabled check above makes this a bug
+            raise NotAllowed(str(refused), allowed_actions(complaint, actor, now)) from refused
+        data["state"] = machine.model.state
     if data["state"] == "closed":
         data["outcome"] = OUTCOMES[action]
     return _sealed(complaint, actor, action, data, now)

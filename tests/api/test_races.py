@@ -42,7 +42,8 @@ def test_building_a_machine_per_request_parses_no_expression(monkeypatch):
 
     monkeypatch.setattr(ast, "parse", counting_parse)
     complaint = Complaint(id="6b0000000000000000000001", state="awaiting_buyer")
-    machine_for(complaint)
+    with machine_for(complaint):
+        pass
     allowed_actions(complaint, Actor(Role.BUYER, "buyer-1"), datetime(2025, 6, 5, tzinfo=UTC))
     # Guards must be plain names: CPython 3.11's `ast` is not thread-safe (see lifecycle.py).
     assert parsed == []
