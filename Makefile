@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 # Seeds the demo complaints (idempotent) and serves the API with the embedded database.
 run: install
 	RESOLUTION_JWT_SECRET=$${RESOLUTION_JWT_SECRET:-dev-only-secret-change-me-in-production-0123} $(BIN)/resolution seed-demo --data-dir $(DATA_DIR) --console-url http://$(HOST):$(PORT)/console
-	RESOLUTION_WEBHOOK_ALLOW_PRIVATE=$${RESOLUTION_WEBHOOK_ALLOW_PRIVATE:-1} RESOLUTION_JWT_SECRET=$${RESOLUTION_JWT_SECRET:-dev-only-secret-change-me-in-production-0123} $(BIN)/resolution serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT) --workers 1 --sweep-interval 60 --deliver-interval 1
+	RESOLUTION_WEBHOOK_ALLOW_PRIVATE=$${RESOLUTION_WEBHOOK_ALLOW_PRIVATE:-1} RESOLUTION_JWT_SECRET=$${RESOLUTION_JWT_SECRET:-dev-only-secret-change-me-in-production-0123} $(BIN)/resolution serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT) --workers 1 --threads 4 --sweep-interval 60 --deliver-interval 1
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -60,6 +60,8 @@ class Command:
     returned: int = 0
     repeats: int = 1
     seconds: float | None = None
+    joined: int = 0  # documents its `$lookup` stages joined in (an aggregate's)
+    lookup: bool = False  # the find a `$lookup` of an aggregate amounts to (`lookups`)
 
     @property
     def counts(self) -> bool:
@@ -69,7 +71,8 @@ class Command:
 
     @property
     def label(self) -> str:
-        return ("count" if self.counts else self.name) + (
+        name = "$lookup" if self.lookup else self.name
+        return ("count" if self.counts else name) + (
             f" ×{self.repeats}" if self.repeats > 1 else ""
         )
 
@@ -128,6 +131,8 @@ class Recorder(monitoring.CommandListener):
                 command.returned += batch[0].get("n", 0)
             elif not command.counts:
                 command.returned += len(batch)
+                for stage in _lookup_stages(command.body):
+                    command.joined += sum(len(doc.get(stage["as"]) or ()) for doc in batch)
         elif "values" in reply:
             command.returned += len(reply["values"])
         elif "n" in reply and command.name == "count":
@@ -282,8 +287,13 @@ QUERIES: tuple[Query, ...] = (
         ("_id_",),
     ),
     Query(
-        "events of a complaint",
+        "events of a complaint (one aggregate: the complaint, its events by $lookup)",
         lambda c, s: service.list_events(c, _buyer(s), s.complaint_id),
+        ("_id_", "complaint_seq"),
+    ),
+    Query(
+        "events of a complaint: next page",
+        lambda c, s: service.list_events(c, _buyer(s), s.complaint_id, after=1, limit=1),
         ("_id_", "complaint_seq"),
     ),
     Query(
@@ -454,6 +464,40 @@ def plan_of(query: str, command: Command, explained: dict) -> Plan:
     )
 
 
+def _lookup_stages(body: dict) -> list[dict]:
+    return [stage["$lookup"] for stage in body.get("pipeline") or () if "$lookup" in stage]
+
+
+def lookups(command: Command) -> list[Command]:
+    """The finds that an aggregate's `$lookup` stages amount to, so they are explained too.
+
+    SecantusDB's and MongoDB's `explain` of an aggregate show the outer collection's plan only.
+    A `$lookup` on `localField` = `_id` after `{$match: {_id: value}}`, whose own pipeline is
+    `$match`, `$sort` and `$limit` stages, is the find of `{foreignField: value, …match}` with
+    that sort and limit on the `from` collection: the read each server makes for it.
+    """
+    pipeline = command.body.get("pipeline") or []
+    first = pipeline[0].get("$match", {}) if pipeline else {}
+    derived = []
+    for stage in _lookup_stages(command.body):
+        if stage.get("localField") != "_id" or "_id" not in first:
+            raise ValueError(f"a $lookup this module cannot explain: {stage}")
+        find: dict[str, Any] = {
+            "find": stage["from"],
+            "filter": {stage["foreignField"]: first["_id"]},
+        }
+        for inner in stage.get("pipeline", ()):
+            (operator, value), *rest = inner.items()
+            if rest or operator not in ("$match", "$sort", "$limit"):
+                raise ValueError(f"a $lookup stage this module cannot explain: {inner}")
+            if operator == "$match":
+                find["filter"].update(value)
+            else:
+                find[operator[1:]] = value
+        derived.append(Command("find", stage["from"], find, returned=command.joined, lookup=True))
+    return derived
+
+
 def captured(ctx: Context, query: Query, sample: Sample) -> list[Command]:
     """The read commands `query` sends, identical ones folded into one with a count; the
     first command carries how long the whole use took (`seconds`)."""
@@ -468,9 +512,10 @@ def captured(ctx: Context, query: Query, sample: Sample) -> list[Command]:
         if command.shape in folded:
             folded[command.shape].repeats += 1
             folded[command.shape].returned += command.returned
+            folded[command.shape].joined += command.joined
         else:
             folded[command.shape] = command
-    return list(folded.values())
+    return [each for command in folded.values() for each in (command, *lookups(command))]
 
 
 def plans(ctx: Context, query: Query, sample: Sample) -> list[Plan]:

@@ -14,8 +14,8 @@ Every POST is one action (an event appended); `open` counts.
 
 Then, on the same database server and with the same number of threads, the bare driver does
 exactly the database work of those actions and nothing else (no HTTP, no Flask, no domain):
-- open: the one-open-per-order read (`eventstore.open_complaint_on`), then in a transaction
-  insert event (with its outbox mark), insert projection;
+- open: in a transaction, insert event (with its outbox mark), insert projection (the unique
+  index `one_open_complaint_per_order` is the one-open-per-order check: no read before);
 - any other action: in a transaction, read the projection, insert event (with its outbox
   mark), replace the projection on condition of its version (`eventstore.append`);
 with documents of the shapes and sizes the service writes (made once by the domain itself),
@@ -321,10 +321,6 @@ def bare_load(uri: str, concurrency: int, warmup: float, duration: float) -> dic
         event = {**event, "complaint_id": cid}
         doc = {**doc, "_id": cid, "order": {**doc["order"], "id": order_id}}
         seq = event["seq"]
-        if seq == 1:  # the one-open-per-order check, outside the transaction as in the service
-            complaints.find_one(
-                {"channel": doc["channel"], "order.id": order_id, "active": True}, {"_id": 1}
-            )
 
         def work(session) -> None:
             if seq > 1:

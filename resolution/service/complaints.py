@@ -158,14 +158,16 @@ def open_complaint(
 
     def work(session) -> Recorded:
         event = commands.open_complaint(complaint_id, actor, request, ctx.clock())
-        _refuse_second_complaint(actor, order)
         return _commit(session, ctx, actor, None, event, idem)
 
     def write() -> Recorded:
+        # No read before: the unique index `one_open_complaint_per_order` refuses a second
+        # complaint on the order inside the transaction, which then commits nothing; only
+        # then is the complaint in the way read, to name it (a round trip saved per open).
         try:
             return eventstore.transaction(work)
         except eventstore.OrderTaken as taken:
-            _refuse_second_complaint(actor, order)  # names the winner of the race
+            _refuse_second_complaint(actor, order)  # names the complaint in the way
             raise Conflict(f"Order {order['id']} already has an open complaint.") from taken
 
     # The complaint in the way may be this very request's, retried: `once` replays it.
@@ -285,7 +287,11 @@ def post_message(
 
 def get_complaint(ctx: Context, actor: Actor, complaint_id: str) -> Complaint:
     """The complaint, if the actor may see it; otherwise it does not exist for them."""
-    complaint = eventstore.load(complaint_id)
+    return _seen(actor, complaint_id, eventstore.load(complaint_id))
+
+
+def _seen(actor: Actor, complaint_id: str, complaint: Complaint | None) -> Complaint:
+    # One answer for "no such complaint" and "not yours to see": nothing tells them apart.
     if complaint is None or not can_see(actor, complaint):
         raise NotFound(f"There is no complaint {complaint_id}.")
     return complaint
@@ -328,10 +334,11 @@ def list_events(
     Uploads the actor may not open (another party's identity document) keep only their
     mention; the hidden fields' hashes come in `data_hashes`, so the chain still verifies.
     """
-    complaint = get_complaint(ctx, actor, complaint_id)
-    evidence = {item["id"]: item for item in complaint.evidence}
     limit = max(1, min(limit, MAX_PAGE))
-    events = eventstore.events_of(complaint_id, after=after, limit=limit + 1)
+    # The projection (who may see it, what its evidence is) and the page, in one read.
+    stored, events = eventstore.load_with_events(complaint_id, after=after, limit=limit + 1)
+    complaint = _seen(actor, complaint_id, stored)
+    evidence = {item["id"]: item for item in complaint.evidence}
     page = [_as_seen_by(actor, event, evidence) for event in events[:limit]]
     return page, (str(page[-1]["seq"]) if len(events) > limit else None)
 

@@ -189,6 +189,32 @@ def events_of(complaint_id: str, after: int = 0, limit: int | None = None) -> li
     return [event_from_mongo(doc) for doc in query.as_pymongo()]
 
 
+def load_with_events(
+    complaint_id: str, after: int = 0, limit: int = 100
+) -> tuple[Complaint | None, list[Event]]:
+    """The stored projection and a page of its events (as `events_of`), in one round trip.
+
+    One aggregate: the complaint by `_id`, its events joined by `complaint_seq` (`$lookup`
+    with `localField`/`foreignField`, so both MongoDB and SecantusDB read that index for the
+    one complaint). A page is at most `limit` events, far under a document's 16 MB.
+    """
+    complaints, events, _ = _collections()
+    page: list[dict[str, Any]] = [{"$match": {"seq": {"$gt": after}}}] if after else []
+    page += [{"$sort": {"seq": 1}}, {"$limit": limit}]
+    joined = {
+        "from": events.name,
+        "localField": "_id",
+        "foreignField": "complaint_id",
+        "pipeline": page,
+        "as": "events",
+    }
+    found = list(complaints.aggregate([{"$match": {"_id": complaint_id}}, {"$lookup": joined}]))
+    if not found:
+        return None, []
+    doc = found[0]
+    return complaint_from_mongo(doc), [event_from_mongo(e) for e in doc["events"]]
+
+
 def last_event(complaint_id: str, type_: str, match: dict[str, Any]) -> Event | None:
     """The complaint's latest event of `type_` whose fields equal `match` (dotted paths)."""
     _, events, _ = _collections()
