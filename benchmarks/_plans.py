@@ -473,8 +473,9 @@ def lookups(command: Command) -> list[Command]:
 
     SecantusDB's and MongoDB's `explain` of an aggregate show the outer collection's plan only.
     A `$lookup` on `localField` = `_id` after `{$match: {_id: value}}`, whose own pipeline is
-    `$match`, `$sort` and `$limit` stages, is the find of `{foreignField: value, …match}` with
-    that sort and limit on the `from` collection: the read each server makes for it.
+    `$match`, `$sort`, `$limit` and `$project` stages, is the find of `{foreignField: value,
+    …match}` with that sort, limit and projection on the `from` collection: the read each
+    server makes for it.
     """
     pipeline = command.body.get("pipeline") or []
     first = pipeline[0].get("$match", {}) if pipeline else {}
@@ -488,12 +489,12 @@ def lookups(command: Command) -> list[Command]:
         }
         for inner in stage.get("pipeline", ()):
             (operator, value), *rest = inner.items()
-            if rest or operator not in ("$match", "$sort", "$limit"):
+            if rest or operator not in ("$match", "$sort", "$limit", "$project"):
                 raise ValueError(f"a $lookup stage this module cannot explain: {inner}")
             if operator == "$match":
                 find["filter"].update(value)
             else:
-                find[operator[1:]] = value
+                find[{"$project": "projection"}.get(operator, operator[1:])] = value
         derived.append(Command("find", stage["from"], find, returned=command.joined, lookup=True))
     return derived
 
