@@ -5,7 +5,9 @@ Round trips, not seconds: they are stable on a shared machine and they are what 
 costs on the embedded database (see ../shared/docs/library-notes.md). Requests: the complaint
 writes (open, actions, a message), the reads (complaint, listing, event log, evidence list),
 the audit export of one complaint (its whole body read), the webhook subscription, listing
-and deliveries, and the care console's queue page (signed in as an agent).
+and deliveries, and the care console's queue page (signed in as an agent). Twice: with the
+rate limits off (the service's own work), then with the default limits on (Flask-Limiter's
+moving window adds one `update` per limit a write meets, none on a read).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resolution.api import create_app  # noqa: E402
 from resolution.api.auth import issue_token  # noqa: E402
-from resolution.config import Config  # noqa: E402
+from resolution.config import Config, RateLimits  # noqa: E402
 from resolution.store.embedded import EmbeddedServer  # noqa: E402
 
 SECRET = "benchmark-secret-of-at-least-32-bytes"
@@ -47,99 +49,109 @@ def main() -> None:
     listener = Counting()
     monitoring.register(listener)
     with tempfile.TemporaryDirectory() as tmp, EmbeddedServer(tmp, in_memory=True) as server:
-        config = Config(
-            jwt_secret=SECRET,
-            mongodb_uri=server.uri,
-            db_name="bench",
-            signing_key=SIGNING_KEY,
-            webhooks_allow_private=True,
-        )
-        app = create_app(config)
-        client = app.test_client()
+        print("The service's own round trips (rate limits off), then with the default limits on:")
+        counts(listener, server.uri, "bench_off", RateLimits(writes=None, uploads=None))
+        print()
+        counts(listener, server.uri, "bench_on", RateLimits())
 
-        def bearer(role, sub, shop=None):
-            return {"Authorization": f"Bearer {issue_token(SECRET, role, sub, shop)}"}
 
-        buyer, seller = bearer("buyer", "b1"), bearer("seller", "s1", "shop-1")
-        auditor, integration = bearer("auditor", "a1"), bearer("integration", "market-1")
-        hook = {"url": "http://127.0.0.1:9/hooks"}
-        order = {
-            "id": "INV-1",
-            "shop_id": "shop-1",
-            "channel": "tokopedia",
-            "total": 100000,
-            "items": [{"sku": "A", "name": "A", "qty": 1, "price": 100000}],
-            "paid_at": "2025-06-01T10:00:00+07:00",
-        }
-        body = {
-            "order": order,
-            "reason": "damaged",
-            "description": "rusak",
-            "requested_solution": {"kind": "refund", "amount": 100000},
-        }
-        propose = {"solution": {"kind": "refund", "amount": 50000}}
-        steps = [
-            ("open complaint", "post", "/v1/complaints", buyer, body, {}),
-            (
-                "open (Idempotency-Key)",
-                "post",
-                "/v1/complaints",
-                buyer,
-                {**body, "order": {**order, "id": "INV-2"}},
-                {"Idempotency-Key": "k1"},
-            ),
-            ("propose", "post", "/v1/complaints/{cid}/actions/propose", seller, propose, {}),
-            ("message", "post", "/v1/complaints/{cid}/messages", buyer, {"body": "ok"}, {}),
-            (
-                "accept (If-Match)",
-                "post",
-                "/v1/complaints/{cid}/actions/accept",
-                buyer,
-                None,
-                {"If-Match": '"3"'},
-            ),
-            ("get complaint", "get", "/v1/complaints/{cid}", buyer, None, {}),
-            ("list complaints", "get", "/v1/complaints?limit=20", seller, None, {}),
-            ("event log", "get", "/v1/complaints/{cid}/events", buyer, None, {}),
-            ("evidence list", "get", "/v1/complaints/{cid}/evidence", buyer, None, {}),
-            (
-                "audit export (one complaint)",
-                "get",
-                "/v1/audit/events?complaint_id={cid}",
-                auditor,
-                None,
-                {},
-            ),
-            ("subscribe webhook", "post", "/v1/webhooks", integration, hook, {}),
-            ("webhook listing", "get", "/v1/webhooks", integration, None, {}),
-            ("webhook deliveries", "get", "/v1/webhooks/{wid}/deliveries", integration, None, {}),
-        ]
-        ids: dict[str, str] = {}
-        print(f"{'request':28} {'round trips':>11}  commands")
-        for name, method, path, auth, payload, headers in steps:
-            listener.commands.clear()
-            response = getattr(client, method)(
-                path.format(**ids), json=payload, headers={**auth, **headers}
-            )
-            response.get_data()  # a streamed body (the export) reads the database as it goes
-            assert response.status_code < 300, (name, response.status_code, response.text)
-            if path.endswith("/v1/complaints"):
-                ids.setdefault("cid", response.json["id"])
-            if name == "subscribe webhook":
-                ids["wid"] = response.json["id"]
-            show(name, listener)
-        # The console's queue, as a signed-in agent sees it.
-        page = client.get("/console/login")
-        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
-        care_token = issue_token(SECRET, "care", "agent-1")
-        signed_in = client.post(
-            "/console/login", data={"csrf_token": csrf.group(1), "token": care_token}
-        )
-        assert signed_in.status_code in (302, 303), signed_in.status_code
+def counts(listener: Counting, uri: str, db_name: str, limits: RateLimits) -> None:
+    """Every request of the walk-through once, and the database commands each one sent."""
+    config = Config(
+        jwt_secret=SECRET,
+        mongodb_uri=uri,
+        db_name=db_name,
+        signing_key=SIGNING_KEY,
+        webhooks_allow_private=True,
+        rate_limits=limits,
+    )
+    app = create_app(config)
+    client = app.test_client()
+
+    def bearer(role, sub, shop=None):
+        return {"Authorization": f"Bearer {issue_token(SECRET, role, sub, shop)}"}
+
+    buyer, seller = bearer("buyer", "b1"), bearer("seller", "s1", "shop-1")
+    auditor, integration = bearer("auditor", "a1"), bearer("integration", "market-1")
+    hook = {"url": "http://127.0.0.1:9/hooks"}
+    order = {
+        "id": "INV-1",
+        "shop_id": "shop-1",
+        "channel": "tokopedia",
+        "total": 100000,
+        "items": [{"sku": "A", "name": "A", "qty": 1, "price": 100000}],
+        "paid_at": "2025-06-01T10:00:00+07:00",
+    }
+    body = {
+        "order": order,
+        "reason": "damaged",
+        "description": "rusak",
+        "requested_solution": {"kind": "refund", "amount": 100000},
+    }
+    propose = {"solution": {"kind": "refund", "amount": 50000}}
+    steps = [
+        ("open complaint", "post", "/v1/complaints", buyer, body, {}),
+        (
+            "open (Idempotency-Key)",
+            "post",
+            "/v1/complaints",
+            buyer,
+            {**body, "order": {**order, "id": "INV-2"}},
+            {"Idempotency-Key": "k1"},
+        ),
+        ("propose", "post", "/v1/complaints/{cid}/actions/propose", seller, propose, {}),
+        ("message", "post", "/v1/complaints/{cid}/messages", buyer, {"body": "ok"}, {}),
+        (
+            "accept (If-Match)",
+            "post",
+            "/v1/complaints/{cid}/actions/accept",
+            buyer,
+            None,
+            {"If-Match": '"3"'},
+        ),
+        ("get complaint", "get", "/v1/complaints/{cid}", buyer, None, {}),
+        ("list complaints", "get", "/v1/complaints?limit=20", seller, None, {}),
+        ("event log", "get", "/v1/complaints/{cid}/events", buyer, None, {}),
+        ("evidence list", "get", "/v1/complaints/{cid}/evidence", buyer, None, {}),
+        (
+            "audit export (one complaint)",
+            "get",
+            "/v1/audit/events?complaint_id={cid}",
+            auditor,
+            None,
+            {},
+        ),
+        ("subscribe webhook", "post", "/v1/webhooks", integration, hook, {}),
+        ("webhook listing", "get", "/v1/webhooks", integration, None, {}),
+        ("webhook deliveries", "get", "/v1/webhooks/{wid}/deliveries", integration, None, {}),
+    ]
+    ids: dict[str, str] = {}
+    limited = "on" if limits.enabled else "off"
+    print(f"{'request (limits ' + limited + ')':28} {'round trips':>11}  commands")
+    for name, method, path, auth, payload, headers in steps:
         listener.commands.clear()
-        queue = client.get("/console/")
-        assert queue.status_code == 200, queue.status_code
-        show("console queue", listener)
+        response = getattr(client, method)(
+            path.format(**ids), json=payload, headers={**auth, **headers}
+        )
+        response.get_data()  # a streamed body (the export) reads the database as it goes
+        assert response.status_code < 300, (name, response.status_code, response.text)
+        if path.endswith("/v1/complaints"):
+            ids.setdefault("cid", response.json["id"])
+        if name == "subscribe webhook":
+            ids["wid"] = response.json["id"]
+        show(name, listener)
+    # The console's queue, as a signed-in agent sees it.
+    page = client.get("/console/login")
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    care_token = issue_token(SECRET, "care", "agent-1")
+    signed_in = client.post(
+        "/console/login", data={"csrf_token": csrf.group(1), "token": care_token}
+    )
+    assert signed_in.status_code in (302, 303), signed_in.status_code
+    listener.commands.clear()
+    queue = client.get("/console/")
+    assert queue.status_code == 200, queue.status_code
+    show("console queue", listener)
 
 
 def show(name: str, listener: Counting) -> None:

@@ -1,10 +1,11 @@
 """Gunicorn settings for the API, shared by `resolution serve` and `gunicorn -c gunicorn.conf.py`.
 
-Workers are plain sync workers: each request holds one MongoDB transaction at a time, and
-throughput comes from more workers (and more copies of the service), not from threads.
-A sync worker reads a request from a blocking socket: the app gives a body
-`RESOLUTION_BODY_TIMEOUT` (50 s, under `timeout`) and answers 408 after it; slow headers are cut
-by `timeout` itself (the worker is restarted). In production a buffering proxy takes slow clients.
+Workers are sync workers unless `threads` is over 1 (`resolution serve --threads N`, which
+`make run` sets to 4): then gunicorn runs gthread workers, each overlapping the database waits
+of N requests (docs/operations.md has the figures). A worker reads a request from a blocking
+socket: the app gives a body `RESOLUTION_BODY_TIMEOUT` (50 s, under `timeout`) and answers 408
+after it; a sync worker's slow headers are cut by `timeout` itself (the worker is restarted), a
+thread's are not. In production a buffering proxy takes slow clients.
 """
 
 from __future__ import annotations
