@@ -40,8 +40,8 @@ diagram: install
 translations: install
 	mkdir -p var
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o var/messages.pot .
-	$(BIN)/pybabel update -i var/messages.pot -d resolution/translations --width 100
-	$(BIN)/pybabel compile -d resolution/translations
+	$(BIN)/pybabel update -i var/messages.pot -d resolution/web/translations --width 100
+	$(BIN)/pybabel compile -d resolution/web/translations
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -6,7 +6,7 @@ up every worker; `resolution serve` does all of this itself. See docs/operations
 
 import os
 
-from resolution.gunicorn_config import *  # noqa: F403 - the shared settings
+from resolution.workers.gunicorn_config import *  # noqa: F403 - the shared settings
 
 bind = os.environ.get("RESOLUTION_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))

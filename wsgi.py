@@ -1,5 +1,5 @@
 """The WSGI entry point for any server: `gunicorn wsgi:app` (with MONGODB_URI set)."""
 
-from resolution.api import create_app
+from resolution.web.app import create_app
 
 app = create_app()

@@ -26,9 +26,11 @@ from pymongo import monitoring
 
 from benchmarks._data import BIG_SHOP, INTEGRATOR, NOW, START, SUBSCRIPTION, buyer_of, channel_of
 from resolution.domain.actors import Actor, Role
+from resolution.observability import STATES
 from resolution.service import Context, audit, queue, sweeper, webhooks
 from resolution.service import complaints as service
-from resolution.store import eventstore, files
+from resolution.store import eventstore, files, idempotency, listings
+from resolution.store import webhooks as webhook_store
 from resolution.store.documents import ComplaintDocument
 
 # Updates and deletes are not explained: SecantusDB explains every one as a collection scan,
@@ -314,7 +316,7 @@ QUERIES: tuple[Query, ...] = (
     ),
     Query(
         "idempotency key",
-        lambda c, s: eventstore.idempotent_response("0" * 64),
+        lambda c, s: idempotency.remembered("0" * 64),
         ("_id_",),
     ),
     Query("sweeper: due", lambda c, s: sweeper.due_complaints(NOW), ("due",)),
@@ -390,19 +392,19 @@ QUERIES: tuple[Query, ...] = (
     ),
     Query(
         "webhooks: fan-out (deliverer)",
-        lambda c, s: webhooks.fan_out(c, lambda sub, event, complaint: {}, limit=5),
+        lambda c, s: webhooks.fan_out(c, limit=5),
         ("fanout", None, "complaint_seq"),
         scans="all subscriptions (a handful) are read for each fan-out",
     ),
     Query(
         "webhooks: queue figures (metrics)",
-        lambda c, s: webhooks.queue_figures(NOW),
+        lambda c, s: webhook_store.queue_figures(),
         ("queue", "queue", "queue", None),
         unexplained="the failing count: `status` rides `queue`, `attempts` is checked on each",
     ),
     Query(
         "metrics: complaints by state, care overdue",
-        lambda c, s: service.data_figures(NOW),
+        lambda c, s: listings.complaint_figures(STATES, NOW),
         ("by_state", "care_due"),
     ),
     Query(

@@ -48,7 +48,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from resolution.api.auth import issue_token  # noqa: E402
+from resolution.web.auth import issue_token  # noqa: E402
 
 SECRET = "benchmark-secret-of-at-least-32-bytes"
 REFUND = {"kind": "refund", "amount": 45000}

@@ -22,10 +22,10 @@ from pymongo import monitoring
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resolution.api import create_app  # noqa: E402
-from resolution.api.auth import issue_token  # noqa: E402
 from resolution.config import Config, RateLimits  # noqa: E402
 from resolution.store.embedded import EmbeddedServer  # noqa: E402
+from resolution.web.app import create_app  # noqa: E402
+from resolution.web.auth import issue_token  # noqa: E402
 
 SECRET = "benchmark-secret-of-at-least-32-bytes"
 SIGNING_KEY = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="  # base64 of a 32-byte seed: a test key

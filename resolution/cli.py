@@ -11,23 +11,21 @@ import contextlib
 import io
 import logging
 import os
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
-from pymongo.errors import PyMongoError
 
 from . import service
 from .config import DEFAULT_DATA_DIR, Config, ConfigError
 from .domain.deadlines import parse_duration
+from .service.unit_of_work import context_for
 from .store import database
 from .store.embedded import EmbeddedServerError, database_uri
+from .workers import supervisor
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +120,9 @@ def serve(
 
     from gunicorn.app.base import BaseApplication
 
-    from . import gunicorn_config
-    from .api import create_app
     from .observability import configure_logging
+    from .web.app import create_app
+    from .workers import gunicorn_config
 
     configure_logging()
 
@@ -148,8 +146,8 @@ def serve(
     deliverer = ["deliver", "--loop", "--interval", str(deliver_interval)]
     with (
         _database(data_dir, watch=True) as uri,  # a database that dies is started again
-        _beside(uri, sweeper if sweep_interval else None),
-        _beside(uri, deliverer if deliver_interval else None),
+        supervisor.beside(uri, sweeper if sweep_interval else None),
+        supervisor.beside(uri, deliverer if deliver_interval else None),
     ):
         click.echo(f"resolution: database {uri}; serving on http://{host}:{port}")
         arbiter = os.getpid()
@@ -173,86 +171,6 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _OWNS_METRICS_DIR = "RESOLUTION_OWNS_METRICS_DIR"
 
 
-@contextlib.contextmanager
-def _beside(uri: str, arguments: list[str] | None) -> Iterator[None]:
-    """`resolution <arguments>` (the sweeper, the deliverer) as a child process on the same
-    database, started again whenever it dies, and stopped with us."""
-    if not arguments:
-        yield
-        return
-
-    child = _Child([sys.executable, "-m", "resolution", *arguments], {"MONGODB_URI": uri})
-    stop = threading.Event()
-    watchdog = threading.Thread(target=child.watch, args=(stop,), daemon=True)
-    watchdog.name = f"{arguments[0]}-watchdog"
-    watchdog.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        watchdog.join(timeout=60)
-        child.stop()
-
-
-class _Child:
-    """A child process kept running: the sweeper or the deliverer beside `serve`.
-
-    Both wait out database errors by themselves; any other death (a bug, the kernel's OOM
-    killer, an operator's stray kill) would leave complaints unswept or webhooks unsent until
-    the next start, so the watchdog starts it again, waiting longer each time it dies young.
-    """
-
-    YOUNG = 30.0  # seconds: a child that dies sooner is crashing on start
-    MOST_WAIT = 60.0
-
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
-        self._command, self._env = command, {**os.environ, **env}
-        self._owner = os.getpid()
-        self._lock = threading.Lock()
-        self.proc = subprocess.Popen(self._command, env=self._env)
-        self.started = time.monotonic()
-
-    def watch(self, stop: threading.Event, interval: float = 0.5) -> None:
-        young_deaths = 0
-        while not stop.wait(interval):
-            if os.getpid() != self._owner:
-                return  # a fork (a gunicorn worker): the child is the arbiter's
-            # gunicorn's arbiter reaps every child it sees exit, ours too: poll() then says 0.
-            if self.proc.poll() is None:
-                continue
-            lived = time.monotonic() - self.started
-            young_deaths = young_deaths + 1 if lived < self.YOUNG else 0
-            wait = min(self.MOST_WAIT, 2.0 ** (young_deaths - 1)) if young_deaths else 0.0
-            log.error(
-                "%s (pid %d) died after %.0f s (exit code %s); starting it again in %.0f s",
-                " ".join(self._command[2:]),
-                self.proc.pid,
-                lived,
-                self.proc.returncode,
-                wait,
-            )
-            if stop.wait(wait):
-                return
-            with self._lock:
-                if stop.is_set():
-                    return
-                try:
-                    self.proc = subprocess.Popen(self._command, env=self._env)
-                except OSError as error:  # out of processes or memory: the next round tries
-                    log.error("could not start %s: %s", " ".join(self._command[2:]), error)
-                self.started = time.monotonic()
-
-    def stop(self) -> None:
-        with self._lock:
-            proc = self.proc
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @main.command("seed-demo")
 @click.option(
     "--console-url",
@@ -263,7 +181,7 @@ class _Child:
 @data_dir_option
 def seed_demo(console_url: str, data_dir: Path) -> None:
     """Fills a few demo complaints in different states and prints a token for each role."""
-    from .demo import seed
+    from .service.demo import seed
 
     with _connected(data_dir) as config:
         created = seed(service.Context(deadlines=config.deadlines))
@@ -272,8 +190,8 @@ def seed_demo(console_url: str, data_dir: Path) -> None:
 
 
 def demo_tokens(secret, console_url: str | None = None) -> str:
-    from .api.auth import issue_token
-    from .demo import PARTIES
+    from .service.demo import PARTIES
+    from .web.auth import issue_token
 
     lines = ["Tokens (valid 30 days):"]
     tokens = {}
@@ -324,42 +242,29 @@ def check_chains(data_dir: Path) -> None:
 def sweep(now_text: str | None, loop: bool, interval: float, data_dir: Path) -> None:
     """Escalates, closes or completes complaints whose turn-holder stayed silent too long,
     and reminds turn-holders whose deadline is near."""
-    import time
-
     from .service.sweeper import REMINDER
-    from .service.sweeper import sweep as sweep_once
+    from .workers import sweeper
 
-    now = None
-    if now_text:
-        try:
-            now = datetime.fromisoformat(now_text)
-        except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="--now") from error
-        if now.tzinfo is None:
-            raise click.BadParameter("give a time zone, e.g. +07:00", param_hint="--now")
+    def report(moved) -> None:
+        reminded = moved.pop(REMINDER, 0)
+        detail = ", ".join(f"{action} {n}" for action, n in sorted(moved.items()))
+        click.echo(
+            f"Moved {sum(moved.values())} complaints"
+            + (f" ({detail})" if detail else "")
+            + f"; reminded {reminded} of a deadline ({REMINDER})"
+        )
+
+    now = _instant(now_text, "--now")
     with _connected(data_dir) as config:
         ctx = service.Context(deadlines=config.deadlines)
-        while True:
-            try:
-                moved = sweep_once(ctx, now)
-            except PyMongoError as error:
-                if not loop:
-                    raise
-                # The database is down or restarting: a looping sweeper waits it out (each
-                # move is its own transaction; the next pass finds what is left), not dies.
-                click.echo(f"Sweep failed, trying again: database error: {error}", err=True)
-                time.sleep(interval)
-                continue
-            reminded = moved.pop(REMINDER, 0)
-            detail = ", ".join(f"{action} {n}" for action, n in sorted(moved.items()))
-            click.echo(
-                f"Moved {sum(moved.values())} complaints"
-                + (f" ({detail})" if detail else "")
-                + f"; reminded {reminded} of a deadline ({REMINDER})"
-            )
-            if not loop:
-                return
-            time.sleep(interval)
+        sweeper.run(
+            ctx,
+            now,
+            loop=loop,
+            interval=interval,
+            report=report,
+            warn=lambda message: click.echo(message, err=True),
+        )
 
 
 def _instant(text: str | None, name: str) -> datetime | None:
@@ -387,7 +292,7 @@ def _instant(text: str | None, name: str) -> datetime | None:
 @data_dir_option
 def deliver(loop: bool, interval: float, lease: float, data_dir: Path) -> None:
     """Sends committed events to the webhooks that want them (signed, in order, retried)."""
-    from . import deliverer
+    from .workers import deliverer
 
     if loop:
         from .observability import configure_logging
@@ -395,7 +300,7 @@ def deliver(loop: bool, interval: float, lease: float, data_dir: Path) -> None:
         configure_logging()
     with _connected(data_dir) as config:
         done = deliverer.run(
-            _context(config), loop=loop, interval=interval, lease=timedelta(seconds=lease)
+            context_for(config), loop=loop, interval=interval, lease=timedelta(seconds=lease)
         )
         click.echo(
             f"Delivered {done.delivered}, failed {done.failed} (to retry), "
@@ -418,10 +323,11 @@ def export(since, until, types, channel, complaint_id, fmt, out, data_dir) -> No
 
     from .domain.actors import Actor, Role
     from .domain.errors import DomainError
+    from .domain.events import EPOCH
     from .service import audit
 
     query = audit.ExportQuery(
-        since=_instant(since, "--since") or audit.EPOCH,
+        since=_instant(since, "--since") or EPOCH,
         until=_instant(until, "--until"),
         types=tuple(types),
         channel=channel,
@@ -431,7 +337,7 @@ def export(since, until, types, channel, complaint_id, fmt, out, data_dir) -> No
     manifest: dict = {}
     partial = out.with_name(out.name + ".partial")  # the file appears whole, or not at all
     with _connected(data_dir) as config:
-        ctx = _context(config)
+        ctx = context_for(config)
         records = audit.export_records(ctx, auditor, query)
         try:
             first = next(records)  # a refused query (--until before --since) stops here
@@ -494,7 +400,7 @@ def verify(file: Path, public_key: str | None) -> None:
 @data_dir_option
 def keys(generate: bool, data_dir: Path) -> None:
     """Prints the public key that signs audit exports (what auditors pass to `verify`)."""
-    from . import signing
+    from .service import signing
 
     if generate:
         click.echo(signing.generate())
@@ -502,17 +408,6 @@ def keys(generate: bool, data_dir: Path) -> None:
 
     key = signing.load(os.environ.get("RESOLUTION_SIGNING_KEY"), data_dir)
     click.echo(signing.public_key(key))
-
-
-def _context(config: Config) -> service.Context:
-    from . import signing
-
-    return service.Context(
-        deadlines=config.deadlines,
-        evidence_limits=config.evidence_limits,
-        signing_key=signing.load(config.signing_key, config.data_dir),
-        webhooks_allow_private=config.webhooks_allow_private,
-    )
 
 
 @main.command()
@@ -530,7 +425,7 @@ def _context(config: Config) -> service.Context:
 @click.option("--ttl", default="1d", show_default=True, help="How long it is valid: 1d, 12h, 30m.")
 def token(role: str, sub: str, shop_id: str | None, ttl: str) -> None:
     """Prints a signed bearer token for development."""
-    from .api.auth import issue_token
+    from .web.auth import issue_token
 
     if role == "seller" and not shop_id:
         raise click.UsageError("--shop-id is required for a seller token.")

@@ -38,6 +38,17 @@ class RateLimits:
 
 
 @dataclass(frozen=True)
+class TokenPolicy:
+    """How tokens are checked: the key, and the issuer and audience when configured, with a
+    small allowance for clocks that disagree (`exp`, `nbf`, `iat`)."""
+
+    secret: str
+    issuer: str | None = None
+    audience: str | None = None
+    leeway: timedelta = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
 class Config:
     jwt_secret: str
     mongodb_uri: str | None = None
@@ -59,10 +70,8 @@ class Config:
     body_timeout: timedelta = timedelta(seconds=50)
 
     @property
-    def tokens(self):
-        """How bearer tokens are issued and checked (`resolution.api.auth.TokenPolicy`)."""
-        from .api.auth import TokenPolicy
-
+    def tokens(self) -> TokenPolicy:
+        """How bearer tokens are issued and checked (`resolution.web.auth`)."""
         return TokenPolicy(self.jwt_secret, self.jwt_issuer, self.jwt_audience, self.jwt_leeway)
 
     @classmethod

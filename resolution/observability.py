@@ -4,8 +4,9 @@ Counters and histograms are per process. Under gunicorn (several workers) and be
 sweeper and the deliverer, `resolution serve` points `PROMETHEUS_MULTIPROC_DIR` at a fresh
 directory before any of them starts, so each process writes its figures there and `/metrics`
 adds them up (prometheus_client's multiprocess mode). Figures that are facts about the data
-(complaints by state, overdue care, the webhook queue) are read from the database when
-scraped, so every process answers the same.
+(complaints by state, overdue care, the webhook queue) are read from the store when
+scraped, so every process answers the same. Use cases never count: events are counted as they
+commit (`service.unit_of_work.on_commit`), sweeps by the loop that runs them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import re
 import sys
 import time
 import uuid
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from flask import Flask, Response, g, has_request_context, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
@@ -25,6 +27,13 @@ from prometheus_client.registry import REGISTRY, Collector
 from pythonjsonlogger.json import JsonFormatter
 
 from .domain.audit import mask_text
+from .domain.events import Event
+from .domain.lifecycle import Lifecycle
+from .service.unit_of_work import on_commit
+from .store import listings
+from .store import webhooks as webhook_store
+
+STATES = tuple(state.id for state in Lifecycle.states if state.id != "new")
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -92,10 +101,7 @@ class DataCollector(Collector):
         self.now = now
 
     def collect(self):
-        from .service import webhooks
-        from .service.complaints import data_figures
-
-        figures = data_figures(self.now)
+        figures = listings.complaint_figures(STATES, self.now)
         states = GaugeMetricFamily(
             "resolution_complaints", "Complaints by state.", labels=["state"]
         )
@@ -107,7 +113,9 @@ class DataCollector(Collector):
             "Complaints past the care team's service level (escalated or assigned too long).",
             value=figures["care_overdue"],
         )
-        queue = webhooks.queue_figures(self.now)
+        queue = webhook_store.queue_figures()
+        oldest = queue["oldest_pending_created_at"]
+        age = (self.now - _aware(oldest)).total_seconds() if oldest else 0.0
         deliveries = GaugeMetricFamily(
             "resolution_webhook_deliveries", "Webhook deliveries by status.", labels=["status"]
         )
@@ -117,7 +125,7 @@ class DataCollector(Collector):
         yield GaugeMetricFamily(
             "resolution_webhook_oldest_pending_seconds",
             "Age of the oldest delivery not yet delivered (0 when none waits).",
-            value=queue["oldest_pending_seconds"],
+            value=max(age, 0.0),
         )
         yield GaugeMetricFamily(
             "resolution_webhook_failing_deliveries",
@@ -129,6 +137,26 @@ class DataCollector(Collector):
             "Committed events not yet turned into deliveries.",
             value=queue["outbox"],
         )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _count_event(event: Event) -> None:
+    EVENTS.labels(event.type).inc()
+
+
+def count_events() -> None:
+    """Counts every event this process commits from now on (`resolution_events_total`)."""
+    on_commit(_count_event)
+
+
+def count_sweep(moved: Mapping[str, int]) -> None:
+    """Counts one sweeper pass and what it moved or reminded, by action."""
+    SWEEPS.inc()
+    for action, count in moved.items():
+        SWEEP_MOVES.labels(action).inc(count)
 
 
 def request_id() -> str | None:
@@ -158,7 +186,9 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 def init_app(app: Flask) -> None:
     """A request id for every request (the caller's `X-Request-Id`, or a new one), returned
-    in the response and in every log line; request counts and latencies by route."""
+    in the response and in every log line; request counts and latencies by route; events
+    committed by the app's use cases."""
+    count_events()
 
     @app.before_request
     def start() -> None:

@@ -7,6 +7,11 @@ from datetime import UTC
 from marshmallow import ValidationError, fields, validate
 
 from resolution.domain.events import iso
+from resolution.domain.identifiers import CHANNEL, OBJECT_ID
+
+# The same formats as the service checks in paths (resolution/domain/identifiers.py).
+OBJECT_ID_PATTERN = rf"^{OBJECT_ID.pattern}\Z"
+CHANNEL_PATTERN = rf"^{CHANNEL.pattern}\Z"
 
 MAX_RUPIAH = 10**13  # ten trillion rupiah: above any single order
 

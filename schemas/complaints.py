@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from resolution.domain.lifecycle import Lifecycle
 from resolution.domain.solutions import Kind
 
-from .common import MAX_RUPIAH, Instant, identifier, money, text
+from .common import CHANNEL_PATTERN, MAX_RUPIAH, OBJECT_ID_PATTERN, Instant, identifier, money, text
 
 REASONS = (
     "not_received",
@@ -19,7 +19,6 @@ REASONS = (
     "other",
 )
 STATES = tuple(s.id for s in Lifecycle.states if s.id != "new")
-COMPLAINT_ID = r"^[0-9a-f]{24}\Z"
 
 
 class OrderItemSchema(Schema):
@@ -36,7 +35,7 @@ class OrderSchema(Schema):
     shop_id = identifier(required=True)
     channel = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,31}\Z", error="lower-case letters, digits, _"),
+        validate=validate.Regexp(CHANNEL_PATTERN, error="lower-case letters, digits, _"),
     )
     total = money(required=True)
     items = fields.List(
@@ -62,12 +61,7 @@ class OpenComplaintSchema(Schema):
     reason = fields.String(required=True, validate=validate.OneOf(REASONS))
     description = text(5000, required=True)
     requested_solution = fields.Nested(SolutionSchema, required=True)
-
-    @validates_schema
-    def _order_items_once(self, data, **kwargs):
-        skus = [item["sku"] for item in data.get("order", {}).get("items", [])]
-        if len(skus) != len(set(skus)):
-            raise ValidationError({"order": {"items": ["each sku may appear once"]}})
+    # Each sku once: the domain's rule (commands.open_complaint), not repeated here.
 
 
 class ProposeSchema(Schema):
@@ -130,7 +124,7 @@ ACTION_SCHEMAS: dict[str, type[Schema]] = {
 class MessageSchema(Schema):
     body = text(5000, required=True)
     evidence_ids = fields.List(
-        fields.String(validate=validate.Regexp(r"^[0-9a-f]{24}\Z", error="not an evidence id")),
+        fields.String(validate=validate.Regexp(OBJECT_ID_PATTERN, error="not an evidence id")),
         validate=validate.Length(max=20),
     )
     answers = fields.Integer(strict=True, validate=validate.Range(min=1, max=10**9))
@@ -140,7 +134,9 @@ class ListComplaintsQuery(Schema):
     state = fields.String(validate=validate.OneOf(STATES))
     overdue = fields.Boolean(load_default=False)
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(validate=validate.Regexp(COMPLAINT_ID, error="not a cursor from a page"))
+    cursor = fields.String(
+        validate=validate.Regexp(OBJECT_ID_PATTERN, error="not a cursor from a page")
+    )
 
 
 class ListEventsQuery(Schema):

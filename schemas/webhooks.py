@@ -5,11 +5,9 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from resolution.domain.commands import EVENT_TYPES
+from resolution.domain.webhooks import STATUSES as DELIVERY_STATUSES
 
-from .common import Instant
-
-DELIVERY_STATUSES = ("pending", "delivered", "dead")
-OBJECT_ID = r"^[0-9a-f]{24}\Z"
+from .common import CHANNEL_PATTERN, OBJECT_ID_PATTERN, Instant
 
 
 class SubscribeSchema(Schema):
@@ -29,7 +27,7 @@ class SubscribeSchema(Schema):
         validate=validate.Length(max=len(EVENT_TYPES)),
     )
     channel = fields.String(
-        validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,31}\Z", error="lower-case letters, digits, _")
+        validate=validate.Regexp(CHANNEL_PATTERN, error="lower-case letters, digits, _")
     )
 
 
@@ -48,7 +46,9 @@ class SubscriptionSchema(Schema):
 class ListDeliveriesQuery(Schema):
     status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(validate=validate.Regexp(OBJECT_ID, error="not a cursor from a page"))
+    cursor = fields.String(
+        validate=validate.Regexp(OBJECT_ID_PATTERN, error="not a cursor from a page")
+    )
 
 
 class DeliverySchema(Schema):

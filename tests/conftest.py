@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from resolution.api import create_app
-from resolution.api.auth import issue_token
 from resolution.config import Config
 from resolution.service import Context
 from resolution.store import database
 from resolution.store.embedded import EmbeddedServer
+from resolution.web.app import create_app
+from resolution.web.auth import issue_token
 
 SECRET = "test-secret-of-at-least-32-bytes-long"
 _db_numbers = itertools.count()

@@ -6,10 +6,11 @@ from flask import Blueprint, Response, request
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import NotAcceptable
 
-from schemas.common import Instant, identifier
+from schemas.common import CHANNEL_PATTERN, Instant, identifier
 
+from ..domain.events import EPOCH
 from ..service import audit
-from .http import caller, context, load_query
+from ..web.http import caller, context, load_query
 
 bp = Blueprint("audit", __name__, url_prefix="/v1/audit")
 MEDIA = {"application/x-ndjson": "ndjson", "text/csv": "csv"}
@@ -19,7 +20,7 @@ class AuditEventsQuery(Schema):
     since = Instant()
     until = Instant()
     type = fields.String(validate=validate.Regexp(r"^[a-z_]{1,40}(,[a-z_]{1,40}){0,20}\Z"))
-    channel = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,31}\Z"))
+    channel = fields.String(validate=validate.Regexp(CHANNEL_PATTERN))
     complaint_id = identifier()
 
 
@@ -34,7 +35,7 @@ def events() -> Response:
     if best is None:
         raise NotAcceptable("This export comes as application/x-ndjson or text/csv.")
     wanted = audit.ExportQuery(
-        since=query.get("since", audit.EPOCH),
+        since=query.get("since", EPOCH),
         until=query.get("until"),
         types=tuple(query["type"].split(",")) if "type" in query else (),
         channel=query.get("channel"),

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import datetime
-
 from flask import Blueprint, Response, url_for
 
 from schemas.complaints import (
     ACTION_SCHEMAS,
-    ComplaintSchema,
     EventSchema,
     ListComplaintsQuery,
     ListEventsQuery,
@@ -18,11 +14,11 @@ from schemas.complaints import (
 )
 
 from .. import service
-from ..domain.actors import Actor, Role
-from ..domain.lifecycle import PERSON_ACTIONS, allowed_actions
+from ..domain.actors import Actor
+from ..domain.lifecycle import PERSON_ACTIONS
 from ..domain.projection import Complaint
-from ..service import Recorded
-from .http import (
+from ..service import Recorded, views
+from ..web.http import (
     caller,
     complaint_id,
     context,
@@ -35,26 +31,12 @@ from .http import (
 )
 
 bp = Blueprint("complaints", __name__, url_prefix="/v1/complaints")
-_complaint_schema = ComplaintSchema()
 _event_schema = EventSchema()
 
 
 def complaint_view(complaint: Complaint, actor: Actor) -> dict:
-    """The complaint as this caller sees it, with the actions it may take now."""
-    return render_complaint(complaint, actor, context().clock())
-
-
-def render_complaint(complaint: Complaint, actor: Actor, now: datetime) -> dict:
-    """The complaint as `actor` sees it at `now` (also the `complaint` of a webhook delivery)."""
-    view = {
-        **{f.name: getattr(complaint, f.name) for f in dataclasses.fields(complaint)},
-        "allowed_actions": allowed_actions(complaint, actor, now),
-    }
-    if actor.role in (Role.CARE, Role.AUDITOR):
-        view["care_overdue"] = complaint.care_due_at is not None and complaint.care_due_at < now
-    else:
-        del view["care_due_at"]  # the care team's own clock: not the parties' business
-    return _complaint_schema.dump(view)
+    """The complaint as this caller sees it now, with the actions it may take."""
+    return views.complaint_as_seen(complaint, actor, context().clock())
 
 
 @bp.post("")

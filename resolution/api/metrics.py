@@ -6,7 +6,7 @@ from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..observability import DataCollector, registry
-from .http import context
+from ..web.http import context
 
 bp = Blueprint("metrics", __name__)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template
 from flask_babel import get_locale
 
-from .. import narrative
-from ..domain.evidence import as_seen_by
 from ..service import complaints as service
-from .http import caller, complaint_id, context
+from ..service import views
+from ..web import narrative
+from ..web.http import caller, complaint_id, context
 
-bp = Blueprint("report", __name__, url_prefix="/v1/complaints")
+bp = Blueprint("report", __name__, url_prefix="/v1/complaints", template_folder="templates")
 
 # The page is self-contained: inline styles, no scripts, nothing fetched.
 _POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
@@ -26,7 +26,7 @@ def export(cid: str) -> Response:
         "complaint_export.html",
         complaint=complaint,
         records=records,
-        evidence=[as_seen_by(actor, item) for item in complaint.evidence],
+        evidence=[views.evidence_as_seen(item, actor) for item in complaint.evidence],
         reader=narrative.who(actor.as_data()),
         printed_at=ctx.clock(),
         n=narrative,

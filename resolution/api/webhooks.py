@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, Response, url_for
 
 from schemas.webhooks import (
@@ -13,20 +11,12 @@ from schemas.webhooks import (
     SubscriptionSchema,
 )
 
-from ..domain.errors import NotFound
 from ..service import webhooks as service
-from .http import caller, context, json_response, load_body, load_query, write
+from ..web.http import caller, context, json_response, load_body, load_query, object_id, write
 
 bp = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks")
 _subscription = SubscriptionSchema()
 _delivery = DeliverySchema()
-_ID = re.compile(r"[0-9a-f]{24}")
-
-
-def _id(value: str, what: str) -> str:
-    if not _ID.fullmatch(value):
-        raise NotFound(f"There is no {what} {value[:64]}.")
-    return value
 
 
 def subscription_view(doc: dict, secret: str | None = None) -> dict:
@@ -65,21 +55,21 @@ def list_subscriptions() -> Response:
 @bp.get("/<wid>")
 def get_subscription(wid: str) -> Response:
     actor = caller(integration=True)
-    doc = service.subscription(context(), actor, _id(wid, "webhook"))
+    doc = service.subscription(context(), actor, object_id(wid, "webhook"))
     return json_response(subscription_view(doc))
 
 
 @bp.delete("/<wid>")
 def unsubscribe(wid: str) -> Response:
     actor = caller(integration=True)
-    service.unsubscribe(context(), actor, _id(wid, "webhook"))
+    service.unsubscribe(context(), actor, object_id(wid, "webhook"))
     return Response(status=204)
 
 
 @bp.post("/<wid>/rotate-secret")
 def rotate_secret(wid: str) -> Response:
     actor = caller(integration=True)
-    wid = _id(wid, "webhook")
+    wid = object_id(wid, "webhook")
     return write(
         lambda idem: service.rotate_secret(context(), actor, wid, idem),
         lambda result: (200, subscription_view(*result), {}),
@@ -90,14 +80,14 @@ def rotate_secret(wid: str) -> Response:
 def list_deliveries(wid: str) -> Response:
     actor = caller(integration=True)
     query = load_query(ListDeliveriesQuery())
-    page, next_cursor = service.deliveries(context(), actor, _id(wid, "webhook"), **query)
+    page, next_cursor = service.deliveries(context(), actor, object_id(wid, "webhook"), **query)
     return json_response({"items": [delivery_view(d) for d in page], "next_cursor": next_cursor})
 
 
 @bp.post("/<wid>/deliveries/<did>/redeliver")
 def redeliver(wid: str, did: str) -> Response:
     actor = caller(integration=True)
-    wid, did = _id(wid, "webhook"), _id(did, "delivery")
+    wid, did = object_id(wid, "webhook"), object_id(did, "delivery")
     return write(
         lambda idem: service.redeliver(context(), actor, wid, did, idem),
         lambda doc: (202, delivery_view(doc), {}),

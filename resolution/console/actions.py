@@ -20,12 +20,13 @@ from werkzeug.exceptions import HTTPException
 from schemas.complaints import ACTION_SCHEMAS, MessageSchema
 from schemas.evidence import ReviewSchema
 
-from ..api.http import complaint_id, context
-from ..domain.errors import DomainError, Invalid, NotAllowed, PreconditionFailed
+from ..domain.errors import DomainError, Invalid, NotAllowed, Stale
 from ..domain.solutions import WITH_AMOUNT, WITH_ITEMS
-from ..i18n import TIMEZONE
 from ..service import complaints, evidence
 from ..service.complaints import get_complaint
+from ..web.http import complaint_id, context
+from ..web.i18n import TIMEZONE
+from ..web.problems import status_of
 from .blueprint import bp
 from .forms import AssignForm, DecideForm, MessageForm, RequestEvidenceForm, ReviewForm
 from .pages import case_page
@@ -43,7 +44,7 @@ def _take(cid: str, name: str, form: Any, run: Callable[[int], object], done: st
         return case_page(cid, submitted={name: form}, problem=problem, status=422)
     try:
         run(version)
-    except PreconditionFailed:
+    except Stale:
         return case_page(cid, submitted={name: form}, stale=True, status=409)
     except ValidationError as error:
         problem = _("Not recorded: %(why)s", why=_fields(error.messages))
@@ -56,7 +57,7 @@ def _take(cid: str, name: str, form: Any, run: Callable[[int], object], done: st
         return case_page(cid, submitted={name: form}, problem=problem, status=422)
     except DomainError as error:
         problem = _("Not recorded: %(why)s", why=error.detail)
-        return case_page(cid, submitted={name: form}, problem=problem, status=error.status)
+        return case_page(cid, submitted={name: form}, problem=problem, status=status_of(error))
     flash(done)
     return redirect(url_for("console.case", cid=cid))
 
@@ -153,7 +154,7 @@ def _items(order: dict) -> list[dict]:
 
 @bp.errorhandler(DomainError)
 def _refused(error: DomainError):
-    return _error_page(error.detail, error.status)
+    return _error_page(error.detail, status_of(error))
 
 
 @bp.errorhandler(HTTPException)

@@ -20,8 +20,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Optional
 
-from .. import narrative
 from ..domain.solutions import Kind
+from ..web import narrative
 
 
 class SignInForm(FlaskForm):

@@ -11,16 +11,16 @@ from flask_babel import gettext as _
 
 from schemas.complaints import REASONS
 
-from .. import narrative
-from ..api.evidence import file_response
-from ..api.http import complaint_id, context
 from ..domain.errors import NotFound
-from ..domain.evidence import as_seen_by
-from ..domain.lifecycle import allowed_actions
+from ..domain.lifecycle import allowed_actions, decision_waits_for_evidence
 from ..domain.projection import CARE_STATES, Complaint
 from ..domain.solutions import WITH_AMOUNT, WITH_ITEMS
+from ..service import views
 from ..service.complaints import case_record
 from ..service.queue import care_queue
+from ..web import narrative
+from ..web.files import send_evidence_file
+from ..web.http import complaint_id, context
 from .blueprint import bp
 from .diagram import lifecycle_svg
 from .forms import (
@@ -101,7 +101,7 @@ def case_page(
     ctx, me = context(), agent()
     complaint, records = case_record(ctx, me, complaint_id(cid))
     now = ctx.clock()
-    evidence = [as_seen_by(me, item) for item in complaint.evidence]
+    evidence = [views.evidence_as_seen(item, me) for item in complaint.evidence]
     forms = _forms(complaint, evidence)
     for name, form in (submitted or {}).items():
         form.version.data = str(complaint.version)
@@ -113,6 +113,7 @@ def case_page(
         messages=[r for r in records if r["type"] == "message"],
         evidence=evidence,
         allowed=allowed_actions(complaint, me, now),
+        decision_waits=decision_waits_for_evidence(complaint, me, now),
         forms=forms,
         problem=problem,
         stale=stale,
@@ -154,10 +155,12 @@ def evidence_page(cid: str, eid: str) -> str:
     item = next((i for i in complaint.evidence if i["id"] == eid), None)
     if item is None:
         raise NotFound(_("There is no such evidence on this complaint."))
-    return render_template("console/evidence.html", complaint=complaint, item=as_seen_by(me, item))
+    return render_template(
+        "console/evidence.html", complaint=complaint, item=views.evidence_as_seen(item, me)
+    )
 
 
 @bp.get("/complaints/<cid>/evidence/<eid>/file")
 def evidence_file(cid: str, eid: str) -> Response:
     """The file itself, sent as the API sends it (ranges; restricted reads recorded first)."""
-    return file_response(context(), agent(), cid, eid)
+    return send_evidence_file(context(), agent(), cid, eid)

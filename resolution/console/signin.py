@@ -31,10 +31,10 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from ..api.auth import Unauthorized, actor_from_header
 from ..config import Config
 from ..domain.actors import Actor, Role
-from ..i18n import LANGUAGE_COOKIE, LANGUAGES
+from ..web.auth import Unauthorized, actor_from_header
+from ..web.i18n import LANGUAGE_COOKIE, LANGUAGES
 from .blueprint import bp
 from .forms import SignInForm, SignOutForm
 

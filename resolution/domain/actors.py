@@ -16,6 +16,11 @@ class Role(StrEnum):
     INTEGRATION = "integration"
 
 
+# The care team and its auditors: they see every complaint, the care team's own clock, and
+# what parties keep from each other (identity documents).
+STAFF = frozenset({Role.CARE, Role.AUDITOR})
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """The caller: `id` is the token's `sub`; a seller also carries the shop it acts for."""
@@ -23,6 +28,11 @@ class Actor:
     role: Role
     id: str
     shop_id: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        """Care or an auditor (`STAFF`)."""
+        return self.role in STAFF
 
     def as_data(self) -> dict:
         """The actor as it is recorded in an event."""

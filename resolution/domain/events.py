@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+# The beginning of time: an export from here holds every event, and a range query with no
+# lower end gets this one (the embedded database scans a range open at one end).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENESIS = "0" * 64
 
 

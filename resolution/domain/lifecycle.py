@@ -257,3 +257,16 @@ def allowed_actions(
             return allowed_actions(complaint, actor, now, machine)
     enabled = {e.id for e in machine.enabled_events(actor=actor, now=now)}
     return [a for a in PERSON_ACTIONS if a in enabled]
+
+
+def decision_waits_for_evidence(complaint: Complaint, actor: Actor, now: datetime) -> bool:
+    """The agent owns the case in mediation, and only the evidence it asked for (awaited, or
+    sent and not reviewed) keeps it from deciding: what the console tells the agent."""
+    if complaint.state != "in_mediation":
+        return False
+    with machine_for(complaint) as machine:
+        return (
+            machine.by_care(actor)
+            and machine.is_assignee(actor)
+            and not machine.evidence_settled(now)
+        )

@@ -69,6 +69,10 @@ class Complaint:
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
+    def care_overdue(self, now: datetime) -> bool:
+        """Past the care team's service level at `now` (`care_due_at` has gone by)."""
+        return self.care_due_at is not None and self.care_due_at < now
+
     @property
     def pending_solution(self) -> Solution | None:
         """The solution on the table, waiting for the other side to accept it."""

@@ -17,6 +17,10 @@ from urllib.parse import urlsplit
 
 from .errors import Invalid
 
+# What became of a delivery: still to be sent (or retried), taken by the receiver, given up.
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+STATUSES = (PENDING, DELIVERED, DEAD)
+
 # How long deliveries are retried before they are dead-lettered.
 RETRY_FOR = timedelta(days=3)
 # The first retry waits about this long; each next one up to twice as long, at most MAX_WAIT.

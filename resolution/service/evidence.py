@@ -10,24 +10,20 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
-from bson import ObjectId
-from gridfs import GridOut
-
-from .. import media
 from ..domain import commands
 from ..domain.actors import Actor
 from ..domain.errors import NotFound
-from ..domain.evidence import as_seen_by
 from ..store import eventstore, files
-from .complaints import (
+from . import media, views
+from .complaints import get_complaint
+from .unit_of_work import (
     Context,
     Idempotency,
     Recorded,
     Replayed,
-    _change,
-    _check_replay,
-    _check_version,
-    get_complaint,
+    change,
+    check_replay,
+    check_version,
 )
 
 # An upload's event commits within seconds of its file; an hour apart, the file is an orphan.
@@ -50,15 +46,15 @@ def add_evidence(
     """Adds a file (photo, video, screenshot, document, identity document) or a tracking number."""
     # A retried upload replays its first response, even once the complaint has moved on, and
     # before the file is read or stored a second time. (The transaction below checks again.)
-    _check_replay(idem, actor, None)
+    check_replay(idem, actor)
     complaint = get_complaint(ctx, actor, complaint_id)
-    _check_version(complaint, if_match)
+    check_version(complaint, if_match)
     commands.check_can_add_evidence(complaint, actor, ctx.clock())
     item = {k: v for k, v in request.items() if v is not None}
     item.setdefault("care_only", False)
     file_id = None
     if upload is None:
-        item["evidence_id"] = str(ObjectId())
+        item["evidence_id"] = eventstore.new_id()
     else:
         prepared = media.prepare(upload, item["kind"], ctx.evidence_limits)
         metadata = {
@@ -78,7 +74,7 @@ def add_evidence(
             "filename": (filename or "")[:200],
         }
     try:
-        recorded = _change(
+        recorded = change(
             ctx,
             actor,
             complaint_id,
@@ -115,12 +111,12 @@ def remove_orphan_files(ctx: Context, now: datetime, grace: timedelta = ORPHAN_G
 def list_evidence(ctx: Context, actor: Actor, complaint_id: str) -> list[dict]:
     """The complaint's evidence, restricted content reduced to a mention for other parties."""
     complaint = get_complaint(ctx, actor, complaint_id)
-    return [as_seen_by(actor, item) for item in complaint.evidence]
+    return [views.evidence_as_seen(item, actor) for item in complaint.evidence]
 
 
 def open_evidence(
     ctx: Context, actor: Actor, complaint_id: str, evidence_id: str
-) -> tuple[dict, GridOut]:
+) -> tuple[dict, BinaryIO]:
     """The evidence entry and its file, if `actor` may open it.
 
     Opening reads nothing yet: once the bytes to send are known, `record_read` leaves the
@@ -154,7 +150,7 @@ def record_read(ctx: Context, actor: Actor, complaint_id: str, item: dict, first
         began = eventstore.last_event(complaint_id, "evidence_viewed", match)
         if began is not None and began.at >= ctx.clock() - READ_CONTINUES:
             return
-    _change(
+    change(
         ctx,
         actor,
         complaint_id,
@@ -175,7 +171,7 @@ def review_evidence(
     if_match: int | None = None,
 ) -> Recorded:
     """Care marks a piece of evidence reviewed, with a note."""
-    return _change(
+    return change(
         ctx,
         actor,
         complaint_id,

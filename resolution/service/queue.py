@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from ..domain.actors import Actor, Role
+from ..domain.actors import Actor
 from ..domain.errors import Forbidden, Invalid
 from ..domain.projection import CARE_STATES, Complaint
-from ..store import eventstore
-from ..store.documents import EPOCH, ComplaintDocument
-from .complaints import Context
+from ..store import listings
+from .unit_of_work import Context
 
 PER_PAGE = 20
 
@@ -43,32 +41,17 @@ def care_queue(
     Pages are numbered (an agent jumps between them and sees how many there are); the queue
     is short-lived work, so counting it costs little.
     """
-    if actor.role not in (Role.CARE, Role.AUDITOR):
+    if not actor.is_staff:
         raise Forbidden("Only the care team and auditors can read the care queue.")
     if state is not None and state not in CARE_STATES:
         raise Invalid("The queue holds complaints awaiting care or in mediation.", {"state": []})
-    # The most selective clause first: SecantusDB reads by the first one an index serves
-    # (`care_due`, else `by_state`) and checks the others on each document (store/documents.py).
-    query: dict[str, Any] = {}
-    if overdue:
-        query["care_due_at"] = {"$gte": EPOCH, "$lt": ctx.clock()}
-    query["state"] = state or {"$in": list(CARE_STATES)}
-    if channel:
-        query["channel"] = channel
-    if reason:
-        query["reason"] = reason
-    if assigned_to:
-        query["assigned_to"] = assigned_to
-    complaints = ComplaintDocument._get_collection()
-    total = complaints.count_documents(query)
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    docs = list(
-        complaints.find(query)
-        .sort([("escalated_at", 1), ("_id", 1)])
-        .skip((page - 1) * per_page)
-        .limit(per_page)
+    total, page, items, channels = listings.care_queue_page(
+        [state] if state else list(CARE_STATES),
+        care_overdue_at=ctx.clock() if overdue else None,
+        channel=channel,
+        reason=reason,
+        assigned_to=assigned_to,
+        page=page,
+        per_page=per_page,
     )
-    channels = sorted(ComplaintDocument.objects(state__in=list(CARE_STATES)).distinct("channel"))
-    items = [eventstore.complaint_from_mongo(doc) for doc in docs]
-    return QueuePage(items, total, page, pages, channels)
+    return QueuePage(items, total, page, max(1, -(-total // per_page)), channels)

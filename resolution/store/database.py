@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import mongoengine
+import pymongo
 from pymongo.errors import PyMongoError
 
 from . import files
 from .documents import ComplaintDocument, ensure_indexes
+from .errors import guarded
 
 ALIAS = mongoengine.DEFAULT_CONNECTION_NAME
 
 
+@guarded
 def connect(uri: str, db_name: str) -> None:
     """Connects mongoengine (and so every document) to `db_name` on `uri`, and makes indexes.
 
@@ -33,10 +36,11 @@ def disconnect() -> None:
     mongoengine.disconnect(ALIAS)
 
 
-def is_ready() -> bool:
-    """True when the database answers a ping now."""
+def is_ready(timeout: float | None = None) -> bool:
+    """True when the database answers a ping now (within `timeout` seconds, when given)."""
     try:
-        ComplaintDocument._get_db().client.admin.command("ping")
+        with pymongo.timeout(timeout):
+            ComplaintDocument._get_db().client.admin.command("ping")
     except PyMongoError:
         return False
     return True

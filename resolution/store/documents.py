@@ -13,7 +13,7 @@ time at 10,000 and 100,000 complaints):
 - **A range has both ends.** `{"$lt": now}` alone is read as a collection scan;
   `{"$gte": EPOCH, "$lt": now}` reads the index range.
 - **`$in` is not a prefix.** `state $in [...]` then a range on the next field of a compound
-  index reads every document of those states: ask per state (`sweeper.due_complaints`).
+  index reads every document of those states: ask per state (`listings.due_complaints`).
 - **The most selective clause first.** Of a filter no compound index covers, SecantusDB takes
   the first clause that an index serves and checks the rest on each document.
 - A sort with a limit reads every match before it stops (listings read their whole index
@@ -21,8 +21,6 @@ time at 10,000 and 100,000 complaints):
 """
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from mongoengine import (
     BooleanField,
@@ -33,9 +31,6 @@ from mongoengine import (
     ListField,
     StringField,
 )
-
-# The lower end of a range that has none (see above).
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ComplaintDocument(Document):

@@ -14,43 +14,36 @@ of its own. A read is one round trip (the event log: one aggregate, `load_with_e
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import pymongo
+from bson import ObjectId
 from pymongo import ReplaceOne
-from pymongo.client_session import ClientSession
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import DuplicateKeyError
 
 from ..domain.events import Event
 from ..domain.projection import Complaint
-from .documents import ComplaintDocument, EventDocument, IdempotencyRecord
+from . import idempotency
+from .documents import ComplaintDocument, EventDocument
+from .errors import guarded
+from .transactions import Session, VersionConflict
 
-T = TypeVar("T")
 _FIELDS = {f.name for f in dataclasses.fields(Complaint)}
 # Set on an event while its webhook deliveries are still to be made (the time it was
 # appended); the deliverer's fan-out removes it. Not part of the event: never hashed,
 # never exported, never shown. Its sparse index holds only the events still to fan out.
 FANOUT = "fanout_at"
-WRITE_CONFLICT = 112
 
 
-class VersionConflict(Exception):
-    """Another writer appended to the complaint first; re-read and decide again."""
+def new_id() -> str:
+    """A new id for a complaint, a file, a subscription or a delivery: 24 hex characters that
+    sort by creation time (the listings' `_id` order is newest first)."""
+    return str(ObjectId())
 
 
 class OrderTaken(Exception):
     """The unique index found another complaint not closed on the same order."""
-
-
-class KeyUsed(Exception):
-    """The Idempotency-Key's record is committed already: the request was made before."""
-
-
-class KeyBusy(Exception):
-    """Another transaction is writing the Idempotency-Key's record (or wrote it after this
-    one's snapshot): the same request, in flight."""
 
 
 def complaint_to_mongo(complaint: Complaint) -> dict[str, Any]:
@@ -88,60 +81,32 @@ def event_from_mongo(doc: dict[str, Any]) -> Event:
 
 
 def _collections():
-    return (
-        ComplaintDocument._get_collection(),
-        EventDocument._get_collection(),
-        IdempotencyRecord._get_collection(),
-    )
+    return ComplaintDocument._get_collection(), EventDocument._get_collection()
 
 
-def load(complaint_id: str, session: ClientSession | None = None) -> Complaint | None:
+@guarded
+def load(complaint_id: str, session: Session | None = None) -> Complaint | None:
     """The stored projection, or None."""
-    complaints, _, _ = _collections()
+    complaints, _ = _collections()
     doc = complaints.find_one({"_id": complaint_id}, session=session)
     return complaint_from_mongo(doc) if doc else None
 
 
-# Seconds a write may take, its retries included: under gunicorn's worker timeout (60 s), so a
-# write that cannot get through (a complaint held by a killed writer's orphaned transaction,
-# up to the server's 60 s transaction lifetime; a database restarting) ends as a 503 from the
-# API instead of an aborted worker. pymongo's own retry window is 120 s.
-WRITE_BUDGET = 30.0
-
-
-def transaction(work: Callable[[ClientSession], T], attempts: int = 20) -> T:
-    """Runs `work` in a transaction, again from the start when another writer won a race.
-
-    `with_transaction` retries transient errors itself; a `VersionConflict` (our conditional
-    update matched nothing, or the event's unique index refused a duplicate `seq`) is retried
-    here, so `work` re-reads the complaint and asks the machine again in the new state: a
-    lost race ends as a clean refusal, never as a half-written action.
-    """
-    client = ComplaintDocument._get_collection().database.client
-    with pymongo.timeout(WRITE_BUDGET):  # every command within, and with_transaction's retries
-        for _ in range(attempts):
-            with client.start_session() as session:
-                try:
-                    return session.with_transaction(work)
-                except VersionConflict:
-                    continue
-    raise VersionConflict("too much contention on one complaint")
-
-
+@guarded
 def append(
-    session: ClientSession,
+    session: Session,
     event: Event,
     complaint: Complaint,
-    idempotency: dict[str, Any] | None = None,
+    record: dict[str, Any] | None = None,
 ) -> None:
     """Appends `event` and writes the `complaint` it produced, inside `session`'s transaction.
 
-    The key's record goes first, so a retry of the same request stops at its first write.
+    The Idempotency-Key's `record` goes first: a retry of the request stops at that write.
     The event carries its webhook outbox mark (`FANOUT`): delivered if and only if committed.
     """
-    complaints, events, _ = _collections()
-    if idempotency is not None:
-        remember(idempotency, session)
+    complaints, events = _collections()
+    if record is not None:
+        idempotency.remember(record, session)
     try:
         events.insert_one({**event_to_mongo(event), FANOUT: event.at}, session=session)
         doc = complaint_to_mongo(complaint)
@@ -162,35 +127,23 @@ def append(
         raise VersionConflict(complaint.id) from error
 
 
-def remember(record: dict[str, Any], session: ClientSession) -> None:
-    """Inserts an Idempotency-Key's record in `session`'s transaction: no read before it.
-
-    The unique `_id` decides: a committed record refuses the insert (`KeyUsed`), one another
-    transaction holds refuses it with a write conflict (`KeyBusy`), MongoDB's and
-    SecantusDB's alike (tests/api/test_idempotency_in_flight.py).
-    """
-    _, _, records = _collections()
-    try:
-        records.insert_one(record, session=session)
-    except DuplicateKeyError as error:
-        raise KeyUsed(record["_id"]) from error
-    except OperationFailure as error:
-        if error.code == WRITE_CONFLICT:
-            raise KeyBusy(record["_id"]) from error
-        raise
-
-
-def events_of(complaint_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
-    """A complaint's events in `seq` order."""
+@guarded
+def events_of(
+    complaint_id: str, after: int = 0, limit: int | None = None, *, upto: int | None = None
+) -> list[Event]:
+    """A complaint's events in `seq` order (after `after`, up to `upto` included)."""
     # From the start, every event of the complaint, whatever its `seq`: one whose `seq` was
     # changed to 0 or below must still be read, so the chain check names it.
-    bound = {"seq__gt": after} if after else {}
+    bound: dict[str, int] = {"seq__gt": after} if after else {}
+    if upto is not None:
+        bound["seq__lte"] = upto
     query = EventDocument.objects(complaint_id=complaint_id, **bound).order_by("seq")
     if limit:
         query = query.limit(limit)
     return [event_from_mongo(doc) for doc in query.as_pymongo()]
 
 
+@guarded
 def load_with_events(
     complaint_id: str, after: int = 0, limit: int = 100
 ) -> tuple[Complaint | None, list[Event]]:
@@ -200,7 +153,7 @@ def load_with_events(
     with `localField`/`foreignField`, so both MongoDB and SecantusDB read that index for the
     one complaint). A page is at most `limit` events, far under a document's 16 MB.
     """
-    complaints, events, _ = _collections()
+    complaints, events = _collections()
     page: list[dict[str, Any]] = [{"$match": {"seq": {"$gt": after}}}] if after else []
     page += [{"$sort": {"seq": 1}}, {"$limit": limit}]
     joined = {
@@ -217,14 +170,16 @@ def load_with_events(
     return complaint_from_mongo(doc), [event_from_mongo(e) for e in doc["events"]]
 
 
+@guarded
 def last_event(complaint_id: str, type_: str, match: dict[str, Any]) -> Event | None:
     """The complaint's latest event of `type_` whose fields equal `match` (dotted paths)."""
-    _, events, _ = _collections()
+    _, events = _collections()
     query = {"complaint_id": complaint_id, "type": type_, **match}
     doc = events.find_one(query, sort=[("seq", -1)])
     return event_from_mongo(doc) if doc else None
 
 
+@guarded
 def all_complaint_ids() -> Iterator[str]:
     """Every complaint that has events, from the events alone."""
     collection = EventDocument._get_collection()
@@ -232,18 +187,20 @@ def all_complaint_ids() -> Iterator[str]:
         yield doc["complaint_id"]
 
 
+@guarded
 def replace_projections(rebuilt: list[Complaint]) -> None:
     """Overwrites projections with ones rebuilt from events (`resolution rebuild`): one
     round trip for the lot, not one per complaint."""
     if not rebuilt:
         return
-    complaints, _, _ = _collections()
+    complaints, _ = _collections()
     complaints.bulk_write(
         [ReplaceOne({"_id": c.id}, complaint_to_mongo(c), upsert=True) for c in rebuilt],
         ordered=False,
     )
 
 
+@guarded
 def open_complaint_on(channel: str, order_id: str) -> str | None:
     """The id of the complaint not closed on this order, if there is one."""
     doc = (
@@ -255,6 +212,23 @@ def open_complaint_on(channel: str, order_id: str) -> str | None:
     return doc["_id"] if doc else None
 
 
-def idempotent_response(key_id: str, session: ClientSession | None = None) -> dict | None:
-    _, _, records = _collections()
-    return records.find_one({"_id": key_id}, session=session)
+@guarded
+def complaint_logs() -> Iterator[list[Event]]:
+    """Every complaint's events in `seq` order, one complaint at a time: one pass over the
+    events in (complaint, seq) order, memory holding one complaint's log."""
+    # The raw cursor, a batch at a time: a mongoengine QuerySet caches every document read.
+    cursor = (
+        EventDocument._get_collection()
+        .find()
+        .sort([("complaint_id", 1), ("seq", 1)])
+        .batch_size(1000)
+    )
+    events: list[Event] = []
+    for doc in cursor:
+        event = event_from_mongo(doc)
+        if events and event.complaint_id != events[0].complaint_id:
+            yield events
+            events = []
+        events.append(event)
+    if events:
+        yield events

@@ -9,7 +9,9 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from gridfs import GridFSBucket, GridOut, NoFile
 
-from .documents import EPOCH, ComplaintDocument
+from ..domain.events import EPOCH
+from .documents import ComplaintDocument
+from .errors import guarded
 
 BUCKET = "evidence"
 
@@ -18,11 +20,13 @@ def _bucket() -> GridFSBucket:
     return GridFSBucket(ComplaintDocument._get_db(), bucket_name=BUCKET)
 
 
+@guarded
 def put(stream: BinaryIO, metadata: dict) -> str:
     """Stores a file (never changed afterwards) and returns its id."""
     return str(_bucket().upload_from_stream("evidence", stream, metadata=metadata))
 
 
+@guarded
 def delete(file_id: str) -> None:
     """Removes a file whose event was never recorded; a missing file is no error."""
     try:
@@ -31,6 +35,7 @@ def delete(file_id: str) -> None:
         pass
 
 
+@guarded
 def open_file(file_id: str) -> GridOut | None:
     """The stored file, seekable, or None."""
     try:
@@ -43,6 +48,7 @@ def _files_collection():
     return ComplaintDocument._get_db()[f"{BUCKET}.files"]
 
 
+@guarded
 def ensure_indexes() -> None:
     """The index the orphan clean-up reads (raw pymongo: GridFS is not a mongoengine document)."""
     _files_collection().create_index(
@@ -50,6 +56,7 @@ def ensure_indexes() -> None:
     )
 
 
+@guarded
 def mark_recorded(file_id: str) -> None:
     """The file's event is committed: the orphan clean-up must leave it alone."""
     _files_collection().update_one(
@@ -57,6 +64,7 @@ def mark_recorded(file_id: str) -> None:
     )
 
 
+@guarded
 def unrecorded_before(cutoff: datetime) -> list[tuple[str, str]]:
     """(file id, complaint id) of files stored before `cutoff` and never marked recorded."""
     # `$in` with None: files stored before `recorded: False` was written at upload have none.

@@ -20,11 +20,10 @@ from click.testing import CliRunner
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from resolution import signing
 from resolution.cli import main
 from resolution.domain.audit import IDENTITY_WITHHELD, mask_text, masked_record
 from resolution.domain.events import GENESIS, Event
-from resolution.service import audit
+from resolution.service import audit, signing
 from tests.conftest import (
     AUDITOR,
     BUYER,

@@ -23,12 +23,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from resolution.api import create_app
 from resolution.config import Config
 from resolution.domain.lifecycle import PERSON_ACTIONS
 from resolution.service import Context
 from resolution.store import database
 from resolution.store.documents import ComplaintDocument
+from resolution.web.app import create_app
 from tests.conftest import (
     AUDITOR,
     BUYER,

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import pytest
+from pymongo.client_session import ClientSession
 from pymongo.errors import ExecutionTimeout
 
-from resolution.store import eventstore
+from resolution.store import transactions
 from tests.conftest import BUYER, complaint_body
 
 
 def _timed_out(labels: list[str]):
-    def transaction(work, attempts=20):
+    """A transaction the driver gives up on: its time ran out, with what it knows of the commit."""
+
+    def with_transaction(session, work, *args, **kwargs):
         error = ExecutionTimeout("operation exceeded time limit", 50, {"code": 50})
         for label in labels:
             error._add_error_label(label)
         raise error
 
-    return transaction
+    return with_transaction
 
 
 @pytest.mark.parametrize(
@@ -28,7 +31,7 @@ def _timed_out(labels: list[str]):
     ids=["not-committed", "commit-unconfirmed"],
 )
 def test_a_write_out_of_time_is_a_503_that_says_what_is_known(client, monkeypatch, labels, said):
-    monkeypatch.setattr(eventstore, "transaction", _timed_out(labels))
+    monkeypatch.setattr(ClientSession, "with_transaction", _timed_out(labels))
     response = client.post("/v1/complaints", json=complaint_body("INV-503"), headers=BUYER)
     assert response.status_code == 503
     assert response.headers["Content-Type"] == "application/problem+json"
@@ -37,6 +40,6 @@ def test_a_write_out_of_time_is_a_503_that_says_what_is_known(client, monkeypatc
 
 
 def test_the_write_budget_is_under_the_worker_timeout():
-    from resolution import gunicorn_config
+    from resolution.workers import gunicorn_config
 
-    assert eventstore.WRITE_BUDGET < gunicorn_config.timeout
+    assert transactions.WRITE_BUDGET < gunicorn_config.timeout

@@ -18,10 +18,10 @@ from bson import ObjectId
 from gridfs import GridFSBucket
 from PIL import Image
 
-from resolution.api import create_app
 from resolution.domain.evidence import CONTENT_TYPES, KINDS, Limits
 from resolution.service import Context
 from resolution.store.documents import ComplaintDocument
+from resolution.web.app import create_app
 from tests.conftest import (
     AUDITOR,
     BUYER,

@@ -20,11 +20,11 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from resolution.api import create_app
 from resolution.config import Config
 from resolution.service import Context
 from resolution.store import database
 from resolution.store.documents import ComplaintDocument
+from resolution.web.app import create_app
 from tests.conftest import (
     BUYER,
     CARE,

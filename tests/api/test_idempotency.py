@@ -15,7 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from resolution.domain.events import first_broken_link
-from resolution.store import eventstore
+from resolution.store import eventstore, idempotency
 from tests.conftest import BUYER, OTHER_BUYER, SELLER, auth, complaint_body
 
 REPLAYED = "Idempotent-Replayed"
@@ -342,9 +342,9 @@ def test_a_retry_overlapping_the_first_commit_replays_it(client, monkeypatch):
     assert first.status_code == 201
 
     def conflicting(record, session):
-        raise eventstore.KeyBusy(record["_id"])
+        raise idempotency.KeyBusy(record["_id"])
 
-    monkeypatch.setattr(eventstore, "remember", conflicting)
+    monkeypatch.setattr(idempotency, "remember", conflicting)
     cid = first.get_json()["id"]
     again = client.post("/v1/complaints", json=body, headers=key("open-1", BUYER))
     assert again.status_code == 201, again.get_json()

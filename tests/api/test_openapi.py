@@ -27,11 +27,11 @@ from PIL import Image
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from resolution.api import MAX_BODY
 from resolution.api.audit import AuditEventsQuery
 from resolution.domain.commands import EVENT_TYPES, OTHER_EVENTS
 from resolution.domain.evidence import CONTENT_TYPES, KINDS
 from resolution.domain.lifecycle import PERSON_ACTIONS, Lifecycle, roles_for
+from resolution.web.app import MAX_BODY
 from schemas.complaints import (
     ACTION_SCHEMAS,
     ActorSchema,
@@ -289,8 +289,8 @@ def test_writes_take_preconditions_and_idempotency_keys(spec):
     ['"3"', "3", 'W/"3"', "*", ' "12" ', '"123456789"', '"1234567890"', "latest", '"3', "-1", ""],
 )
 def test_the_if_match_pattern_is_what_the_api_accepts(app, spec, value):
-    from resolution.api.http import if_match
     from resolution.domain.errors import Invalid
+    from resolution.web.http import if_match
 
     pattern = resolve(spec, spec["components"]["parameters"]["IfMatch"])["schema"]["pattern"]
     with app.test_request_context(headers={"If-Match": value}):
@@ -304,8 +304,8 @@ def test_the_if_match_pattern_is_what_the_api_accepts(app, spec, value):
 
 @pytest.mark.parametrize("value", ["k", "k" * 255, "k" * 256, "5f0c7d1e-8d5a", "a b", "a\tb"])
 def test_the_idempotency_key_schema_is_what_the_api_accepts(app, spec, value):
-    from resolution.api.http import idempotency_key
     from resolution.domain.errors import Invalid
+    from resolution.web.http import idempotency_key
 
     schema = resolve(spec, spec["components"]["parameters"]["IdempotencyKey"])["schema"]
     with app.test_request_context(headers={"Idempotency-Key": value}):
@@ -1046,7 +1046,7 @@ def test_errors_answer_as_the_spec_says(wire, spec, monkeypatch):
     )
 
     # 503: the database does not answer.
-    monkeypatch.setattr("resolution.api.health.is_ready", lambda: False)
+    monkeypatch.setattr("resolution.api.health.database_answers", lambda: False)
     assert wire("get", "/readyz").status_code == 503
 
     statuses = {status for _, _, status in wire.seen}
@@ -1229,7 +1229,7 @@ def test_webhook_responses_are_their_schemas(spec):
 def test_webhooks_answer_as_the_spec_says(wire, context):
     from dataclasses import replace
 
-    from resolution import deliverer
+    from resolution.workers import deliverer
 
     market = auth("integration", "market-1")
     context = replace(context, webhooks_allow_private=True)

@@ -25,7 +25,7 @@ def _signed(claims: dict, key: str | None = SECRET, algorithm: str = "HS256") ->
 def strict_client(config, context):
     from dataclasses import replace as with_
 
-    from resolution.api import create_app
+    from resolution.web.app import create_app
 
     strict = with_(config, jwt_issuer="https://id.market.example", jwt_audience="resolution")
     return create_app(strict, context=context).test_client()
@@ -86,7 +86,7 @@ def test_a_small_clock_skew_is_tolerated(strict_client):
 def test_the_token_command_issues_what_the_service_accepts(config):
     from dataclasses import replace as with_
 
-    from resolution.api.auth import actor_from_header, issue_token
+    from resolution.web.auth import actor_from_header, issue_token
 
     strict = with_(config, jwt_issuer="https://id.market.example", jwt_audience="resolution")
     token = issue_token(strict.tokens, "care", "agent-1")

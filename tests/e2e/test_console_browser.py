@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from resolution import signing
+from resolution.service import signing
 from tests.conftest import SECRET, complaint_body, token
 from tests.e2e.test_serve import _call, _free_port
 

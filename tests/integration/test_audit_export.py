@@ -30,9 +30,9 @@ import pytest
 from bson import ObjectId
 from click.testing import CliRunner
 
-from resolution import signing
 from resolution.cli import main
 from resolution.domain.events import GENESIS, Event
+from resolution.service import signing
 from resolution.store import database
 from resolution.store.documents import EventDocument
 from tests.conftest import SECRET

@@ -18,12 +18,12 @@ from resolution import service
 from resolution.domain import commands
 from resolution.domain.actors import Actor, Role
 from resolution.domain.errors import (
+    FileTooLarge,
     Forbidden,
     Invalid,
     NotAllowed,
     NotFound,
-    TooLarge,
-    Unsupported,
+    UnsupportedFile,
 )
 from resolution.domain.evidence import Limits
 from resolution.service import Context, Idempotency, Replayed
@@ -139,10 +139,10 @@ def test_refusals_before_storing_store_nothing(context, cid):
         (NotFound, context, OTHER_SELLER, cid, "photo", _jpeg_with_gps()),
         (NotFound, context, BUYER, str(ObjectId()), "photo", _jpeg_with_gps()),
         (Forbidden, context, AUDITOR, cid, "photo", _jpeg_with_gps()),
-        (Unsupported, context, BUYER, cid, "photo", _pdf()),
-        (Unsupported, context, BUYER, cid, "video", io.BytesIO(b"#!/bin/sh\necho\n")),
+        (UnsupportedFile, context, BUYER, cid, "photo", _pdf()),
+        (UnsupportedFile, context, BUYER, cid, "video", io.BytesIO(b"#!/bin/sh\necho\n")),
         (Invalid, context, BUYER, cid, "photo", io.BytesIO(b"")),
-        (TooLarge, small, BUYER, cid, "photo", _jpeg_with_gps()),
+        (FileTooLarge, small, BUYER, cid, "photo", _jpeg_with_gps()),
     ]
     for error, ctx, actor, complaint_id, kind, stream in cases:
         with pytest.raises(error):

@@ -16,11 +16,11 @@ from click.testing import CliRunner
 from resolution import service
 from resolution.cli import main
 from resolution.domain.actors import Actor, Role
-from resolution.domain.events import Event, chain_hash, first_broken_link
+from resolution.domain.events import EPOCH, Event, chain_hash, first_broken_link
 from resolution.domain.projection import replay
 from resolution.service.sweeper import sweep
 from resolution.store import database, eventstore
-from resolution.store.documents import EPOCH, ComplaintDocument, EventDocument, ensure_indexes
+from resolution.store.documents import ComplaintDocument, EventDocument, ensure_indexes
 from schemas.complaints import ACTION_SCHEMAS, MessageSchema, OpenComplaintSchema
 from tests.conftest import SECRET, complaint_body
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from resolution import deliverer
-from resolution.api import create_app
 from resolution.store.documents import EventDocument, WebhookDelivery
+from resolution.web.app import create_app
+from resolution.workers import deliverer
 from tests.conftest import BUYER, CARE, SELLER, auth, complaint_body
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,10 +20,10 @@ import pytest
 from PIL import Image
 from pymongo import monitoring
 
-from resolution.api import create_app
 from resolution.config import Config, RateLimits
 from resolution.store import database
 from resolution.store.documents import ComplaintDocument
+from resolution.web.app import create_app
 from tests.conftest import (
     BUYER,
     CARE,

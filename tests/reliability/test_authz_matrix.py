@@ -35,13 +35,12 @@ from datetime import UTC, datetime
 import pytest
 from PIL import Image
 
-from resolution import deliverer
-from resolution.api import create_app
 from resolution.config import Config
 from resolution.service import Context
 from resolution.service import webhooks as webhook_service
 from resolution.store import database
 from resolution.store.documents import ComplaintDocument
+from resolution.web.app import create_app
 from tests.conftest import SECRET, SIGNING_KEY, Clock, auth, complaint_body, order
 
 ABSENT = "65f0000000000000000000ff"  # well-formed, no such complaint (or evidence, or webhook)
@@ -452,7 +451,7 @@ def _build(mongodb_uri: str) -> Iterator[World]:
             who = buyer if side == "buyer" else seller
             _ok(c.post(f"/v1/complaints/{ids[key]}/actions/{action}", json=body, headers=who))
     _ok(c.post(f"/v1/complaints/{ids['A']}/actions/assign", json={}, headers=HEADERS["care"]))
-    assert webhook_service.fan_out(ctx, deliverer.render) > 0
+    assert webhook_service.fan_out(ctx) > 0
     db = ComplaintDocument._get_db()
     deliveries = {
         side: db["webhook_deliveries"].find_one({"subscription_id": webhooks[side]})["_id"]

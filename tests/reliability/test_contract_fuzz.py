@@ -30,13 +30,13 @@ from hypothesis import HealthCheck, settings
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import ensure_resource_availability
 
-from resolution.api import create_app
-from resolution.api.auth import issue_token
 from resolution.config import Config, RateLimits
 from resolution.domain.evidence import CONTENT_TYPES, IMAGES
 from resolution.service import Context
 from resolution.store import database
 from resolution.store.documents import ComplaintDocument
+from resolution.web.app import create_app
+from resolution.web.auth import issue_token
 from tests.conftest import SECRET, SIGNING_KEY, Clock, png
 from tests.reliability.conftest import LONG, Scale
 

@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from resolution.api.auth import actor_from_header
 from resolution.config import RateLimits
 from resolution.domain.events import first_broken_link
 from resolution.service import Idempotency
-from resolution.store import eventstore
+from resolution.store import eventstore, idempotency
 from resolution.store.documents import IdempotencyRecord
+from resolution.web.auth import actor_from_header
 from tests.api.test_idempotency import Server
 from tests.conftest import BUYER, OTHER_BUYER, SELLER, complaint_body
 
@@ -131,7 +131,7 @@ def test_a_retry_while_the_first_is_in_flight_gets_409_then_the_answer(server, a
     with client.start_session() as session:
         session.start_transaction()
         record = {"_id": record_id, "fingerprint": "x", "status": 201, "body": {}, "headers": {}}
-        eventstore.remember({**record, "created_at": None}, session)
+        idempotency.remember({**record, "created_at": None}, session)
         status, reply_headers, reply = post(server.port, path, body, headers)
         assert status == 409, reply
         assert json.loads(reply)["type"] == "/problems/in-progress"

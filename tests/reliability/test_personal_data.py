@@ -36,12 +36,12 @@ import httpx
 import pytest
 from PIL import Image
 
-from resolution import deliverer
-from resolution.api import create_app
 from resolution.config import Config
 from resolution.service import Context
 from resolution.store import database
 from resolution.store.documents import ComplaintDocument
+from resolution.web.app import create_app
+from resolution.workers import deliverer
 from tests.conftest import SECRET, SIGNING_KEY, Clock, auth, complaint_body, token
 from tests.integration.test_webhooks import Receiver
 

@@ -30,11 +30,11 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from resolution.api import create_app
 from resolution.config import Config, RateLimits
 from resolution.domain.events import first_broken_link
 from resolution.domain.projection import replay
 from resolution.store import database, eventstore
+from resolution.web.app import create_app
 from tests.conftest import SECRET, complaint_body, token
 
 PROBLEM = "application/problem+json"

@@ -46,13 +46,13 @@ from hypothesis import strategies as st
 from PIL import Image
 from pymongo.errors import DuplicateKeyError
 
-from resolution.api import create_app
 from resolution.config import Config
 from resolution.domain.actors import Actor, Role
 from resolution.domain.events import first_broken_link
 from resolution.service import Context, audit, check_chains
 from resolution.store import database, eventstore
 from resolution.store.documents import ComplaintDocument
+from resolution.web.app import create_app
 from tests.conftest import (
     BUYER,
     CARE,

@@ -21,7 +21,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from resolution.api.auth import ALGORITHMS
+from resolution.web.auth import ALGORITHMS
 from tests.conftest import SECRET, assert_unchanged, complaint_body, stored
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 import threading
 
-from resolution import signing
+from resolution.service import signing
 
 
 def test_workers_starting_together_share_one_whole_key(tmp_path):

@@ -12,7 +12,7 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOGUE = ROOT / "resolution" / "translations" / "id" / "LC_MESSAGES"
+CATALOGUE = ROOT / "resolution" / "web" / "translations" / "id" / "LC_MESSAGES"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 

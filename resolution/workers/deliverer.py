@@ -2,7 +2,8 @@
 
 `resolution deliver` runs one pass (or `--loop`); any number may run beside each other (see
 `service.webhooks` for how they share the queue). A delivery is a POST of JSON
-`{id, type, complaint_id, seq, at, data, complaint}` with the headers
+`{id, type, complaint_id, seq, at, data, complaint}` (`service.views.webhook_payload`) with the
+headers
 `Resolution-Delivery` (the delivery id: the same on every retry, receivers de-duplicate on it),
 `Resolution-Event` and `Resolution-Signature` (`t=<unix seconds>,v1=<hex HMAC-SHA256 of
 "<t>.<body>">`, one `v1` per valid secret).
@@ -18,45 +19,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-from pymongo.errors import PyMongoError
 
-from schemas.complaints import EventSchema
-
-from .api.complaints import render_complaint
-from .domain import webhooks as rules
-from .domain.actors import Actor, Role
-from .domain.errors import Invalid
-from .domain.events import sha256
-from .domain.evidence import event_as_seen_by
-from .service import webhooks
-from .service.complaints import Context
-from .store import eventstore
+from ..domain import webhooks as rules
+from ..domain.errors import Invalid
+from ..service import webhooks
+from ..service.unit_of_work import Context
+from ..store.errors import StoreError
 
 log = logging.getLogger("resolution.deliverer")
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-_events = EventSchema()
-
-
-def render(subscription: Mapping, event: Mapping, complaint: Mapping) -> dict:
-    """What a subscription receives for an event: as its integrator may see it."""
-    reader = Actor(Role.INTEGRATION, subscription["owner"])
-    record = eventstore.event_from_mongo(event)
-    shown = eventstore.complaint_from_mongo(complaint)
-    evidence = {item["id"]: item for item in shown.evidence}
-    data, hashes = event_as_seen_by(
-        reader, record.type, record.data, record.actor, evidence, sha256
-    )
-    body = _events.dump({**record.as_data(), "data": data, "data_hashes": hashes})
-    return {
-        "type": body["type"],
-        "complaint_id": body["complaint_id"],
-        "seq": body["seq"],
-        "at": body["at"],
-        "actor": body["actor"],
-        "data": body["data"],
-        "data_hashes": body["data_hashes"],
-        "complaint": render_complaint(shown, reader, record.at),
-    }
 
 
 @dataclass
@@ -105,14 +76,14 @@ def deliver_pass(
     ctx: Context, client: httpx.Client, batch: int = 100, lease: timedelta = webhooks.LEASE
 ) -> PassResult:
     """Fans out what was committed, then sends every delivery that may go now."""
-    result = PassResult(fanned_out=webhooks.fan_out(ctx, render))
+    result = PassResult(fanned_out=webhooks.fan_out(ctx))
     while claimed := webhooks.claim_due(ctx, batch, lease):
         for delivery in claimed:
             status_code, error = send(client, ctx, delivery)
             outcome = webhooks.record_attempt(ctx, delivery, status_code, error)
-            if outcome == webhooks.DELIVERED:
+            if outcome == rules.DELIVERED:
                 result.delivered += 1
-            elif outcome == webhooks.DEAD:
+            elif outcome == rules.DEAD:
                 result.dead += 1
             else:
                 result.failed += 1
@@ -136,7 +107,7 @@ def run(
         while True:
             try:
                 result = deliver_pass(ctx, client, lease=lease)
-            except PyMongoError as error:
+            except StoreError as error:
                 if not loop:
                     raise
                 # The database is down or restarting: a looping deliverer waits it out

@@ -19,46 +19,15 @@ import math
 import time
 from collections.abc import Callable
 
-import mongoengine
 from flask import Flask, Response, current_app, g, request, session
 from flask_limiter import ApplicationLimit, Limiter, RequestLimit
-from limits.storage import MongoDBStorage
 
 from ..config import Config
-from ..store.database import ALIAS
 from .auth import actor_from_header
 from .problems import too_many_requests
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UPLOAD_ENDPOINT = "evidence.add_evidence"
-WINDOWS = "windows"  # the collection, in the limits database
-
-
-class SharedClientStorage(MongoDBStorage):
-    """limits' MongoDB storage on the client the service already holds for `MONGODB_URI`.
-
-    limits' own storage opens a client of its own per app and, when garbage-collected,
-    connects (to create its indexes) only to close it again; this one borrows the client
-    `database.connect` made, creates its TTL index once per client, and never closes it.
-    """
-
-    STORAGE_SCHEME = ["resolution+mongodb", "resolution+mongodb+srv"]
-
-    def __init__(self, uri: str, database_name: str = "resolution_limits", **options) -> None:
-        super().__init__(uri, database_name=database_name, window_collection_name=WINDOWS)
-        self._indexed_on: object | None = None
-
-    @property
-    def storage(self):  # type: ignore[override]
-        client = mongoengine.get_connection(ALIAS)
-        if self._indexed_on is not client:
-            # Expired windows go by themselves (the entry's `expireAt`).
-            client[self._database_name][WINDOWS].create_index("expireAt", expireAfterSeconds=0)
-            self._indexed_on = client
-        return client
-
-    def __del__(self) -> None:
-        pass  # the client is the service's: `database.disconnect` closes it
 
 
 def caller_key() -> str:
@@ -100,8 +69,8 @@ def _refuse(what: str) -> Callable[[RequestLimit], Response]:
     return refuse
 
 
-def init_app(app: Flask, config: Config) -> Limiter | None:
-    """Counts writes and uploads per caller (nothing when both limits are off)."""
+def init_app(app: Flask, config: Config, storage_uri: str) -> Limiter | None:
+    """Counts writes and uploads per caller in `storage_uri` (nothing when both are off)."""
     rates = config.rate_limits
     if not rates.enabled:
         return None
@@ -130,7 +99,7 @@ def init_app(app: Flask, config: Config) -> Limiter | None:
         app=app,
         application_limits=limits,
         strategy="moving-window",
-        storage_uri=f"resolution+{config.mongodb_uri}",
+        storage_uri=storage_uri,
         storage_options={"database_name": rates.database},
         # Services (or test databases) sharing one server keep their own counts.
         key_prefix=config.db_name,

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from PIL import Image
 
-from . import service
-from .domain.actors import Actor, Role
-from .service import evidence
+from ..domain.actors import Actor, Role
+from . import complaints as service
+from . import evidence
+from .unit_of_work import Context
 
 PARTIES = {
     "buyer": ("buyer", "buyer-demo", None),
@@ -99,7 +100,7 @@ def _order(order_id: str) -> dict:
     }
 
 
-def seed(ctx: service.Context) -> int:
+def seed(ctx: Context) -> int:
     """Creates the demo complaints that do not exist yet; returns how many it created."""
     seen: set[str] = set()
     cursor = None
@@ -131,7 +132,7 @@ def seed(ctx: service.Context) -> int:
 EVIDENCE = {"DEMO-1005"}
 
 
-def _add_evidence(ctx: service.Context, complaint_id: str) -> None:
+def _add_evidence(ctx: Context, complaint_id: str) -> None:
     photo = io.BytesIO()
     Image.new("RGB", (320, 240), (180, 40, 40)).save(photo, "JPEG")
     ktp = io.BytesIO()

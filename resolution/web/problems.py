@@ -1,4 +1,8 @@
-"""Every error the API sends is RFC 9457 problem+json, made here and nowhere else."""
+"""Every error the API sends is RFC 9457 problem+json, made here and nowhere else.
+
+The one mapping from what went wrong (the domain's errors, the store's, the caller's token)
+to an HTTP status: the API answers with the problem, the console with a page of that status.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,13 @@ import logging
 
 from flask import Flask, Response, json
 from marshmallow import ValidationError
-from pymongo.errors import ConnectionFailure, ExecutionTimeout, PyMongoError
 from werkzeug.exceptions import HTTPException
 
+from ..domain import errors
 from ..domain.errors import DomainError
 from ..observability import DATABASE_ERRORS
+from ..store.errors import StoreError, Unavailable
+from .auth import Unauthorized
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -29,14 +35,49 @@ def too_many_requests(detail: str, retry_after: int) -> Response:
     return response
 
 
+# (status, title, the `type`'s slug, headers) of each refusal; a subclass takes its own row
+# when it has one, else its base's.
+STATUSES: dict[type[DomainError], tuple[int, str, str, dict[str, str]]] = {
+    DomainError: (400, "Bad request", "bad-request", {}),
+    errors.Invalid: (422, "Invalid request", "invalid", {}),
+    errors.NotFound: (404, "Not found", "not-found", {}),
+    errors.Forbidden: (403, "Forbidden", "forbidden", {}),
+    errors.NotAllowed: (409, "Action not allowed now", "not-allowed", {}),
+    errors.Conflict: (409, "Conflict", "conflict", {}),
+    errors.InProgress: (409, "Request in progress", "in-progress", {"Retry-After": "1"}),
+    errors.Stale: (412, "Precondition failed", "precondition-failed", {}),
+    errors.UnsupportedFile: (415, "Unsupported media type", "unsupported-media-type", {}),
+    errors.FileTooLarge: (413, "Too large", "too-large", {}),
+    Unauthorized: (
+        401,
+        "Unauthorized",
+        "unauthorized",
+        {"WWW-Authenticate": 'Bearer realm="resolution"'},
+    ),
+}
+
+
+def _row(error: DomainError) -> tuple[int, str, str, dict[str, str]]:
+    for kind in type(error).__mro__:
+        if kind in STATUSES:
+            return STATUSES[kind]
+    raise AssertionError("DomainError has a row")  # pragma: no cover
+
+
+def status_of(error: DomainError) -> int:
+    """The HTTP status that says `error` (the console answers its pages with it too)."""
+    return _row(error)[0]
+
+
 def _from_domain(error: DomainError) -> Response:
+    status, title, slug, headers = _row(error)
     extra = dict(error.extra)
-    if hasattr(error, "errors"):
+    if isinstance(error, errors.Invalid):
         extra["errors"] = error.errors
-    if hasattr(error, "allowed_actions"):
+    if isinstance(error, errors.NotAllowed):
         extra["allowed_actions"] = error.allowed_actions
-    response = problem(error.status, error.title, error.detail, error.slug, **extra)
-    for name, value in getattr(error, "headers", {}).items():
+    response = problem(status, title, error.detail, slug, **extra)
+    for name, value in headers.items():
         response.headers[name] = value
     return response
 
@@ -99,11 +140,11 @@ def _from_http(error: HTTPException) -> Response:
     return response
 
 
-def _from_database(error: PyMongoError) -> Response:
-    """The database did not answer (or refused): 503, try again; never a 500."""
+def _from_database(error: Unavailable) -> Response:
+    """The database did not answer: 503, try again; never a 500."""
     DATABASE_ERRORS.inc()
     log.warning("database error: %s", error)
-    if error.has_error_label("UnknownTransactionCommitResult"):
+    if error.maybe_committed:
         # The commit was sent and never confirmed: it may have been recorded.
         detail = (
             "The database did not confirm the change: it may have been recorded. Send it "
@@ -126,8 +167,8 @@ def register(app: Flask) -> None:
     app.register_error_handler(DomainError, _from_domain)
     app.register_error_handler(ValidationError, _from_validation)
     app.register_error_handler(HTTPException, _from_http)
-    # The database unreachable or too slow: the client may retry. (Other driver errors are
-    # bugs of ours: 500, logged.)
-    app.register_error_handler(ConnectionFailure, _from_database)
-    app.register_error_handler(ExecutionTimeout, _from_database)
+    # The database unreachable or too slow: the client may retry. (A command the database
+    # refused is a bug of ours: 500, logged.)
+    app.register_error_handler(Unavailable, _from_database)
+    app.register_error_handler(StoreError, _from_bug)
     app.register_error_handler(Exception, _from_bug)

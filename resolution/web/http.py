@@ -1,12 +1,12 @@
-"""Request plumbing shared by the blueprints: the caller, the JSON body, preconditions."""
+"""Request plumbing shared by the API and the console: the caller, the JSON body, ids in
+paths, preconditions, and writes under an Idempotency-Key."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Response, current_app, g, request
 from flask import json as flask_json
@@ -16,10 +16,11 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMe
 from ..domain.actors import Actor, Role
 from ..domain.errors import Forbidden, Invalid, NotFound
 from ..domain.events import canonical
-from ..service import Context, Idempotency, Recorded, Replayed
+from ..domain.identifiers import is_object_id
+from ..service.unit_of_work import Context, Idempotency, Replayed, fingerprint
 from .auth import actor_from_header
 
-COMPLAINT_ID = re.compile(r"[0-9a-f]{24}")
+T = TypeVar("T")
 # The shape of any JSON body, checked before a schema reads it: the API's own bodies are at
 # most 5 levels deep, with lists of at most 100 items and objects of at most 15 members.
 MAX_DEPTH = 32
@@ -48,11 +49,17 @@ def caller(*, integration: bool = False) -> Actor:
     return g.actor
 
 
+def object_id(value: str, what: str, where: str = "") -> str:
+    """An id of ours from the path; anything that is not one is an unknown `what` (`where`:
+    "on this complaint", say)."""
+    if not is_object_id(value):
+        raise NotFound(f"There is no {what} {value[:64]}{' ' + where if where else ''}.")
+    return value
+
+
 def complaint_id(value: str) -> str:
     """A complaint id from the path; anything that is not one is an unknown complaint."""
-    if not COMPLAINT_ID.fullmatch(value):
-        raise NotFound(f"There is no complaint {value[:64]}.")
-    return value
+    return object_id(value, "complaint")
 
 
 def json_body() -> Any:
@@ -145,12 +152,9 @@ def idempotency_key() -> str | None:
     return key
 
 
-def fingerprint() -> str:
-    """What makes two requests the same request: method, path and the JSON they carry."""
-    digest = hashlib.sha256()
-    digest.update(f"{request.method}\0{request.path}\0".encode())
-    digest.update(canonical(json_body()))
-    return digest.hexdigest()
+def request_fingerprint(*more: bytes) -> str:
+    """This request's fingerprint (`unit_of_work.fingerprint`): method, path, the JSON body."""
+    return fingerprint(request.method, request.path, canonical(json_body()), *more)
 
 
 def json_response(body: dict, status: int = 200, headers: dict | None = None) -> Response:
@@ -164,16 +168,21 @@ def etag(version: int) -> str:
 
 
 def write(
-    run: Callable[[Idempotency | None], Recorded],
-    render: Callable[[Recorded], tuple[int, dict, dict]],
-    request_fingerprint: str | None = None,
+    run: Callable[[Idempotency | None], T],
+    render: Callable[[T], tuple[int, dict, dict]],
+    fingerprinted: Callable[[], str] = request_fingerprint,
 ) -> Response:
-    """Runs a write use case, remembering or replaying its response for an Idempotency-Key."""
+    """Runs a write use case, remembering or replaying its response for an Idempotency-Key.
+
+    With a key, the response is rendered once, inside the transaction, and that rendering is
+    both remembered and sent.
+    """
     key = idempotency_key()
-    idem = Idempotency(key, request_fingerprint or fingerprint(), render) if key else None
+    idem = Idempotency(key, fingerprinted(), render) if key else None
     try:
-        status, body, headers = render(run(idem))
+        result = run(idem)
     except Replayed as replay:
         replayed = {**replay.headers, "Idempotent-Replayed": "true"}
         return json_response(replay.body, replay.status, replayed)
+    status, body, headers = idem.rendered if idem and idem.rendered else render(result)
     return json_response(body, status, headers)

@@ -15,7 +15,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .domain.audit import mask_text
+from ..domain.audit import mask_text
 
 STATES = {
     "awaiting_seller": _l("Waiting for the seller"),

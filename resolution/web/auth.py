@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from ..config import TokenPolicy
 from ..domain.actors import Actor, Role
 from ..domain.errors import DomainError
 
@@ -15,28 +15,12 @@ TOKEN_ROLES = (*PERSON_ROLES, Role.INTEGRATION)
 
 
 class Unauthorized(DomainError):
-    """No token, or one that is expired, forged or incomplete (401)."""
-
-    status = 401
-    title = "Unauthorized"
-    slug = "unauthorized"
-    headers = {"WWW-Authenticate": 'Bearer realm="resolution"'}
+    """No token, or one that is expired, forged or incomplete: the caller is nobody we know."""
 
 
 # The one list of accepted algorithms, never read from the token itself (RFC 8725 3.1): a
 # token claiming `none`, another HMAC, or RS256 (the key-confusion attack) is refused.
 ALGORITHMS = ("HS256",)
-
-
-@dataclass(frozen=True)
-class TokenPolicy:
-    """How tokens are checked: the key, and the issuer and audience when configured, with a
-    small allowance for clocks that disagree (`exp`, `nbf`, `iat`)."""
-
-    secret: str
-    issuer: str | None = None
-    audience: str | None = None
-    leeway: timedelta = timedelta(seconds=30)
 
 
 def issue_token(

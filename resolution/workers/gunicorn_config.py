@@ -59,7 +59,7 @@ logconfig_dict = {
 
 
 def post_worker_init(worker) -> None:
-    from .observability import configure_logging
+    from ..observability import configure_logging
 
     configure_logging()
 

@@ -16,8 +16,8 @@ from typing import BinaryIO
 import filetype
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .domain.errors import Invalid, TooLarge, Unsupported
-from .domain.evidence import CONTENT_TYPES, IMAGES, Limits, category
+from ..domain.errors import FileTooLarge, Invalid, UnsupportedFile
+from ..domain.evidence import CONTENT_TYPES, IMAGES, Limits, category
 
 _PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 _CHUNK = 1 << 20
@@ -34,7 +34,8 @@ class Prepared:
 
 
 def prepare(stream: BinaryIO, kind: str, limits: Limits) -> Prepared:
-    """Reads, checks and (for photos) cleans an upload; raises Invalid, Unsupported, TooLarge."""
+    """Reads, checks and (for photos) cleans an upload (`Invalid`, `UnsupportedFile`,
+    `FileTooLarge` when it cannot be kept)."""
     stream.seek(0, io.SEEK_END)
     size = stream.tell()
     stream.seek(0)
@@ -45,12 +46,14 @@ def prepare(stream: BinaryIO, kind: str, limits: Limits) -> Prepared:
     allowed = CONTENT_TYPES[kind]
     if guess is None or guess.mime not in allowed:
         found = guess.mime if guess else "unrecognised content"
-        raise Unsupported(
+        raise UnsupportedFile(
             f"A {kind} must be one of {', '.join(sorted(allowed))}; this file is {found}."
         )
     limit = limits.for_category(category(guess.mime))
     if size > limit:
-        raise TooLarge(f"A {category(guess.mime)} may be at most {limit} bytes; this is {size}.")
+        raise FileTooLarge(
+            f"A {category(guess.mime)} may be at most {limit} bytes; this is {size}."
+        )
     if guess.mime in IMAGES:
         stream = _without_metadata(stream, guess.mime)
     return Prepared(stream, guess.mime, *_size_and_hash(stream))

@@ -1,0 +1,139 @@
+"""The reads that list complaints: a party's or care's listing, the care queue, the sweeper's
+due complaints and reminders, and the counts the metrics show.
+
+Each query is written for the embedded database's planner as well as MongoDB's
+(store/documents.py says how; benchmarks/query_plans.py measures each one).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from ..domain.events import EPOCH
+from ..domain.projection import Complaint
+from .documents import ComplaintDocument
+from .errors import guarded
+from .eventstore import complaint_from_mongo
+
+
+@guarded
+def complaints_page(
+    match: Mapping[str, str],
+    *,
+    state: str | None = None,
+    care_overdue_at: datetime | None = None,
+    before: str | None = None,
+    limit: int = 20,
+) -> list[Complaint]:
+    """Complaints whose fields equal `match`, newest first, at most `limit`.
+
+    `state` keeps one state; `care_overdue_at` those past care's service level at that
+    instant; `before` those older than that id (the cursor of the previous page).
+    """
+    query: dict[str, Any] = dict(match)
+    if state:
+        query["state"] = state
+    if care_overdue_at is not None:
+        query["care_due_at__gte"], query["care_due_at__lt"] = EPOCH, care_overdue_at
+    if before:
+        query["id__lt"] = before
+    docs = ComplaintDocument.objects(**query).order_by("-id").limit(limit).as_pymongo()
+    return [complaint_from_mongo(doc) for doc in docs]
+
+
+@guarded
+def care_queue_page(
+    states: Iterable[str],
+    *,
+    care_overdue_at: datetime | None = None,
+    channel: str | None = None,
+    reason: str | None = None,
+    assigned_to: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[int, int, list[Complaint], list[str]]:
+    """(how many match, the page number shown, that page of them oldest escalation first, the
+    channels of `states`): three round trips. A page past the end shows the last one."""
+    # The most selective clause first: SecantusDB reads by the first one an index serves
+    # (`care_due`, else `by_state`) and checks the others on each document (documents.py).
+    states = list(states)
+    query: dict[str, Any] = {}
+    if care_overdue_at is not None:
+        query["care_due_at"] = {"$gte": EPOCH, "$lt": care_overdue_at}
+    query["state"] = states[0] if len(states) == 1 else {"$in": states}
+    if channel:
+        query["channel"] = channel
+    if reason:
+        query["reason"] = reason
+    if assigned_to:
+        query["assigned_to"] = assigned_to
+    complaints = ComplaintDocument._get_collection()
+    total = complaints.count_documents(query)
+    page = min(max(1, page), max(1, -(-total // per_page)))
+    docs = list(
+        complaints.find(query)
+        .sort([("escalated_at", 1), ("_id", 1)])
+        .skip((page - 1) * per_page)
+        .limit(per_page)
+    )
+    channels = sorted(ComplaintDocument.objects(state__in=states).distinct("channel"))
+    return total, page, [complaint_from_mongo(doc) for doc in docs], channels
+
+
+@guarded
+def due_complaints(
+    states: Iterable[str], now: datetime, limit: int | None = None
+) -> list[tuple[str, str]]:
+    """(id, state) of complaints past their deadline, oldest deadline first, via `due`.
+
+    One read per timed state (`state`, then `due_at` in range: the index's keys): with
+    `state $in [...]` SecantusDB reads every complaint in those states (documents.py).
+    """
+    per_state = []
+    for state in states:
+        query = (
+            ComplaintDocument.objects(state=state, due_at__gte=EPOCH, due_at__lte=now)
+            .only("id", "due_at")
+            .order_by("due_at")
+        )
+        if limit:
+            query = query.limit(limit)
+        per_state.append([(doc["due_at"], doc["_id"], state) for doc in query.as_pymongo()])
+    due = heapq.merge(*per_state)
+    return [(id_, state) for _, id_, state in itertools.islice(due, limit)]
+
+
+def reminders_query(now: datetime) -> dict[str, Any]:
+    """Complaints whose turn-holder is to be reminded now, as a filter on `remind`.
+
+    A deadline already passed is not approaching: those are the timeouts' (`due_complaints`).
+    Raw, to keep `remind_at` first: SecantusDB reads by the first clause an index serves.
+    """
+    return {"remind_at": {"$gte": EPOCH, "$lte": now}, "due_at": {"$gt": now}}
+
+
+@guarded
+def due_reminders(now: datetime, limit: int | None = None) -> list[str]:
+    """Ids of complaints whose turn-holder is to be reminded now, oldest first."""
+    cursor = (
+        ComplaintDocument._get_collection()
+        .find(reminders_query(now), {"_id": 1})
+        .sort("remind_at", 1)
+    )
+    if limit:
+        cursor = cursor.limit(limit)
+    return [doc["_id"] for doc in cursor]
+
+
+@guarded
+def complaint_figures(states: Iterable[str], now: datetime) -> dict[str, Any]:
+    """How many complaints in each state, how many past care's service level: index counts
+    (`by_state`, `care_due`), no documents read."""
+    complaints = ComplaintDocument._get_collection()
+    by_state = {state: complaints.count_documents({"state": state}) for state in states}
+    overdue = complaints.count_documents({"care_due_at": {"$gte": EPOCH, "$lt": now}})
+    return {"by_state": by_state, "care_overdue": overdue}
