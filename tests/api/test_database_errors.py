@@ -6,7 +6,8 @@ import pytest
 from pymongo.errors import ExecutionTimeout
 
 from resolution.store import eventstore
-from tests.conftest import BUYER, complaint_body
+from tests.support.bodies import complaint_body
+from tests.support.parties import BUYER
 
 
 def _timed_out(labels: list[str]):

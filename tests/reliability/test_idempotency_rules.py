@@ -22,8 +22,9 @@ from resolution.domain.events import first_broken_link
 from resolution.service import Idempotency
 from resolution.store import eventstore
 from resolution.store.documents import IdempotencyRecord
-from tests.api.test_idempotency import Server
-from tests.conftest import BUYER, OTHER_BUYER, SELLER, complaint_body
+from tests.support.bodies import complaint_body
+from tests.support.parties import BUYER, OTHER_BUYER, SELLER
+from tests.support.servers import Server
 
 TRANSPORT = {"date", "server", "connection", "x-request-id", "idempotent-replayed"}
 
