@@ -1,7 +1,7 @@
 """Tokens under a configured issuer, audience and clock skew (RFC 8725): all refusals 401.
 
-(Apart from tests/api/test_hostile_input.py: its module-wide database must outlive these
-tests' per-test databases.)
+(Apart from tests/api/hostile_input/: its shared database must outlive these tests'
+per-test databases.)
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@
 - `receiver`: a webhook endpoint on loopback that records what it gets.
 - `spec`, `wire`: openapi.yaml read, and calls checked against it.
 - `evidence`: files made on the spot and the evidence API's requests.
+- `hostile`: hostile requests as cases, and what a clear refusal is.
 - `stories`: the domain's unit tests' complaint stories.
 - `gauntlet`: the scale and figures of tests/reliability.
 - `audit_log`: a generated, sealed event log (benchmarks use it too).
