@@ -33,7 +33,7 @@ from resolution.store.documents import (  # noqa: E402
 )
 from resolution.store.eventstore import FANOUT, complaint_to_mongo  # noqa: E402
 from resolution.store.files import _files_collection as files_collection  # noqa: E402
-from tests.integration.test_audit_export import generate_log  # noqa: E402, F401 - re-exported
+from tests.support.audit_log import generate_log  # noqa: E402, F401 - re-exported
 
 # "Now" for every generated deadline: queries are asked as of this instant.
 NOW = datetime(2025, 6, 8, 3, 0, tzinfo=UTC)

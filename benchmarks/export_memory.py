@@ -87,7 +87,7 @@ def main() -> None:
     from benchmarks._data import generate_log
     from resolution.store import database
     from resolution.store.embedded import EmbeddedServer
-    from tests.integration.test_audit_export import START
+    from tests.support.audit_log import START
 
     sizes = sorted(int(s) for s in args.sizes.split(","))
     peaks: dict[int, dict] = {}

@@ -24,17 +24,9 @@ from resolution.cli import main
 from resolution.domain.audit import IDENTITY_WITHHELD, mask_text, masked_record
 from resolution.domain.events import GENESIS, Event
 from resolution.service import audit, signing
-from tests.conftest import (
-    AUDITOR,
-    BUYER,
-    CARE,
-    OTHER_BUYER,
-    SELLER,
-    auth,
-    complaint_body,
-    order,
-    png,
-)
+from tests.support.bodies import complaint_body, order, png
+from tests.support.http import act, assert_problem, open_complaint, uploaded
+from tests.support.parties import AUDITOR, BUYER, CARE, OTHER_BUYER, SELLER, auth
 
 ROOT = Path(__file__).resolve().parents[2]
 NIK = "3171234567890001"
@@ -90,41 +82,9 @@ def verified(data: bytes | str, public_key: str | None) -> audit.Finding:
     return audit.verify(io.StringIO(text, newline=""), public_key)
 
 
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert body["status"] == status
-    return body
-
-
-def open_complaint(client, order_id="INV-1001", **overrides) -> str:
-    body = complaint_body(order_id, **overrides)
-    response = client.post("/v1/complaints", json=body, headers=BUYER)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
-
-
-def act(client, cid, action, who, body=None):
-    response = client.post(f"/v1/complaints/{cid}/actions/{action}", json=body or {}, headers=who)
-    assert response.status_code == 200, response.get_json()
-
-
 def message(client, cid, who, body):
     response = client.post(f"/v1/complaints/{cid}/messages", json={"body": body}, headers=who)
     assert response.status_code == 201, response.get_json()
-
-
-def upload(client, cid, who, kind, filename, **form) -> dict:
-    data = {"kind": kind, **form, "file": (io.BytesIO(png()), filename)}
-    response = client.post(
-        f"/v1/complaints/{cid}/evidence",
-        data=data,
-        headers=who,
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def H(value) -> str:
@@ -424,9 +384,9 @@ def complaint_with_niks(client, clock) -> str:
     file name, care's review note; then care opens the KTP (an evidence_viewed event)."""
     cid = open_complaint(client, description=f"Kaos robek. NIK saya {NIK}.")
     message(client, cid, BUYER, f"Ini NIK saya: {NIK}, mohon dicek")
-    upload(client, cid, BUYER, "photo", f"foto-{NIK}.png", caption=f"Foto, NIK:{NIK}")
-    ktp = upload(
-        client, cid, BUYER, "identity_document", f"ktp-budi-{NIK}.png", caption=f"KTP {NIK}"
+    uploaded(client, cid, BUYER, "photo", png(), f"foto-{NIK}.png", caption=f"Foto, NIK:{NIK}")
+    ktp = uploaded(
+        client, cid, BUYER, "identity_document", png(), f"ktp-budi-{NIK}.png", caption=f"KTP {NIK}"
     )
     act(client, cid, "propose", SELLER, {"solution": {"kind": "refund", "amount": 30000}})
     act(client, cid, "escalate", BUYER, {"reason": f"Tidak sepakat ({NIK})."})

@@ -29,21 +29,10 @@ from resolution.service import Context
 from resolution.store import database
 from resolution.store.documents import ComplaintDocument
 from resolution.web.app import create_app
-from tests.conftest import (
-    AUDITOR,
-    BUYER,
-    CARE,
-    OTHER_BUYER,
-    OTHER_SELLER,
-    SECRET,
-    SELLER,
-    Clock,
-    assert_unchanged,
-    complaint_body,
-    order,
-    restore,
-    stored,
-)
+from tests.support.bodies import complaint_body, order
+from tests.support.clock import Clock
+from tests.support.parties import AUDITOR, BUYER, CARE, OTHER_BUYER, OTHER_SELLER, SECRET, SELLER
+from tests.support.snapshots import assert_unchanged, restore, stored
 
 PROBLEM = "application/problem+json"
 ABSENT_ID = "65f0000000000000000000ff"

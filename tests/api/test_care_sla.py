@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from resolution.domain.events import iso
-from tests.conftest import AUDITOR, BUYER, CARE, SELLER, complaint_body
+from tests.support.bodies import complaint_body
+from tests.support.parties import AUDITOR, BUYER, CARE, SELLER
 
 
 def _escalated(client, order_id="INV-SLA") -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
-from PIL import Image
-
-from tests.conftest import AUDITOR, BUYER, CARE, OTHER_BUYER, OTHER_SELLER, SELLER, complaint_body
+from tests.support.bodies import complaint_body, png_file
+from tests.support.http import act
+from tests.support.parties import AUDITOR, BUYER, CARE, OTHER_BUYER, OTHER_SELLER, SELLER
 
 NIK = "3171234567890001"
 
@@ -41,26 +40,17 @@ def page(response) -> _Text:
     return parser
 
 
-def _png() -> io.BytesIO:
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), "white").save(out, "PNG")
-    out.seek(0)
-    return out
-
-
-def act(client, cid, action, who, body=None):
-    response = client.post(f"/v1/complaints/{cid}/actions/{action}", json=body or {}, headers=who)
-    assert response.status_code == 200, response.get_json()
-    return response
-
-
 def decided_case(client) -> str:
     """Opened with a NIK in the text, a KTP and a tracking number, escalated, decided."""
     body = complaint_body(description=f"Kaos robek <b>parah</b>. NIK saya {NIK}.")
     cid = client.post("/v1/complaints", json=body, headers=BUYER).get_json()["id"]
     offer = {"solution": {"kind": "refund", "amount": 30000}, "note": "Sebagian saja."}
     act(client, cid, "propose", SELLER, offer)
-    ktp = {"kind": "identity_document", "caption": f"KTP {NIK}", "file": (_png(), "ktp-budi.png")}
+    ktp = {
+        "kind": "identity_document",
+        "caption": f"KTP {NIK}",
+        "file": (png_file("white"), "ktp-budi.png"),
+    }
     sent = client.post(
         f"/v1/complaints/{cid}/evidence",
         data=ktp,

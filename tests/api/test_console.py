@@ -3,19 +3,20 @@ CSRF, the queue, a case page, every action, a stale page, languages and times.""
 
 from __future__ import annotations
 
-import io
 import re
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 from html import unescape
 
 import pytest
-from PIL import Image
 
 from resolution.console.diagram import SVG
 from resolution.domain.lifecycle import Lifecycle
-from tests.conftest import BUYER, CARE, SELLER, complaint_body, token
+from tests.support.bodies import complaint_body, png
+from tests.support.http import act, uploaded
+from tests.support.parties import BUYER, CARE, SELLER, token
 
+PHOTO = png("red", 8)  # what parties upload here
 CSRF = re.compile(r'name="(?:[\w-]*-)?csrf_token" type="hidden" value="([^"]+)"')
 
 
@@ -41,12 +42,6 @@ def text_of(response) -> str:
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
-def act(client, cid, action, who, body=None):
-    response = client.post(f"/v1/complaints/{cid}/actions/{action}", json=body or {}, headers=who)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
 def escalated(client, order_id: str = "INV-1001", **overrides) -> str:
     """A complaint the seller answered and the buyer took to the care team."""
     body = complaint_body(order_id, **overrides)
@@ -58,27 +53,6 @@ def escalated(client, order_id: str = "INV-1001", **overrides) -> str:
 
 def complaint(client, cid) -> dict:
     return client.get(f"/v1/complaints/{cid}", headers=CARE).get_json()
-
-
-def png() -> io.BytesIO:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), "red").save(out, "PNG")
-    out.seek(0)
-    return out
-
-
-def upload(client, cid, who, kind="photo", caption="Foto kerusakan", answers=None):
-    data = {"kind": kind, "caption": caption, "file": (png(), f"{kind}.png")}
-    if answers:
-        data["answers"] = str(answers)
-    sent = client.post(
-        f"/v1/complaints/{cid}/evidence",
-        data=data,
-        headers=who,
-        content_type="multipart/form-data",
-    )
-    assert sent.status_code == 201, sent.get_json()
-    return sent.get_json()
 
 
 def post_form(client, cid, path, form_id, fields, lang=None):
@@ -292,7 +266,7 @@ def test_the_queue_is_paginated(client, clock):
 
 def test_the_case_page_tells_the_whole_case_in_plain_words(client):
     cid = escalated(client, description="Kaos robek. NIK saya 3171234567890001.")
-    upload(client, cid, BUYER)
+    uploaded(client, cid, BUYER, "photo", PHOTO, "photo.png", caption="Foto kerusakan")
     client.post(f"/v1/complaints/{cid}/messages", json={"body": "Mohon dibantu."}, headers=BUYER)
     sign_in(client)
     page = client.get(f"/console/complaints/{cid}?lang=en")
@@ -369,7 +343,16 @@ def test_care_takes_a_case_from_assignment_to_decision_through_the_forms(client)
     assert 'id="form-decide"' not in waiting.get_data(as_text=True)
     assert "Deciding waits for the evidence you requested" in text_of(waiting)
 
-    sent = upload(client, cid, BUYER, caption="Video unboxing", answers=request["id"])
+    sent = uploaded(
+        client,
+        cid,
+        BUYER,
+        "photo",
+        PHOTO,
+        "photo.png",
+        caption="Video unboxing",
+        answers=request["id"],
+    )
     arrived = text_of(client.get(f"/console/complaints/{cid}?lang=en"))
     assert "Video unboxing" in arrived and "Answered" in arrived
     page = client.get(f"/console/complaints/{cid}")
@@ -506,8 +489,16 @@ def test_an_action_the_machine_no_longer_allows_is_explained(client):
 
 def test_identity_documents_open_on_their_own_page_and_every_view_is_recorded(client):
     cid = escalated(client)
-    ktp = upload(client, cid, BUYER, kind="identity_document", caption="KTP pembeli")
-    photo = upload(client, cid, BUYER)
+    ktp = uploaded(
+        client,
+        cid,
+        BUYER,
+        "identity_document",
+        PHOTO,
+        "identity_document.png",
+        caption="KTP pembeli",
+    )
+    photo = uploaded(client, cid, BUYER, "photo", PHOTO, "photo.png", caption="Foto kerusakan")
     sign_in(client)
     page = client.get(f"/console/complaints/{cid}")
     html = page.get_data(as_text=True)

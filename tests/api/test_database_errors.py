@@ -7,7 +7,8 @@ from pymongo.client_session import ClientSession
 from pymongo.errors import ExecutionTimeout
 
 from resolution.store import transactions
-from tests.conftest import BUYER, complaint_body
+from tests.support.bodies import complaint_body
+from tests.support.parties import BUYER
 
 
 def _timed_out(labels: list[str]):

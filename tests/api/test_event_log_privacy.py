@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
-from PIL import Image
-
-from tests.conftest import AUDITOR, BUYER, CARE, SELLER, complaint_body
+from tests.support.bodies import complaint_body, png_file
+from tests.support.parties import AUDITOR, BUYER, CARE, SELLER
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,13 +18,6 @@ def _checker():
     return namespace["first_broken_link"]
 
 
-def _png() -> io.BytesIO:
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), "white").save(out, "PNG")
-    out.seek(0)
-    return out
-
-
 def test_a_seller_sees_that_a_ktp_was_sent_but_not_its_caption_or_file_and_can_still_verify(
     client,
 ):
@@ -34,7 +25,7 @@ def test_a_seller_sees_that_a_ktp_was_sent_but_not_its_caption_or_file_and_can_s
     upload = {
         "kind": "identity_document",
         "caption": "KTP 3171234567890001",
-        "file": (_png(), "ktp-budi.png"),
+        "file": (png_file("white"), "ktp-budi.png"),
     }
     sent = client.post(
         f"/v1/complaints/{cid}/evidence",
@@ -64,7 +55,7 @@ def test_a_seller_sees_that_a_ktp_was_sent_but_not_its_caption_or_file_and_can_s
 
 def test_cares_note_on_a_ktp_is_for_the_care_team_and_the_uploader(client):
     cid = client.post("/v1/complaints", json=complaint_body(), headers=BUYER).json["id"]
-    upload = {"kind": "identity_document", "file": (_png(), "ktp.png")}
+    upload = {"kind": "identity_document", "file": (png_file("white"), "ktp.png")}
     sent = client.post(
         f"/v1/complaints/{cid}/evidence",
         data=upload,

@@ -6,29 +6,24 @@ refused request leaves nothing behind, so the same key can be used again once it
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
 from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from resolution.domain.events import first_broken_link
 from resolution.store import eventstore, idempotency
-from tests.conftest import BUYER, OTHER_BUYER, SELLER, auth, complaint_body
+from tests.support.bodies import complaint_body
+from tests.support.http import open_complaint
+from tests.support.parties import BUYER, OTHER_BUYER, SELLER, auth
+from tests.support.servers import Server
 
 REPLAYED = "Idempotent-Replayed"
 
 
 def key(value: str, headers: dict) -> dict:
     return {**headers, "Idempotency-Key": value}
-
-
-def open_complaint(client, order_id: str = "INV-1001") -> str:
-    response = client.post("/v1/complaints", json=complaint_body(order_id), headers=BUYER)
-    assert response.status_code == 201
-    return response.get_json()["id"]
 
 
 def event_count(cid: str) -> int:
@@ -214,33 +209,6 @@ def test_malformed_keys_are_refused(client, value):
 
 
 # --- Concurrent retries, over real sockets ---------------------------------------------------
-
-
-class Server:
-    def __init__(self, app) -> None:
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Server:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
-
-    def post(self, path: str, body: dict, headers: dict) -> tuple[int, dict, dict]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            connection.request(
-                "POST", path, json.dumps(body), {**headers, "Content-Type": "application/json"}
-            )
-            response = connection.getresponse()
-            return response.status, dict(response.getheaders()), json.loads(response.read())
-        finally:
-            connection.close()
 
 
 @pytest.fixture

@@ -14,7 +14,9 @@ import pytest
 
 from resolution.domain.events import Event, first_broken_link
 from resolution.store import eventstore
-from tests.conftest import AUDITOR, BUYER, CARE, CARE_2, SELLER, complaint_body
+from tests.support.bodies import complaint_body
+from tests.support.http import complaint_opened, open_complaint
+from tests.support.parties import AUDITOR, BUYER, CARE, CARE_2, OTHER_BUYER, SELLER
 
 PARTIES = {"buyer": BUYER, "seller": SELLER, "care": CARE, "care2": CARE_2, "auditor": AUDITOR}
 
@@ -254,15 +256,6 @@ PATHS: dict[str, tuple[dict, list[Step]]] = {
 }
 
 
-def open_complaint(client, solution: dict | None = None, order_id: str = "INV-1001", **kw):
-    body = complaint_body(order_id, **kw)
-    if solution is not None:
-        body["requested_solution"] = solution
-    response = client.post("/v1/complaints", json=body, headers=BUYER)
-    assert response.status_code == 201, response.get_json()
-    return response
-
-
 def get(client, cid: str, who: str = "buyer") -> dict:
     response = client.get(f"/v1/complaints/{cid}", headers=PARTIES[who])
     assert response.status_code == 200, response.get_json()
@@ -320,7 +313,7 @@ def assert_log_holds(client, cid: str, types: list[str]) -> None:
 @pytest.mark.parametrize("name", list(PATHS))
 def test_path_over_http(client, clock, name):
     solution, steps = PATHS[name]
-    opened = open_complaint(client, solution)
+    opened = complaint_opened(client, solution=solution)
     cid = opened.get_json()["id"]
     assert opened.headers["ETag"] == '"1"'
     assert opened.headers["Location"].endswith(f"/v1/complaints/{cid}")
@@ -373,7 +366,7 @@ def test_path_over_http(client, clock, name):
 
 
 def test_allowed_actions_per_party_after_opening(client):
-    cid = open_complaint(client).get_json()["id"]
+    cid = open_complaint(client)
     assert get(client, cid, "buyer")["allowed_actions"] == ["withdraw"]
     assert get(client, cid, "seller")["allowed_actions"] == ["propose", "accept", "appeal"]
     assert get(client, cid, "care")["allowed_actions"] == []
@@ -381,7 +374,7 @@ def test_allowed_actions_per_party_after_opening(client):
 
 
 def test_decided_complaint_offers_a_review_to_both_parties_until_the_period_ends(client, clock):
-    cid = open_complaint(client).get_json()["id"]
+    cid = open_complaint(client)
     for step in [
         *ESCALATED,
         s("care", "decide", {"solution": REFUND, "rationale": "Barang robek."}),
@@ -401,7 +394,7 @@ def test_decided_complaint_offers_a_review_to_both_parties_until_the_period_ends
 
 
 def test_evidence_request_hands_the_turn_to_the_named_party(client):
-    cid = open_complaint(client).get_json()["id"]
+    cid = open_complaint(client)
     for step in ESCALATED:
         assert take(client, cid, step).status_code == 200
     asked = take(
@@ -426,7 +419,7 @@ def test_evidence_request_hands_the_turn_to_the_named_party(client):
 
 
 def test_care_cannot_decide_while_the_evidence_it_asked_for_is_unanswered(client, clock):
-    cid = open_complaint(client).get_json()["id"]
+    cid = open_complaint(client)
     for step in ESCALATED:
         assert take(client, cid, step).status_code == 200
     asked = take(
@@ -449,7 +442,7 @@ def test_care_cannot_decide_while_the_evidence_it_asked_for_is_unanswered(client
 @pytest.mark.parametrize("action", ["auto_escalate", "auto_close", "auto_complete", "open"])
 @pytest.mark.parametrize("who", ["buyer", "seller", "care"])
 def test_system_transitions_cannot_be_triggered_over_http(client, clock, action, who):
-    cid = open_complaint(client).get_json()["id"]
+    cid = open_complaint(client)
     clock.advance(hours=200)  # long past every deadline: only the route can refuse
     response = client.post(f"/v1/complaints/{cid}/actions/{action}", json={}, headers=PARTIES[who])
     assert response.status_code == 404
@@ -459,7 +452,7 @@ def test_system_transitions_cannot_be_triggered_over_http(client, clock, action,
 
 
 def test_second_complaint_on_an_order_is_refused_until_the_first_is_closed(client):
-    first = open_complaint(client).get_json()["id"]
+    first = open_complaint(client)
     again = client.post("/v1/complaints", json=complaint_body(), headers=BUYER)
     assert again.status_code == 409
     assert again.mimetype == "application/problem+json"
@@ -467,7 +460,7 @@ def test_second_complaint_on_an_order_is_refused_until_the_first_is_closed(clien
     assert first in again.get_json()["detail"]
 
     # Another order, or the same order id on another channel, is another complaint.
-    assert open_complaint(client, order_id="INV-2002").status_code == 201
+    assert complaint_opened(client, "INV-2002").status_code == 201
     other_channel = complaint_body()
     other_channel["order"]["channel"] = "tiktok_shop"
     assert client.post("/v1/complaints", json=other_channel, headers=BUYER).status_code == 201
@@ -480,7 +473,7 @@ def test_second_complaint_on_an_order_is_refused_until_the_first_is_closed(clien
 
 
 def test_if_match_current_version_is_accepted_and_a_stale_one_gets_412(client):
-    cid = open_complaint(client).get_json()["id"]
+    cid = open_complaint(client)
     message = s("seller", "message", {"body": "Mohon foto."})
     ok = take(client, cid, message, {"If-Match": '"1"'})
     assert ok.status_code == 201 and ok.headers["ETag"] == '"2"'
@@ -508,7 +501,7 @@ def test_if_match_current_version_is_accepted_and_a_stale_one_gets_412(client):
 
 
 def test_complaints_are_listed_newest_first_a_page_at_a_time(client):
-    ids = [open_complaint(client, order_id=f"INV-{n}").get_json()["id"] for n in range(5)]
+    ids = [open_complaint(client, f"INV-{n}") for n in range(5)]
     seen, cursor, pages = [], None, 0
     while True:
         query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
@@ -531,8 +524,6 @@ def test_complaints_are_listed_newest_first_a_page_at_a_time(client):
     assert [c["id"] for c in full["items"]] == seen and full["next_cursor"] is None
     # Other callers see only their own.
     assert client.get("/v1/complaints", headers=SELLER).get_json()["items"][0]["id"] == ids[-1]
-    from tests.conftest import OTHER_BUYER
-
     assert client.get("/v1/complaints", headers=OTHER_BUYER).get_json() == {
         "items": [],
         "next_cursor": None,
@@ -542,7 +533,7 @@ def test_complaints_are_listed_newest_first_a_page_at_a_time(client):
 
 
 def test_events_are_paged_in_seq_order(client):
-    cid = open_complaint(client).get_json()["id"]
+    cid = open_complaint(client)
     for n in range(4):
         assert take(client, cid, s("buyer", "message", {"body": f"pesan {n}"})).status_code == 201
     pages, cursor, seqs = [], None, []

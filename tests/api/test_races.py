@@ -8,28 +8,26 @@ broken chain or a projection that disagrees with its events.
 from __future__ import annotations
 
 import ast
-import http.client
-import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from werkzeug.serving import make_server
 
 from resolution.domain.actors import Actor, Role
 from resolution.domain.events import first_broken_link
 from resolution.domain.lifecycle import allowed_actions, machine_for
 from resolution.domain.projection import Complaint, replay
 from resolution.store import eventstore
-from tests.conftest import BUYER, SELLER, auth, complaint_body
+from tests.support.bodies import complaint_body
+from tests.support.http import PROBLEM
+from tests.support.parties import BUYER, SELLER, auth
+from tests.support.servers import Reply, Server
 
 pytestmark = pytest.mark.slow
 
 N = 8
-PROBLEM = "application/problem+json"
 
 
 def test_building_a_machine_per_request_parses_no_expression(monkeypatch):
@@ -47,51 +45,6 @@ def test_building_a_machine_per_request_parses_no_expression(monkeypatch):
     allowed_actions(complaint, Actor(Role.BUYER, "buyer-1"), datetime(2025, 6, 5, tzinfo=UTC))
     # Guards must be plain names: CPython 3.11's `ast` is not thread-safe (see lifecycle.py).
     assert parsed == []
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: dict
-    content_type: str
-
-
-class Server:
-    """The app served over real sockets by werkzeug, one thread per request."""
-
-    def __init__(self, app) -> None:
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Server:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
-
-    def request(self, method: str, path: str, body=None, headers: dict | None = None) -> Reply:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            payload = None if body is None else json.dumps(body)
-            sent = {**(headers or {})}
-            if payload is not None:
-                sent["Content-Type"] = "application/json"
-            connection.request(method, path, body=payload, headers=sent)
-            response = connection.getresponse()
-            raw = response.read()
-            return Reply(
-                response.status,
-                {k.lower(): v for k, v in response.getheaders()},
-                json.loads(raw) if raw else {},
-                response.headers.get_content_type(),
-            )
-        finally:
-            connection.close()
 
 
 @pytest.fixture
@@ -132,7 +85,7 @@ def open_one(server: Server, order_id: str = "INV-1001", solution: dict | None =
     return reply.body["id"]
 
 
-def act(server: Server, cid: str, action: str, body: dict, headers: dict) -> Reply:
+def act_on(server: Server, cid: str, action: str, body: dict, headers: dict) -> Reply:
     return server.request("POST", f"/v1/complaints/{cid}/actions/{action}", body, headers)
 
 
@@ -169,7 +122,7 @@ def test_sellers_proposing_at_once_one_wins(server, context, round_):
     offers = [{"solution": {"kind": "refund", "amount": 10000 + 1000 * i}} for i in range(N)]
     replies = together(
         [
-            lambda i=i, h=h: act(server, cid, "propose", offers[i], h)
+            lambda i=i, h=h: act_on(server, cid, "propose", offers[i], h)
             for i, h in enumerate(sellers(N))
         ]
     )
@@ -188,14 +141,14 @@ def test_sellers_proposing_at_once_one_wins(server, context, round_):
 def test_accept_and_escalate_at_once_one_wins(server, context):
     cid = open_one(server)
     assert (
-        act(
+        act_on(
             server, cid, "propose", {"solution": {"kind": "refund", "amount": 30000}}, SELLER
         ).status
         == 200
     )
-    calls = [lambda: act(server, cid, "accept", {}, BUYER) for _ in range(N // 2)]
+    calls = [lambda: act_on(server, cid, "accept", {}, BUYER) for _ in range(N // 2)]
     calls += [
-        lambda: act(server, cid, "escalate", {"reason": "Tidak setuju."}, BUYER)
+        lambda: act_on(server, cid, "escalate", {"reason": "Tidak setuju."}, BUYER)
         for _ in range(N // 2)
     ]
     replies = together(calls)
@@ -232,7 +185,7 @@ def test_proposals_with_the_same_if_match_one_wins(server, context):
     cid = open_one(server)
     replies = together(
         [
-            lambda i=i, h=h: act(
+            lambda i=i, h=h: act_on(
                 server,
                 cid,
                 "propose",

@@ -10,8 +10,10 @@ import yaml
 from resolution.domain.events import first_broken_link, iso
 from resolution.service.sweeper import sweep
 from resolution.store import eventstore
-from tests.api.test_openapi import SPEC_PATH, Wire
-from tests.conftest import AUDITOR, BUYER, CARE, SELLER, complaint_body
+from tests.support.bodies import complaint_body
+from tests.support.parties import AUDITOR, BUYER, CARE, SELLER
+from tests.support.spec import SPEC_PATH
+from tests.support.wire import Wire
 
 EVENTS = "/v1/complaints/{id}/events"
 

@@ -1,7 +1,7 @@
 """Tokens under a configured issuer, audience and clock skew (RFC 8725): all refusals 401.
 
-(Apart from tests/api/test_hostile_input.py: its module-wide database must outlive these
-tests' per-test databases.)
+(Apart from tests/api/hostile_input/: its shared database must outlive these tests'
+per-test databases.)
 """
 
 from __future__ import annotations
@@ -11,14 +11,10 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from tests.conftest import SECRET
+from tests.support.parties import signed
 
 _BUYER_CLAIMS = {"sub": "buyer-1", "role": "buyer"}
 OTHER_SECRET = "another-secret-of-at-least-32-bytes-long"
-
-
-def _signed(claims: dict, key: str | None = SECRET, algorithm: str = "HS256") -> str:
-    return jwt.encode(claims, key, algorithm=algorithm)
 
 
 @pytest.fixture
@@ -51,18 +47,18 @@ def _rs256_token() -> str:
 @pytest.mark.parametrize(
     ("name", "make"),
     [
-        ("wrong-issuer", lambda: _signed(_claims(iss="https://evil.example"))),
-        ("no-issuer", lambda: _signed(_claims(iss=None))),
-        ("wrong-audience", lambda: _signed(_claims(aud="another-service"))),
-        ("no-audience", lambda: _signed(_claims(aud=None))),
-        ("not-yet-valid", lambda: _signed(_claims(nbf=datetime.now(UTC) + timedelta(minutes=5)))),
+        ("wrong-issuer", lambda: signed(_claims(iss="https://evil.example"))),
+        ("no-issuer", lambda: signed(_claims(iss=None))),
+        ("wrong-audience", lambda: signed(_claims(aud="another-service"))),
+        ("no-audience", lambda: signed(_claims(aud=None))),
+        ("not-yet-valid", lambda: signed(_claims(nbf=datetime.now(UTC) + timedelta(minutes=5)))),
         (
             "expired-past-skew",
-            lambda: _signed(_claims(exp=datetime.now(UTC) - timedelta(minutes=2))),
+            lambda: signed(_claims(exp=datetime.now(UTC) - timedelta(minutes=2))),
         ),
         ("rs256", _rs256_token),
-        ("alg-none", lambda: _signed(_claims(), None, "none")),
-        ("other-secret", lambda: _signed(_claims(), OTHER_SECRET)),
+        ("alg-none", lambda: signed(_claims(), None, "none")),
+        ("other-secret", lambda: signed(_claims(), OTHER_SECRET)),
     ],
 )
 def test_a_configured_issuer_and_audience_are_required(strict_client, name, make):
@@ -78,7 +74,7 @@ def test_a_small_clock_skew_is_tolerated(strict_client):
         _claims(nbf=datetime.now(UTC) + timedelta(seconds=10)),  # theirs a little ahead
     ):
         response = strict_client.get(
-            "/v1/complaints", headers={"Authorization": f"Bearer {_signed(claims)}"}
+            "/v1/complaints", headers={"Authorization": f"Bearer {signed(claims)}"}
         )
         assert response.status_code == 200, response.get_json()
 

@@ -22,8 +22,9 @@ import pytest
 from PIL import Image
 
 from resolution.service import signing
-from tests.conftest import SECRET, complaint_body, token
-from tests.e2e.test_serve import _call, _free_port
+from tests.support.bodies import complaint_body
+from tests.support.parties import SECRET, token
+from tests.support.servers import call, free_port
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +51,7 @@ class Base(str):
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     """`resolution serve` on a free port, for the whole module."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
     env["RESOLUTION_JWT_SECRET"] = SECRET
     # A key of its own: two workers creating the development key at once can race.
@@ -70,7 +71,7 @@ def base(tmp_path_factory):
     deadline = time.monotonic() + 60
     while True:
         try:
-            if _call(url, "GET", "/readyz")[0] == 200:
+            if call(url, "GET", "/readyz")[0] == 200:
                 break
         except OSError:
             pass
@@ -145,18 +146,18 @@ def page(browser):
 
 
 def escalated(base: str, order_id: str) -> str:
-    status, opened = _call(base, "POST", "/v1/complaints", BUYER, complaint_body(order_id))
+    status, opened = call(base, "POST", "/v1/complaints", BUYER, complaint_body(order_id))
     assert status == 201, opened
     cid = opened["id"]
     offer = {"solution": {"kind": "refund", "amount": 20000}}
-    assert _call(base, "POST", f"/v1/complaints/{cid}/actions/propose", SELLER, offer)[0] == 200
+    assert call(base, "POST", f"/v1/complaints/{cid}/actions/propose", SELLER, offer)[0] == 200
     why = {"reason": "Penjual menolak mengganti."}
-    assert _call(base, "POST", f"/v1/complaints/{cid}/actions/escalate", BUYER, why)[0] == 200
+    assert call(base, "POST", f"/v1/complaints/{cid}/actions/escalate", BUYER, why)[0] == 200
     return cid
 
 
 def state_of(base: str, cid: str) -> dict:
-    return _call(base, "GET", f"/v1/complaints/{cid}", token("care", "reader"))[1]
+    return call(base, "GET", f"/v1/complaints/{cid}", token("care", "reader"))[1]
 
 
 def sign_in(page, link: str) -> None:
@@ -285,7 +286,7 @@ def test_refusals_read_clearly(page, base, demo):
     # A stale page: the buyer writes while the agent reads; the agent's click is not applied.
     page.goto(f"{base}/console/complaints/{cid}")
     body = {"body": "Ada kabar?"}
-    assert _call(base, "POST", f"/v1/complaints/{cid}/messages", BUYER, body)[0] == 201
+    assert call(base, "POST", f"/v1/complaints/{cid}/messages", BUYER, body)[0] == 201
     page.get_by_role("button", name="Ambil kasus ini").click()
     assert page.locator("#stale").is_visible()
     assert page.locator("#thread").get_by_text("Ada kabar?").is_visible()

@@ -23,9 +23,10 @@ from resolution.domain.events import first_broken_link
 from resolution.domain.projection import replay
 from resolution.store import database, eventstore
 from resolution.store.documents import ComplaintDocument, EventDocument, WebhookDelivery
-from tests.conftest import SECRET, complaint_body, token
-from tests.e2e.test_serve import _free_port
-from tests.integration.test_webhooks import Receiver
+from tests.support.bodies import complaint_body
+from tests.support.parties import SECRET, token
+from tests.support.receiver import Receiver
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +55,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def test_workers_sweepers_and_deliverer_together_lose_nothing(tmp_path):
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = tmp_path / "db"
     env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,32 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SECRET, complaint_body, token
+from tests.support.bodies import complaint_body
+from tests.support.parties import SECRET, token
+from tests.support.servers import call, free_port
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _call(base: str, method: str, path: str, bearer: str | None = None, body=None):
-    request = urllib.request.Request(base + path, method=method)
-    if bearer:
-        request.add_header("Authorization", f"Bearer {bearer}")
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, data, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, json.loads(error.read() or b"null")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -65,7 +44,7 @@ def _hash_chain_checker():
 @pytest.fixture
 def server(tmp_path, request):
     threads = getattr(request, "param", 1)  # over 1: gunicorn's gthread workers
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
     env["RESOLUTION_JWT_SECRET"] = SECRET
     data_dir = tmp_path / "db"
@@ -86,7 +65,7 @@ def server(tmp_path, request):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if _call(base, "GET", "/readyz")[0] == 200:
+                if call(base, "GET", "/readyz")[0] == 200:
                     break
             except OSError:
                 pass
@@ -109,10 +88,10 @@ def server(tmp_path, request):
 def test_a_complaint_goes_from_open_to_agreed_through_the_real_server(server):
     base, data_dir, env = server
     buyer, seller = token("buyer", "buyer-1"), token("seller", "seller-1", "shop-1")
-    status, opened = _call(base, "POST", "/v1/complaints", buyer, complaint_body())
+    status, opened = call(base, "POST", "/v1/complaints", buyer, complaint_body())
     assert status == 201, opened
     cid = opened["id"]
-    status, _ = _call(
+    status, _ = call(
         base,
         "POST",
         f"/v1/complaints/{cid}/actions/propose",
@@ -120,9 +99,9 @@ def test_a_complaint_goes_from_open_to_agreed_through_the_real_server(server):
         {"solution": {"kind": "refund", "amount": 30000}},
     )
     assert status == 200
-    status, closed = _call(base, "POST", f"/v1/complaints/{cid}/actions/accept", buyer)
+    status, closed = call(base, "POST", f"/v1/complaints/{cid}/actions/accept", buyer)
     assert (status, closed["state"], closed["outcome"]) == (200, "closed", "agreed")
-    status, log = _call(base, "GET", f"/v1/complaints/{cid}/events", buyer)
+    status, log = call(base, "GET", f"/v1/complaints/{cid}/events", buyer)
     assert [e["type"] for e in log["items"]] == ["open", "propose", "accept"]
     assert _hash_chain_checker()(log["items"]) is None
     tampered = [dict(e) for e in log["items"]]
@@ -145,7 +124,7 @@ def test_seed_demo_reuses_the_running_database_and_the_server_stops_it(server, t
     assert "SELLER_TOKEN=" in seeded.stdout
     assert _pid_alive(address["pid"]), "seed-demo must not stop the server's database"
     seller = re.search(r"SELLER_TOKEN=(\S+)", seeded.stdout).group(1)
-    status, page = _call(base, "GET", "/v1/complaints?limit=100", seller)
+    status, page = call(base, "GET", "/v1/complaints?limit=100", seller)
     assert status == 200 and len(page["items"]) == 7
     assert {c["state"] for c in page["items"]} >= {"awaiting_seller", "in_mediation", "closed"}
     again = subprocess.run(
@@ -165,7 +144,7 @@ def test_metrics_add_up_every_worker_and_logs_carry_the_request_id(server, tmp_p
     worker = "gthread" if request.node.callspec.params["server"] > 1 else "sync"
     assert f"Using worker: {worker}" in (tmp_path / "serve.log").read_text()
     for _ in range(30):
-        assert _call(base, "GET", "/healthz")[0] == 200
+        assert call(base, "GET", "/healthz")[0] == 200
     request = urllib.request.Request(base + "/v1/complaints", headers={"X-Request-Id": "req-42"})
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
@@ -239,11 +218,11 @@ def test_a_worker_that_leaves_takes_nothing_of_the_arbiters_with_it(server, tmp_
     assert leaving not in workers() and len(workers()) == 2, _children(arbiter)
     assert metrics_dir.is_dir()
     assert _pid_alive(sweeper)
-    assert _call(base, "GET", "/readyz")[0] == 200
+    assert call(base, "GET", "/readyz")[0] == 200
     for _ in range(20):  # both workers count each request in the metrics directory
-        assert _call(base, "GET", "/healthz")[0] == 200
+        assert call(base, "GET", "/healthz")[0] == 200
     buyer = token("buyer", "buyer-left")
-    status, _ = _call(base, "POST", "/v1/complaints", buyer, complaint_body("INV-LEFT-1"))
+    status, _ = call(base, "POST", "/v1/complaints", buyer, complaint_body("INV-LEFT-1"))
     assert status == 201
     assert '"status": 500' not in log.read_text()
 

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime, timedelta
-
-from PIL import Image
 
 from resolution import service
 from resolution.domain.actors import Actor, Role
 from resolution.service.evidence import add_evidence, remove_orphan_files
 from resolution.store import files
 from resolution.store.documents import ComplaintDocument
-from tests.conftest import complaint_body
+from tests.support.bodies import complaint_body, png_file
 
 BUYER = Actor(Role.BUYER, "buyer-1")
-
-
-def _png() -> io.BytesIO:
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), "blue").save(out, "PNG")
-    out.seek(0)
-    return out
 
 
 def _files():
@@ -30,9 +20,9 @@ def _files():
 
 def test_an_orphan_older_than_an_hour_is_removed_and_a_recorded_file_is_kept(context, clock):
     complaint = service.open_complaint(context, BUYER, complaint_body()).complaint
-    kept = add_evidence(context, BUYER, complaint.id, {"kind": "photo"}, _png(), "a.png")
+    kept = add_evidence(context, BUYER, complaint.id, {"kind": "photo"}, png_file("blue"), "a.png")
     kept_id = kept.event.data["evidence_id"]
-    orphan_id = files.put(_png(), {"complaint_id": complaint.id, "kind": "photo"})
+    orphan_id = files.put(png_file("blue"), {"complaint_id": complaint.id, "kind": "photo"})
     # A process that died right after committing: recorded but never marked.
     _files().update_many({}, {"$unset": {"metadata.recorded": 1}})
 

@@ -30,7 +30,7 @@ from resolution.service import Context, Idempotency, Replayed
 from resolution.service import evidence as evidence_service
 from resolution.store import eventstore, files
 from resolution.store.documents import ComplaintDocument
-from tests.conftest import complaint_body
+from tests.support.bodies import complaint_body
 
 BUYER = Actor(Role.BUYER, "buyer-1")
 SELLER = Actor(Role.SELLER, "seller-1", "shop-1")

@@ -8,7 +8,7 @@ from resolution import service
 from resolution.domain.actors import Actor, Role
 from resolution.service.sweeper import sweep
 from resolution.store import eventstore
-from tests.conftest import complaint_body
+from tests.support.bodies import complaint_body
 
 WIB = timezone(timedelta(hours=7))
 BUYER = Actor(Role.BUYER, "buyer-1")

@@ -22,7 +22,8 @@ from resolution.service.sweeper import sweep
 from resolution.store import database, eventstore
 from resolution.store.documents import ComplaintDocument, EventDocument, ensure_indexes
 from schemas.complaints import ACTION_SCHEMAS, MessageSchema, OpenComplaintSchema
-from tests.conftest import SECRET, complaint_body
+from tests.support.bodies import complaint_body
+from tests.support.parties import SECRET
 
 ACTORS = {
     "buyer": Actor(Role.BUYER, "buyer-1"),

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from resolution.store.documents import IdempotencyRecord
-from tests.conftest import assert_unchanged, stored
+from tests.support.snapshots import assert_unchanged, stored
 
 
 def record(key: str, created_at: datetime) -> dict:

@@ -13,7 +13,8 @@ from resolution.domain.actors import Actor, Role
 from resolution.domain.events import first_broken_link
 from resolution.service.sweeper import sweep
 from resolution.store import eventstore
-from tests.conftest import SECRET, complaint_body
+from tests.support.bodies import complaint_body
+from tests.support.parties import SECRET
 
 BUYER = Actor(Role.BUYER, "buyer-1")
 SELLER = Actor(Role.SELLER, "seller-1", "shop-1")

@@ -19,7 +19,8 @@ from resolution.domain.projection import replay
 from resolution.service.sweeper import sweep
 from resolution.store import eventstore
 from resolution.store.documents import EventDocument
-from tests.conftest import SECRET, complaint_body
+from tests.support.bodies import complaint_body
+from tests.support.parties import SECRET
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

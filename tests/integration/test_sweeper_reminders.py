@@ -19,7 +19,8 @@ from resolution.service import audit
 from resolution.service.sweeper import due_reminders, sweep
 from resolution.store import eventstore
 from resolution.store.documents import ComplaintDocument
-from tests.conftest import SECRET, complaint_body
+from tests.support.bodies import complaint_body
+from tests.support.parties import SECRET
 
 BUYER = Actor(Role.BUYER, "buyer-1")
 SELLER = Actor(Role.SELLER, "seller-1", "shop-1")

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -18,7 +17,10 @@ import pytest
 from resolution.store.documents import EventDocument, WebhookDelivery
 from resolution.web.app import create_app
 from resolution.workers import deliverer
-from tests.conftest import BUYER, CARE, SELLER, auth, complaint_body
+from tests.support.bodies import complaint_body
+from tests.support.http import act
+from tests.support.parties import BUYER, CARE, SELLER, auth
+from tests.support.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKET = auth("integration", "market-1")
@@ -32,44 +34,6 @@ def readme_verify():
     namespace: dict = {}
     exec("import hashlib, hmac, time\n" + code, namespace)  # noqa: S102 - our README, under test
     return namespace["verify"]
-
-
-class Receiver:
-    """An HTTP endpoint that records what it gets, and fails the first `failures` requests."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict, bytes]] = []
-        self.failures = 0
-        self.status = 200
-        self.delay = 0.0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                time.sleep(outer.delay)
-                if outer.failures > 0:
-                    outer.failures -= 1
-                    self.send_response(503)
-                else:
-                    outer.received.append((dict(self.headers), body))
-                    self.send_response(outer.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def payloads(self) -> list[dict]:
-        return [json.loads(body) for _, body in self.received]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -88,11 +52,6 @@ def subscribe(client, url, who=MARKET, **body):
     response = client.post("/v1/webhooks", json={"url": url, **body}, headers=who)
     assert response.status_code == 201, response.get_json()
     return response.get_json()
-
-
-def act(client, cid, action, who, body=None):
-    response = client.post(f"/v1/complaints/{cid}/actions/{action}", json=body or {}, headers=who)
-    assert response.status_code == 200, response.get_json()
 
 
 def a_lifecycle(client) -> str:

@@ -17,8 +17,9 @@ import pytest
 from resolution import service
 from resolution.domain.actors import Actor, Role
 from resolution.service import webhooks
-from tests.conftest import SECRET, complaint_body
-from tests.integration.test_webhooks import Receiver
+from tests.support.bodies import complaint_body
+from tests.support.parties import SECRET
+from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

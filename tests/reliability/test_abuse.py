@@ -7,7 +7,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,17 +23,10 @@ from resolution.config import Config, RateLimits
 from resolution.store import database
 from resolution.store.documents import ComplaintDocument
 from resolution.web.app import create_app
-from tests.conftest import (
-    BUYER,
-    CARE,
-    SECRET,
-    SELLER,
-    assert_unchanged,
-    auth,
-    complaint_body,
-    stored,
-    token,
-)
+from tests.support.bodies import complaint_body
+from tests.support.parties import BUYER, CARE, SECRET, SELLER, auth, token
+from tests.support.servers import free_port
+from tests.support.snapshots import assert_unchanged, stored
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBLEM = "application/problem+json"
@@ -185,12 +177,6 @@ def test_the_limiter_costs_one_update_per_limit_on_a_write_and_nothing_on_a_read
 # --- across processes -------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _call(base: str, method: str, path: str, headers: dict, body=None):
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(base + path, data, method=method, headers=headers)
@@ -207,7 +193,7 @@ def _call(base: str, method: str, path: str, headers: dict, body=None):
 @pytest.fixture
 def served(tmp_path, mongodb_uri, db_name):
     """`resolution serve` (2 workers) on the test's database, with a small write limit."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "RESOLUTION_JWT_SECRET": SECRET,

@@ -24,7 +24,6 @@ evidence it may not open. A refusal changes nothing stored.
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import os
 import re
@@ -33,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
-from PIL import Image
 
 from resolution.config import Config
 from resolution.service import Context
@@ -41,7 +39,9 @@ from resolution.service import webhooks as webhook_service
 from resolution.store import database
 from resolution.store.documents import ComplaintDocument
 from resolution.web.app import create_app
-from tests.conftest import SECRET, SIGNING_KEY, Clock, auth, complaint_body, order
+from tests.support.bodies import complaint_body, order, png_file
+from tests.support.clock import Clock
+from tests.support.parties import SECRET, SIGNING_KEY, auth
 
 ABSENT = "65f0000000000000000000ff"  # well-formed, no such complaint (or evidence, or webhook)
 JUNK = "not-an-id"
@@ -296,13 +296,6 @@ for _action in ACTION_ROLES:
 # --- the world the matrix runs in --------------------------------------------------------------
 
 
-def _png(color: str = "red") -> io.BytesIO:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), color).save(out, "PNG")
-    out.seek(0)
-    return out
-
-
 @dataclass
 class World:
     app: object
@@ -414,7 +407,7 @@ def _build(mongodb_uri: str) -> Iterator[World]:
                 )
                 content = {f"TRK{key}991"}
             else:
-                form = {"kind": kind, "caption": caption, "file": (_png(), filename)}
+                form = {"kind": kind, "caption": caption, "file": (png_file("red", 8), filename)}
                 if care_only:
                     form["care_only"] = "true"
                 sent = c.post(

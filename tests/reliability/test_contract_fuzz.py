@@ -37,8 +37,10 @@ from resolution.store import database
 from resolution.store.documents import ComplaintDocument
 from resolution.web.app import create_app
 from resolution.web.auth import issue_token
-from tests.conftest import SECRET, SIGNING_KEY, Clock, png
-from tests.reliability.conftest import LONG, Scale
+from tests.support.bodies import png
+from tests.support.clock import Clock
+from tests.support.gauntlet import LONG, Scale
+from tests.support.parties import SECRET, SIGNING_KEY
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
 DOCUMENT = yaml.load(SPEC.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)

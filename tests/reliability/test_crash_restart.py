@@ -39,8 +39,10 @@ from resolution.domain.events import first_broken_link
 from resolution.domain.projection import replay
 from resolution.store import database, eventstore
 from resolution.store.documents import ComplaintDocument
-from tests.conftest import SECRET, complaint_body
-from tests.reliability.test_race_rounds import PROBLEM, Reply, headers_of, send
+from tests.support.bodies import complaint_body
+from tests.support.http import PROBLEM
+from tests.support.parties import SECRET, headers_of
+from tests.support.servers import Reply, free_port, send
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = 12  # few orders, so opens collide and the one-open-complaint rule is exercised
@@ -48,14 +50,6 @@ KINDS = ("service", "worker", "db")
 # More workers than client threads: while the database is down every busy sync worker waits
 # for it (server selection), and /readyz needs a free one to say 503.
 WORKERS = 4
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -70,7 +64,7 @@ class Service:
     """`resolution serve` on a data dir that outlives it; its log goes to a file."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.data_dir = tmp_path / "db"
         self.log_path = tmp_path / "serve.log"
         self.env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}

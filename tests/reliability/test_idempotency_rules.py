@@ -22,8 +22,9 @@ from resolution.service import Idempotency
 from resolution.store import eventstore, idempotency
 from resolution.store.documents import IdempotencyRecord
 from resolution.web.auth import actor_from_header
-from tests.api.test_idempotency import Server
-from tests.conftest import BUYER, OTHER_BUYER, SELLER, complaint_body
+from tests.support.bodies import complaint_body
+from tests.support.parties import BUYER, OTHER_BUYER, SELLER
+from tests.support.servers import Server
 
 TRANSPORT = {"date", "server", "connection", "x-request-id", "idempotent-replayed"}
 

@@ -42,8 +42,10 @@ from resolution.store import database
 from resolution.store.documents import ComplaintDocument
 from resolution.web.app import create_app
 from resolution.workers import deliverer
-from tests.conftest import SECRET, SIGNING_KEY, Clock, auth, complaint_body, token
-from tests.integration.test_webhooks import Receiver
+from tests.support.bodies import complaint_body
+from tests.support.clock import Clock
+from tests.support.parties import SECRET, SIGNING_KEY, auth, token
+from tests.support.receiver import Receiver
 
 PLACES = (
     "description",

@@ -13,7 +13,6 @@ replayed byte for byte, or 409 while the first is still running.
 
 from __future__ import annotations
 
-import http.client
 import json
 import multiprocessing
 import os
@@ -35,24 +34,14 @@ from resolution.domain.events import first_broken_link
 from resolution.domain.projection import replay
 from resolution.store import database, eventstore
 from resolution.web.app import create_app
-from tests.conftest import SECRET, complaint_body, token
+from tests.support.bodies import complaint_body
+from tests.support.http import PROBLEM
+from tests.support.parties import PEOPLE, SECRET, headers_of
+from tests.support.servers import Reply, free_port, send
 
-PROBLEM = "application/problem+json"
 ROOT = Path(__file__).resolve().parents[2]
 REFUND = {"kind": "refund", "amount": 45000}
 COUNTER = {"kind": "refund", "amount": 30000}
-
-# Who a client is, by name: a process client rebuilds the token from the name.
-PEOPLE = {
-    "buyer": ("buyer", "buyer-1", None),
-    **{f"seller{i}": ("seller", f"seller-admin-{i}", "shop-1") for i in range(16)},
-    **{f"care{i}": ("care", f"agent-{i}", None) for i in range(16)},
-}
-
-
-def headers_of(who: str) -> dict[str, str]:
-    role, sub, shop = PEOPLE[who]
-    return {"Authorization": f"Bearer {token(role, sub, shop)}"}
 
 
 @dataclass(frozen=True)
@@ -77,45 +66,6 @@ class Call:
         if self.if_match is not None:
             sent["If-Match"] = f'"{self.if_match}"'
         return sent
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int  # 0: no answer (the connection failed)
-    headers: dict[str, str]
-    raw: bytes
-    content_type: str
-
-    @property
-    def body(self) -> dict:
-        return json.loads(self.raw) if self.raw else {}
-
-    @property
-    def version(self) -> int:
-        return int(self.headers["etag"].strip('"'))
-
-    @property
-    def replayed(self) -> bool:
-        return self.headers.get("idempotent-replayed") == "true"
-
-
-def send(port: int, method: str, path: str, body=None, headers: dict | None = None) -> Reply:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    try:
-        payload = None if body is None else json.dumps(body)
-        connection.request(method, path, body=payload, headers=headers or {})
-        response = connection.getresponse()
-        raw = response.read()
-        return Reply(
-            response.status,
-            {k.lower(): v for k, v in response.getheaders()},
-            raw,
-            response.headers.get_content_type(),
-        )
-    except (OSError, http.client.HTTPException) as error:
-        return Reply(0, {}, str(error).encode(), "")
-    finally:
-        connection.close()
 
 
 def fire(port: int, cid: str, call: Call) -> Reply:
@@ -447,18 +397,10 @@ def client_process(index: int, port: int, orders, answers, barrier) -> None:
         answers.put((index, fire(port, cid, call)))
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def service(tmp_path) -> Iterator[tuple[int, str, Config]]:
     """`resolution serve` with four sync workers on a data dir of its own."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
     env["RESOLUTION_JWT_SECRET"] = SECRET
     env["RESOLUTION_RATE_LIMIT_WRITES"] = "off"

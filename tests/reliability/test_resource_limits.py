@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BUYER, SECRET, assert_unchanged, complaint_body, stored, token
+from tests.support.bodies import complaint_body
+from tests.support.parties import BUYER, SECRET, token
+from tests.support.servers import free_port
+from tests.support.snapshots import assert_unchanged, stored
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBLEM = "application/problem+json"
@@ -108,12 +111,6 @@ def test_every_oversized_request_is_refused_quickly_with_a_bounded_problem(clien
 # --- against the real server ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _get(base: str, path: str, timeout: float = 10) -> int:
     try:
         with urllib.request.urlopen(base + path, timeout=timeout) as response:
@@ -129,7 +126,7 @@ BODY_TIMEOUT = 2  # seconds: short, so the slow client is cut off quickly here
 @pytest.fixture
 def served(tmp_path, mongodb_uri, db_name):
     """`resolution serve` (2 sync workers) on the test's database, slow bodies cut at 2 s."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "RESOLUTION_JWT_SECRET": SECRET,

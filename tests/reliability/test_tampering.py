@@ -43,7 +43,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from PIL import Image
 from pymongo.errors import DuplicateKeyError
 
 from resolution.config import Config
@@ -53,15 +52,9 @@ from resolution.service import Context, audit, check_chains
 from resolution.store import database, eventstore
 from resolution.store.documents import ComplaintDocument
 from resolution.web.app import create_app
-from tests.conftest import (
-    BUYER,
-    CARE,
-    SECRET,
-    SELLER,
-    SIGNING_KEY,
-    Clock,
-    complaint_body,
-)
+from tests.support.bodies import complaint_body, png_file
+from tests.support.clock import Clock
+from tests.support.parties import BUYER, CARE, SECRET, SELLER, SIGNING_KEY
 
 NOT_THE_EVENT = {"_id", eventstore.FANOUT}
 LOCATORS = {"seq", "complaint_id"}
@@ -74,13 +67,6 @@ class TickingClock(Clock):
     def __call__(self) -> datetime:
         self.now += timedelta(minutes=1)
         return self.now
-
-
-def _png() -> io.BytesIO:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), "blue").save(out, "PNG")
-    out.seek(0)
-    return out
 
 
 @dataclasses.dataclass
@@ -115,7 +101,7 @@ def world(mongodb_uri: str) -> Iterator[World]:
     ok(client.post(f"{base}/evidence", json=tracking, headers=SELLER), 201)
     offer = {"solution": {"kind": "refund", "amount": 30000}, "note": "Potongan"}
     ok(client.post(f"{base}/actions/propose", json=offer, headers=SELLER))
-    photo = {"kind": "photo", "caption": "Foto layar", "file": (_png(), "layar.png")}
+    photo = {"kind": "photo", "caption": "Foto layar", "file": (png_file("blue", 8), "layar.png")}
     ok(
         client.post(
             f"{base}/evidence", data=photo, headers=BUYER, content_type="multipart/form-data"

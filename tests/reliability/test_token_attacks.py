@@ -22,7 +22,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from resolution.web.auth import ALGORITHMS
-from tests.conftest import SECRET, assert_unchanged, complaint_body, stored
+from tests.support.bodies import complaint_body
+from tests.support.parties import SECRET
+from tests.support.snapshots import assert_unchanged, stored
 
 ROOT = Path(__file__).resolve().parents[2]
 ISSUER, AUDIENCE = "https://id.market.example", "resolution"

@@ -8,7 +8,7 @@ import pytest
 
 from resolution.domain.deadlines import Deadlines, parse_duration
 from resolution.domain.errors import NotAllowed
-from tests.unit.conftest import PATHS, run_steps
+from tests.support.stories import PATHS, run_steps
 
 HOURS_72 = timedelta(hours=72)
 HOURS_24 = timedelta(hours=24)

@@ -12,7 +12,7 @@ from resolution.domain.deadlines import Deadlines
 from resolution.domain.errors import Conflict
 from resolution.domain.events import first_broken_link, iso
 from resolution.domain.projection import replay
-from tests.unit.conftest import Story, open_story
+from tests.support.stories import Story, open_story
 
 HOURS_24 = timedelta(hours=24)
 PARTY_STATES = [

@@ -1,0 +1,76 @@
+"""Hostile and malformed requests: each one a clear 4xx problem, and none changes stored data.
+
+Every case sends one request against a database that already holds a complaint (opened with an
+Idempotency-Key, so all three collections have documents: see `shared`), then checks the
+status, that the answer is `application/problem+json` with `type`, `title`, `status` and
+`detail` (and `errors` for a 422), and that a snapshot of every collection is the same before
+and after. The cases are built with tests/support/hostile.py.
+
+Cases marked `xfail(strict=True)` are real bugs found by these tests: see each `reason`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from resolution.config import Config
+from resolution.service import Context
+from resolution.store import database
+from resolution.store.documents import ComplaintDocument
+from resolution.web.app import create_app
+from tests.support.bodies import complaint_body
+from tests.support.clock import Clock
+from tests.support.parties import BUYER, SECRET
+from tests.support.snapshots import restore, stored
+
+# --- the stored complaint -------------------------------------------------------------------------
+#
+# Creating a database per case would cost most of the time budget, and a hostile request must
+# not change anything anyway: so the modules here share one database (as they did when they
+# were one module), every test compares the whole of it before and after, and puts back the
+# baseline when a (buggy) request changed it. One database also keeps one count of the
+# callers' writes for the rate limits (its name is their key): the same count as before.
+
+
+@pytest.fixture(scope="package")
+def shared(mongodb_uri: str) -> Iterator[tuple]:
+    """One app on one fresh database holding a complaint of buyer-1 at shop-1, and its id.
+
+    The complaint awaits the seller; it was opened with an Idempotency-Key and carries a
+    message, so the complaints, events and idempotency collections all hold documents.
+    """
+    name = f"test_{os.getpid()}_hostile_input"
+    config = Config(jwt_secret=SECRET, mongodb_uri=mongodb_uri, db_name=name)
+    clock = Clock(datetime(2025, 6, 5, 3, 0, tzinfo=UTC))
+    app = create_app(config, context=Context(clock=clock, deadlines=config.deadlines))
+    client = app.test_client()
+    opened = client.post(
+        "/v1/complaints", json=complaint_body(), headers={**BUYER, "Idempotency-Key": "open-1"}
+    )
+    assert opened.status_code == 201, opened.get_data(as_text=True)
+    complaint_id = opened.get_json()["id"]
+    reply = client.post(
+        f"/v1/complaints/{complaint_id}/messages", json={"body": "Ada kabar?"}, headers=BUYER
+    )
+    assert reply.status_code == 201, reply.get_data(as_text=True)
+    yield client, complaint_id, stored()
+    ComplaintDocument._get_db().client.drop_database(name)
+    database.disconnect()
+
+
+@pytest.fixture
+def client(shared):
+    """The shared app's test client; the database is back at its baseline after each test."""
+    test_client, _, baseline = shared
+    yield test_client
+    if stored() != baseline:
+        restore(baseline)
+
+
+@pytest.fixture
+def cid(shared) -> str:
+    return shared[1]

@@ -1,0 +1,204 @@
+"""Hostile openings (POST /v1/complaints): smuggled operators and unknown fields, wrong types,
+money and strings out of bounds, times out of range, bodies that are not JSON or too much of
+it, bad keys, the wrong callers. Each is a clear 4xx and changes nothing stored (the shared
+database and the checks: conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.bodies import complaint_body, order
+from tests.support.hostile import (
+    DEEP,
+    REFUND,
+    TOO_LARGE,
+    Case,
+    asking,
+    assert_clear_problem,
+    opened_with,
+    opening,
+    send_case,
+)
+from tests.support.parties import CARE, SELLER
+from tests.support.snapshots import assert_unchanged, stored
+
+OPEN_CASES = [
+    # unknown fields and MongoDB operators smuggled in as keys or values
+    opening(
+        "unknown-field", {**complaint_body("INV-2002"), "buyer_id": "buyer-2"}, errors_at="buyer_id"
+    ),
+    opening(
+        "where-key", {**complaint_body("INV-2002"), "$where": "sleep(1000)"}, errors_at="$where"
+    ),
+    opening(
+        "set-key", {**complaint_body("INV-2002"), "$set": {"state": "closed"}}, errors_at="$set"
+    ),
+    opening("order-id-ne", opened_with(id={"$ne": None}), errors_at="order"),
+    opening("order-shop-regex", opened_with(shop_id={"$regex": ".*"}), errors_at="order"),
+    opening(
+        "order-where-key",
+        {**complaint_body("INV-2002"), "order": {**order("INV-2002"), "$where": "1"}},
+    ),
+    opening(
+        "item-where-key",
+        opened_with(items=[{"sku": "A", "name": "a", "qty": 1, "price": 1, "$where": "1"}]),
+    ),
+    opening(
+        "reason-ne", {**complaint_body("INV-2002"), "reason": {"$ne": None}}, errors_at="reason"
+    ),
+    opening(
+        "amount-gt",
+        asking({"kind": "refund", "amount": {"$gt": 0}}),
+        errors_at="requested_solution",
+    ),
+    opening(
+        "kind-in",
+        asking({"kind": {"$in": ["refund"]}, "amount": 1}),
+        errors_at="requested_solution",
+    ),
+    # wrong types
+    opening(
+        "reason-list", {**complaint_body("INV-2002"), "reason": ["damaged"]}, errors_at="reason"
+    ),
+    opening(
+        "description-int", {**complaint_body("INV-2002"), "description": 7}, errors_at="description"
+    ),
+    opening("order-string", {**complaint_body("INV-2002"), "order": "INV-2002"}, errors_at="order"),
+    opening("items-object", opened_with(items={"sku": "A"}), errors_at="order"),
+    opening("qty-string", opened_with(items=[{"sku": "A", "name": "a", "qty": "2", "price": 1}])),
+    opening("total-string", opened_with(total="105000"), errors_at="order"),
+    opening("total-float", opened_with(total=105000.0), errors_at="order"),
+    opening("price-float", opened_with(items=[{"sku": "A", "name": "a", "qty": 1, "price": 9.5}])),
+    opening("paid-at-int", opened_with(paid_at=1717200000), errors_at="order"),
+    opening("paid-at-naive", opened_with(paid_at="2025-06-01T08:00:00"), errors_at="order"),
+    opening("paid-at-garbage", opened_with(paid_at="yesterday"), errors_at="order"),
+    # money: whole rupiah, more than zero, at most the order total; never a float or a string
+    opening("amount-zero", asking({"kind": "refund", "amount": 0})),
+    opening("amount-negative", asking({"kind": "refund", "amount": -45000})),
+    opening("amount-over-total", asking({"kind": "refund", "amount": 105001})),
+    opening("amount-over-max", asking({"kind": "refund", "amount": 10**13 + 1})),
+    opening("amount-over-int64", asking({"kind": "refund", "amount": 2**64})),
+    opening("amount-float", asking({"kind": "refund", "amount": 45000.0})),
+    opening("amount-fraction", asking({"kind": "refund", "amount": 45000.5})),
+    opening("amount-string", asking({"kind": "refund", "amount": "45000"})),
+    opening("amount-bool", asking({"kind": "refund", "amount": True})),
+    opening("amount-null", asking({"kind": "refund", "amount": None})),
+    opening("amount-missing", asking({"kind": "refund"})),
+    opening("total-zero", opened_with(total=0), errors_at="order"),
+    opening("total-negative", opened_with(total=-1), errors_at="order"),
+    opening(
+        "price-negative", opened_with(items=[{"sku": "A", "name": "a", "qty": 1, "price": -1}])
+    ),
+    opening("qty-zero", opened_with(items=[{"sku": "A", "name": "a", "qty": 0, "price": 1}])),
+    opening("kind-unknown", asking({"kind": "cash", "amount": 1})),
+    opening("kind-care-only", asking({"kind": "release_to_seller"})),
+    opening("refund-with-items", asking({**REFUND, "items": [{"sku": "TOPI", "qty": 1}]})),
+    opening(
+        "exchange-unknown-sku", asking({"kind": "exchange", "items": [{"sku": "NOPE", "qty": 1}]})
+    ),
+    opening(
+        "exchange-too-many", asking({"kind": "exchange", "items": [{"sku": "TOPI", "qty": 2}]})
+    ),
+    opening(
+        "duplicate-sku", opened_with(items=[{"sku": "A", "name": "a", "qty": 1, "price": 1}] * 2)
+    ),
+    # strings: bounded, and ids are ids
+    opening("description-too-long", {**complaint_body("INV-2002"), "description": "x" * 5001}),
+    opening("description-empty", {**complaint_body("INV-2002"), "description": ""}),
+    opening(
+        "item-name-too-long",
+        opened_with(items=[{"sku": "A", "name": "n" * 201, "qty": 1, "price": 1}]),
+    ),
+    opening("order-id-too-long", opened_with(id="I" * 65), errors_at="order"),
+    opening("order-id-space", opened_with(id="INV 2002"), errors_at="order"),
+    opening("order-id-path", opened_with(id="../../etc"), errors_at="order"),
+    opening("order-id-empty", opened_with(id=""), errors_at="order"),
+    opening("channel-upper", opened_with(channel="Tokopedia"), errors_at="order"),
+    opening(
+        "order-id-newline",
+        complaint_body("INV-1001\n", order=order("INV-1001\n")),
+    ),
+    opening("shop-id-newline", opened_with(shop_id="shop-1\n")),
+    opening("channel-newline", opened_with(channel="tokopedia\n")),
+    opening(
+        "sku-newline",
+        opened_with(items=[{"sku": "A\n", "name": "a", "qty": 1, "price": 1}]),
+    ),
+    # times out of range once in UTC
+    opening("paid-at-year-1", opened_with(paid_at="0001-01-01T00:00:00+14:00")),
+    opening("paid-at-year-9999", opened_with(paid_at="9999-12-31T23:59:59-14:00")),
+    opening(
+        "delivered-at-year-1",
+        opened_with(delivered_at="0001-01-01T00:00:00+01:00"),
+    ),
+    opening(
+        "lone-surrogate",
+        raw=json.dumps(complaint_body("INV-2002")).replace("Kaosnya robek", "\\ud800"),
+        status=400,
+    ),
+    # not an object, not JSON, not JSON at all, too much JSON
+    opening("empty-body", raw=b""),
+    opening("array", []),
+    opening("string", "open it"),
+    opening("number", 42),
+    opening("null", None),
+    opening("true", True),
+    opening("malformed", raw='{"order": ', status=400),
+    opening("single-quotes", raw="{'reason': 'damaged'}", status=400),
+    opening("trailing-garbage", raw='{"reason": "damaged"} x', status=400),
+    opening("invalid-utf8", raw=b'{"description": "\xff\xfe"}', status=400),
+    opening("five-thousand-digits", raw='{"total": ' + "9" * 5000 + "}", status=400),
+    opening("deeply-nested", raw=DEEP, status=400),
+    opening("over-1-MiB", raw=TOO_LARGE, status=413),
+    opening(
+        "text-plain",
+        raw=json.dumps(complaint_body("INV-2002")),
+        content_type="text/plain",
+        status=415,
+    ),
+    opening(
+        "form", raw="reason=damaged", content_type="application/x-www-form-urlencoded", status=415
+    ),
+    opening("xml", raw="<complaint/>", content_type="application/xml", status=415),
+    opening(
+        "no-content-type", raw=json.dumps(complaint_body("INV-2002")), content_type=None, status=415
+    ),
+    opening(
+        "idempotency-key-too-long",
+        complaint_body("INV-2002"),
+        headers={"Idempotency-Key": "k" * 256},
+        errors_at="Idempotency-Key",
+    ),
+    opening(
+        "idempotency-key-empty",
+        complaint_body("INV-2002"),
+        headers={"Idempotency-Key": ""},
+        errors_at="Idempotency-Key",
+    ),
+    opening(
+        "idempotency-key-control",
+        complaint_body("INV-2002"),
+        headers={"Idempotency-Key": "a\tb"},
+        errors_at="Idempotency-Key",
+    ),
+    opening(
+        "idempotency-key-reused",
+        complaint_body("INV-2002"),
+        headers={"Idempotency-Key": "open-1"},
+        errors_at="Idempotency-Key",
+    ),
+    opening("by-seller", complaint_body("INV-2002"), status=403, who=SELLER),
+    opening("by-care", complaint_body("INV-2002"), status=403, who=CARE),
+    opening("second-on-order", complaint_body(), status=409),
+]
+
+
+@pytest.mark.parametrize("case", [*OPEN_CASES])
+def test_hostile_request_is_a_clear_4xx_and_changes_nothing(client, cid, case: Case):
+    before = stored()
+    response = send_case(client, case, cid)
+    assert_clear_problem(response, case.status, case.errors_at)
+    assert_unchanged(before)
