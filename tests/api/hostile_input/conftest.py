@@ -30,20 +30,21 @@ from tests.support.snapshots import restore, stored
 # --- the stored complaint -------------------------------------------------------------------------
 #
 # Creating a database per case would cost most of the time budget, and a hostile request must
-# not change anything anyway: so the modules here share one database (as they did when they
-# were one module), every test compares the whole of it before and after, and puts back the
-# baseline when a (buggy) request changed it. One database also keeps one count of the
-# callers' writes for the rate limits (its name is their key): the same count as before.
+# not change anything anyway: so each module shares one database, every test compares the whole
+# of it before and after, and puts back the baseline when a (buggy) request changed it. The
+# database is named after the module: its name is also the key of the callers' rate-limit
+# counts, which then stay the module's own (buyer-1 writes at most 82 times in one module, the
+# limit being 120 a minute; the four modules together would reach 121).
 
 
-@pytest.fixture(scope="package")
-def shared(mongodb_uri: str) -> Iterator[tuple]:
+@pytest.fixture(scope="module")
+def shared(mongodb_uri: str, request) -> Iterator[tuple]:
     """One app on one fresh database holding a complaint of buyer-1 at shop-1, and its id.
 
     The complaint awaits the seller; it was opened with an Idempotency-Key and carries a
     message, so the complaints, events and idempotency collections all hold documents.
     """
-    name = f"test_{os.getpid()}_hostile_input"
+    name = f"test_{os.getpid()}_{request.module.__name__}"
     config = Config(jwt_secret=SECRET, mongodb_uri=mongodb_uri, db_name=name)
     clock = Clock(datetime(2025, 6, 5, 3, 0, tzinfo=UTC))
     app = create_app(config, context=Context(clock=clock, deadlines=config.deadlines))
