@@ -22,6 +22,7 @@ import click
 from . import service
 from .config import DEFAULT_DATA_DIR, Config, ConfigError
 from .domain.deadlines import parse_duration
+from .domain.identifiers import CHANNEL
 from .service.unit_of_work import context_for
 from .store import database
 from .store.embedded import EmbeddedServerError, database_uri
@@ -190,13 +191,14 @@ def seed_demo(console_url: str, data_dir: Path) -> None:
 
 
 def demo_tokens(secret, console_url: str | None = None) -> str:
-    from .service.demo import PARTIES
+    from .service.demo import CHANNELS, PARTIES
     from .web.auth import issue_token
 
     lines = ["Tokens (valid 30 days):"]
     tokens = {}
     for name, (role, sub, shop_id) in PARTIES.items():
-        tokens[name] = issue_token(secret, role, sub, shop_id, timedelta(days=30))
+        channels = CHANNELS if role == "integration" else ()
+        tokens[name] = issue_token(secret, role, sub, shop_id, timedelta(days=30), channels)
         lines.append(f"  export {name.upper()}_TOKEN={tokens[name]}")
     if console_url:
         # The token rides after "#": the browser keeps it, no server log ever sees it.
@@ -370,6 +372,73 @@ def export(since, until, types, channel, complaint_id, fmt, out, data_dir) -> No
     click.echo(f"Wrote {out}: {manifest['count']} events ({fmt}), signed manifest last.")
 
 
+@main.group()
+def orders() -> None:
+    """The order registry: what the marketplace registers (PUT /v1/orders/…), in bulk."""
+
+
+@orders.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@data_dir_option
+def import_orders(file: Path, data_dir: Path) -> None:
+    """Registers the orders of an NDJSON file, one order a line: `{"channel", "id", …}` with
+    the fields of PUT /v1/orders/{channel}/{id}. Each line is written wholly or refused."""
+    import json
+
+    from marshmallow import ValidationError
+
+    from schemas.orders import OrderReferenceSchema, RegisterOrderSchema
+
+    from .service import orders as registry
+
+    body_schema, reference = RegisterOrderSchema(), OrderReferenceSchema()
+
+    def lines(stream):
+        for number, text in enumerate(stream, start=1):
+            if not text.strip():
+                continue
+            try:
+                line = json.loads(text)
+                if not isinstance(line, dict):
+                    raise ValueError("not a JSON object")
+                named = reference.load({k: line.get(k) for k in ("channel", "id")})
+                body = body_schema.load({k: v for k, v in line.items() if k not in named})
+            except ValueError as error:
+                yield number, f"not JSON: {error}"
+                continue
+            except ValidationError as error:
+                yield number, f"invalid: {json.dumps(error.messages, sort_keys=True)}"
+                continue
+            yield number, {**named, **body}
+
+    with file.open(encoding="utf-8-sig") as stream:
+        total = sum(1 for text in stream if text.strip())
+    with (
+        _connected(data_dir) as config,
+        file.open(encoding="utf-8-sig") as stream,
+        click.progressbar(
+            length=total,
+            label="Importing",
+            file=sys.stderr if sys.stderr.isatty() else io.StringIO(),
+        ) as bar,
+    ):
+
+        def counted(found):
+            for item in found:
+                bar.update(1)
+                yield item
+
+        done = registry.import_orders(context_for(config), counted(lines(stream)), "import")
+    click.echo(
+        f"Orders: {done.created} created, {done.updated} updated, {done.unchanged} unchanged, "
+        f"{len(done.refused)} refused."
+    )
+    for number, why in done.refused:
+        click.echo(f"  line {number}: {why}")
+    if done.refused:
+        raise SystemExit(1)
+
+
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--public-key", help="The service's public key (base64) to check the signature with.")
@@ -422,8 +491,14 @@ def keys(generate: bool, data_dir: Path) -> None:
     help="The caller's id (buyer id, seller user, agent id, integrating back end).",
 )
 @click.option("--shop-id", help="The seller's shop (required for --role seller).")
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    help="A channel an integration acts for (repeatable): its orders and complaints.",
+)
 @click.option("--ttl", default="1d", show_default=True, help="How long it is valid: 1d, 12h, 30m.")
-def token(role: str, sub: str, shop_id: str | None, ttl: str) -> None:
+def token(role: str, sub: str, shop_id: str | None, channels: tuple[str, ...], ttl: str) -> None:
     """Prints a signed bearer token for development."""
     from .web.auth import issue_token
 
@@ -433,4 +508,9 @@ def token(role: str, sub: str, shop_id: str | None, ttl: str) -> None:
         lifetime = parse_duration(ttl)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--ttl") from error
-    click.echo(issue_token(_config().tokens, role, sub, shop_id, lifetime))
+    if channels and role != "integration":
+        raise click.UsageError("--channel is for integration tokens.")
+    for channel in channels:
+        if not CHANNEL.fullmatch(channel):
+            raise click.BadParameter(f"{channel!r} is not a channel name", param_hint="--channel")
+    click.echo(issue_token(_config().tokens, role, sub, shop_id, lifetime, channels))

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from .domain.deadlines import Deadlines, parse_duration
 from .domain.evidence import Limits
+from .domain.identifiers import CHANNEL
+from .domain.orders import Window, Windows
 
 DEFAULT_DATA_DIR = Path("var/db")
 OFF = ("off", "0", "none", "")
@@ -56,6 +58,7 @@ class Config:
     deadlines: Deadlines = field(default_factory=Deadlines)
     data_dir: Path = DEFAULT_DATA_DIR
     evidence_limits: Limits = field(default_factory=Limits)
+    windows: Windows = field(default_factory=Windows)
     signing_key: str | None = None
     webhooks_allow_private: bool = False
     jwt_issuer: str | None = None
@@ -116,9 +119,34 @@ class Config:
             ),
             "console_secure_cookie": _auto_flag(env, "RESOLUTION_CONSOLE_SECURE_COOKIE"),
             "body_timeout": _body_timeout(env),
+            "windows": _windows(env),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def _windows(env: Mapping[str, str]) -> Windows:
+    """`RESOLUTION_COMPLAINT_WINDOW`: `7d/30d` (after delivery / never delivered, after
+    payment), then `channel=3d/15d` for the channels that differ, comma-separated."""
+    name = "RESOLUTION_COMPLAINT_WINDOW"
+    text = env.get(name, "").strip()
+    default, per_channel = Window(), {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        channel, _, durations = part.rpartition("=")
+        after_delivery, slash, undelivered = durations.partition("/")
+        try:
+            window = Window(parse_duration(after_delivery), parse_duration(undelivered))
+        except ValueError as error:
+            raise ConfigError(f"{name}: {part!r}: {error}") from error
+        if not slash:
+            raise ConfigError(f"{name}: {part!r}: give both, after delivery/undelivered (7d/30d).")
+        if not channel:
+            default = window
+        elif CHANNEL.fullmatch(channel):
+            per_channel[channel] = window
+        else:
+            raise ConfigError(f"{name}: {channel!r} is not a channel name.")
+    return Windows(default, per_channel)
 
 
 def _leeway(env: Mapping[str, str]) -> timedelta:

@@ -7,11 +7,12 @@ from datetime import UTC
 from marshmallow import ValidationError, fields, validate
 
 from resolution.domain.events import iso
-from resolution.domain.identifiers import CHANNEL, OBJECT_ID
+from resolution.domain.identifiers import CHANNEL, EXTERNAL_ID, OBJECT_ID
 
 # The same formats as the service checks in paths (resolution/domain/identifiers.py).
 OBJECT_ID_PATTERN = rf"^{OBJECT_ID.pattern}\Z"
 CHANNEL_PATTERN = rf"^{CHANNEL.pattern}\Z"
+EXTERNAL_ID_PATTERN = rf"^{EXTERNAL_ID.pattern}\Z"
 
 MAX_RUPIAH = 10**13  # ten trillion rupiah: above any single order
 
@@ -28,7 +29,7 @@ def text(max_length: int, *, min_length: int = 1, **kwargs) -> fields.String:
 def identifier(**kwargs) -> fields.String:
     """An id from another system (order, shop, sku): printable, no spaces, at most 64 chars."""
     return fields.String(
-        validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}\Z", error="not a valid id"),
+        validate=validate.Regexp(EXTERNAL_ID_PATTERN, error="not a valid id"),
         **kwargs,
     )
 

@@ -7,7 +7,8 @@ from marshmallow import Schema, fields, validate
 from resolution.domain.lifecycle import Lifecycle
 from resolution.domain.solutions import Kind
 
-from .common import CHANNEL_PATTERN, MAX_RUPIAH, OBJECT_ID_PATTERN, Instant, identifier, money, text
+from .common import CHANNEL_PATTERN, OBJECT_ID_PATTERN, Instant, identifier, money, text
+from .orders import OrderReferenceSchema
 
 REASONS = (
     "not_received",
@@ -19,30 +20,6 @@ REASONS = (
     "other",
 )
 STATES = tuple(s.id for s in Lifecycle.states if s.id != "new")
-
-
-class OrderItemSchema(Schema):
-    sku = identifier(required=True)
-    name = text(200, required=True)
-    qty = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000))
-    price = fields.Integer(
-        strict=True, required=True, validate=validate.Range(min=0, max=MAX_RUPIAH)
-    )
-
-
-class OrderSchema(Schema):
-    id = identifier(required=True)
-    shop_id = identifier(required=True)
-    channel = fields.String(
-        required=True,
-        validate=validate.Regexp(CHANNEL_PATTERN, error="lower-case letters, digits, _"),
-    )
-    total = money(required=True)
-    items = fields.List(
-        fields.Nested(OrderItemSchema), required=True, validate=validate.Length(min=1, max=100)
-    )
-    paid_at = Instant(required=True)
-    delivered_at = Instant(allow_none=True)
 
 
 class SolutionItemSchema(Schema):
@@ -57,7 +34,7 @@ class SolutionSchema(Schema):
 
 
 class OpenComplaintSchema(Schema):
-    order = fields.Nested(OrderSchema, required=True)
+    order = fields.Nested(OrderReferenceSchema, required=True)
     reason = fields.String(required=True, validate=validate.OneOf(REASONS))
     description = text(5000, required=True)
     requested_solution = fields.Nested(SolutionSchema, required=True)
@@ -133,9 +110,17 @@ class MessageSchema(Schema):
 class ListComplaintsQuery(Schema):
     state = fields.String(validate=validate.OneOf(STATES))
     overdue = fields.Boolean(load_default=False)
+    order_id = identifier()
+    channel = fields.String(
+        validate=validate.Regexp(CHANNEL_PATTERN, error="lower-case letters, digits, _")
+    )
+    shop_id = identifier()
+    updated_since = Instant()
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = fields.String(
-        validate=validate.Regexp(OBJECT_ID_PATTERN, error="not a cursor from a page")
+        validate=validate.Regexp(
+            rf"^(u\d{{1,15}}\.)?{OBJECT_ID_PATTERN[1:]}", error="not a cursor from a page"
+        )
     )
 
 

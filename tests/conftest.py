@@ -10,19 +10,31 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import flask
 import pytest
 
 from resolution.config import Config
+from resolution.domain.orders import Window, Windows
 from resolution.service import Context
 from resolution.store import database
 from resolution.store.embedded import EmbeddedServer
 from resolution.web.app import create_app
 from tests.support.clock import Clock
+from tests.support.orders import MarketplaceClient
 from tests.support.parties import SECRET, SIGNING_KEY
 
 _db_numbers = itertools.count()
+LONG_WINDOWS = Windows(Window(timedelta(days=36500), timedelta(days=36500)))
+
+
+def pytest_configure(config) -> None:
+    # Orders come from the marketplace: every test client registers an opening's inline order
+    # first, as the marketplace would (tests/support/orders.py). Servers started as processes
+    # use real time, and the tests' orders were paid in 2025: their complaint windows are long.
+    flask.Flask.test_client_class = MarketplaceClient
+    os.environ.setdefault("RESOLUTION_COMPLAINT_WINDOW", "36500d/36500d")
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +71,11 @@ def config(mongodb_uri: str, db_name: str) -> Config:
 
 @pytest.fixture
 def context(config: Config, clock: Clock) -> Context:
-    return Context(clock=clock, deadlines=config.deadlines, signing_key=SIGNING_KEY)
+    # The tests' orders were paid in June 2025, and some tests run at the real time: their
+    # complaint windows are long (tests/api/test_orders.py checks the real ones).
+    return Context(
+        clock=clock, deadlines=config.deadlines, signing_key=SIGNING_KEY, windows=LONG_WINDOWS
+    )
 
 
 @pytest.fixture

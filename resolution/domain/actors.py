@@ -23,11 +23,18 @@ STAFF = frozenset({Role.CARE, Role.AUDITOR})
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """The caller: `id` is the token's `sub`; a seller also carries the shop it acts for."""
+    """The caller: `id` is the token's `sub`; a seller also carries the shop it acts for, and
+    an integration the channels it acts for."""
 
     role: Role
     id: str
     shop_id: str | None = None
+    # An integration (a marketplace's back end) acts for these channels only.
+    channels: frozenset[str] = frozenset()
+
+    def acts_for(self, channel: str) -> bool:
+        """An integration allowed for `channel` (its token names it)."""
+        return self.role is Role.INTEGRATION and channel in self.channels
 
     @property
     def is_staff(self) -> bool:

@@ -13,12 +13,14 @@ from typing import Any
 
 from statemachine.exceptions import TransitionNotAllowed
 
+from . import orders
 from .actors import SYSTEM, Actor, Role
 from .deadlines import Deadlines
 from .errors import Conflict, Forbidden, Invalid, NotAllowed, NotFound
 from .events import Event, iso, utc_ms
 from .evidence import can_open
 from .lifecycle import PERSON_ACTIONS, Lifecycle, allowed_actions, machine_for, roles_for
+from .orders import Window
 from .projection import Complaint
 from .solutions import Solution, check_solution
 
@@ -29,6 +31,7 @@ OTHER_EVENTS: tuple[str, ...] = (
     "evidence_reviewed",
     "evidence_viewed",
     "deadline_approaching",
+    "order_updated",
 )
 # Every type of event a complaint's log may hold.
 EVENT_TYPES: tuple[str, ...] = (*(event.id for event in Lifecycle.events), *OTHER_EVENTS)
@@ -91,13 +94,50 @@ def _sealed(complaint: Complaint, actor: Actor, type: str, data: dict, now: date
     )
 
 
-def open_complaint(complaint_id: str, actor: Actor, request: Mapping, now: datetime) -> Event:
-    """The first event of a complaint: a buyer opens it on an order with a requested solution."""
-    if actor.role is not Role.BUYER:
-        raise Forbidden("Only a buyer can open a complaint.")
+def open_complaint(
+    complaint_id: str,
+    actor: Actor,
+    request: Mapping,
+    now: datetime,
+    *,
+    window: Window = orders.DEFAULT_WINDOW,
+    refunded: int = 0,
+) -> Event:
+    """The first event of a complaint: the order's buyer opens it, within the order's window,
+    with a requested solution the order can pay for.
+
+    `request["order"]` is the order as the marketplace registered it (snapshotted into the
+    event); `refunded` is what earlier complaints on it already paid back.
+    """
+    check_opener(actor)
+    order = request["order"]
+    if order["buyer_id"] != actor.id:
+        raise unknown_order(order["channel"], order["id"])
+    if orders.cancelled_before_shipping(order):
+        raise Invalid(
+            f"Order {order['id']} was cancelled before it shipped: there is nothing to complain "
+            "about.",
+            {"order": ["cancelled before it shipped"]},
+        )
+    closes = orders.window_closes_at(order, window)
+    if closes is not None and now >= closes:
+        raise Invalid(
+            f"The time to complain about order {order['id']} ended at {iso(closes)}.",
+            {"order": [f"the complaint window closed at {iso(closes)}"]},
+            closed_at=iso(closes),
+        )
     requested = Solution.from_data(request["requested_solution"])
-    check_solution(requested, request["order"], by_care=False)
-    _check_order(request["order"])
+    check_solution(requested, order, by_care=False)
+    left = orders.refundable(order, refunded)
+    if requested.amount is not None and requested.amount > left:
+        raise Invalid(
+            f"A refund of {requested.amount} is more than order {order['id']} can still pay "
+            f"back: {left} (held {order['held_amount']}, already refunded {refunded}).",
+            {"requested_solution.amount": [f"at most {left}"]},
+            refundable=left,
+            held_amount=order["held_amount"],
+            refunded=refunded,
+        )
     complaint = Complaint(id=complaint_id)
     with machine_for(complaint) as machine:
         machine.send("open", actor=actor, now=now)
@@ -112,10 +152,28 @@ def open_complaint(complaint_id: str, actor: Actor, request: Mapping, now: datet
     return _sealed(complaint, actor, "open", data, now)
 
 
-def _check_order(order: Mapping) -> None:
-    skus = [item["sku"] for item in order["items"]]
-    if len(set(skus)) != len(skus):
-        raise Invalid("An order lists each sku once.", {"order.items": ["duplicate sku"]})
+def check_opener(actor: Actor) -> None:
+    """Only a buyer opens a complaint (403 for anyone else, before its order is looked at)."""
+    if actor.role is not Role.BUYER:
+        raise Forbidden("Only a buyer can open a complaint.")
+
+
+def unknown_order(channel: str, order_id: str) -> Invalid:
+    """The one answer for an order that is not registered and for one that is someone else's:
+    nothing tells them apart."""
+    return Invalid(
+        f"There is no order {order_id} of yours on {channel} to complain about.",
+        {"order": ["unknown order"]},
+    )
+
+
+def order_updated(
+    complaint: Complaint, actor: Actor, changed: Mapping[str, Any], order: Mapping, now: datetime
+) -> Event:
+    """The marketplace changed the order of a complaint not closed: what changed (before and
+    after) and the order as it now stands. Nobody's activity; no state change."""
+    data = {"changes": dict(changed), "order": dict(order)}
+    return _sealed(complaint, actor, "order_updated", data, now)
 
 
 def act(

@@ -9,6 +9,8 @@ import re
 
 # A complaint, evidence file, webhook subscription or delivery: 24 hex characters.
 OBJECT_ID = re.compile(r"[0-9a-f]{24}")
+# An id from another system (an order, a shop, a sku, a buyer): printable, no spaces.
+EXTERNAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}")
 # A storefront (tokopedia, tiktok_shop …): lower-case letters, digits and `_`.
 CHANNEL = re.compile(r"[a-z][a-z0-9_]{1,31}")
 

@@ -191,6 +191,8 @@ def _effects(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
         return {"evidence_request": _answered(c.evidence_request, event, None)}
     if kind == "deadline_approaching":
         return {"remind_at": None}
+    if kind == "order_updated":
+        return {"order": data["order"]}
     return {}
 
 

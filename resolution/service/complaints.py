@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from ..domain import commands
 from ..domain.access import can_see, visibility_filter
 from ..domain.actors import Actor
-from ..domain.errors import Conflict, Forbidden, NotFound
-from ..domain.events import first_broken_link
+from ..domain.errors import Conflict, Forbidden, Invalid, NotFound
+from ..domain.events import Event, first_broken_link
 from ..domain.projection import Complaint, replay
 from ..store import eventstore, listings
-from . import views
+from . import orders, views
 from .unit_of_work import Context, Idempotency, Recorded, change, open_with
 
 MAX_PAGE = 100
@@ -21,16 +22,29 @@ MAX_PAGE = 100
 def open_complaint(
     ctx: Context, actor: Actor, request: Mapping[str, Any], idem: Idempotency | None = None
 ) -> Recorded:
-    """A buyer opens a complaint on an order; one complaint not closed per order."""
+    """A buyer opens a complaint on an order the marketplace registered, naming it
+    (`order`: channel and id); one complaint not closed per order.
+
+    The order is read in the transaction and snapshotted into the `open` event: the
+    complaint's history never changes when the order does (its changes come as events).
+    """
     complaint_id = eventstore.new_id()
     order = request["order"]
-    return open_with(
-        ctx,
-        actor,
-        lambda: commands.open_complaint(complaint_id, actor, request, ctx.clock()),
-        idem,
-        lambda: _order_taken(actor, order),
-    )
+
+    def decide(session) -> Event:
+        registered = orders.order_to_complain_about(actor, order["channel"], order["id"], session)
+        asked = request["requested_solution"].get("amount") is not None
+        refunded = orders.refunded_so_far(order["channel"], order["id"], session) if asked else 0
+        return commands.open_complaint(
+            complaint_id,
+            actor,
+            {**request, "order": registered},
+            ctx.clock(),
+            window=ctx.windows.of(order["channel"]),
+            refunded=refunded,
+        )
+
+    return open_with(ctx, actor, decide, idem, lambda: _order_taken(actor, order))
 
 
 def _order_taken(actor: Actor, order: Mapping[str, Any]) -> Conflict:
@@ -110,25 +124,66 @@ def list_complaints(
     *,
     state: str | None = None,
     overdue: bool = False,
+    order_id: str | None = None,
+    channel: str | None = None,
+    shop_id: str | None = None,
+    updated_since: datetime | None = None,
     limit: int = 20,
     cursor: str | None = None,
 ) -> tuple[list[Complaint], str | None]:
     """The complaints the actor may see, newest first, a page at a time.
 
-    `overdue` keeps those whose care SLA is breached now (care and auditors only).
+    `overdue` keeps those whose care SLA is breached now (care and auditors only); the other
+    filters narrow the list. With `updated_since` it is a change feed instead: those changed
+    since then, the least recently changed first (a complaint that changes while the pages
+    are read comes again, later).
     """
     if overdue and not actor.is_staff:
         raise Forbidden("Only the care team and auditors can list care SLA breaches.")
     limit = max(1, min(limit, MAX_PAGE))
+    narrowed = {"state": state, "order_id": order_id, "channel": channel, "shop_id": shop_id}
+    if updated_since is not None:
+        found = listings.changed_since(
+            visibility_filter(actor),
+            updated_since,
+            after=_feed_position(cursor),
+            limit=limit + 1,
+            **narrowed,
+        )
+        page = found[:limit]
+        more = len(found) > limit
+        return page, (_feed_cursor(page[-1]) if more else None)
+    if cursor is not None and cursor.startswith(FEED_CURSOR):
+        raise Invalid("This cursor is of a change feed: send `updated_since` with it.", {})
     found = listings.complaints_page(
         visibility_filter(actor),
-        state=state,
         care_overdue_at=ctx.clock() if overdue else None,
         before=cursor,
         limit=limit + 1,
+        **narrowed,
     )
     page = found[:limit]
     return page, (page[-1].id if len(found) > limit else None)
+
+
+FEED_CURSOR = "u"  # a change feed's cursor: u<updated_at in ms since the epoch>.<id>
+
+
+def _feed_cursor(complaint: Complaint) -> str:
+    millis = int(complaint.updated_at.timestamp() * 1000)
+    return f"{FEED_CURSOR}{millis}.{complaint.id}"
+
+
+def _feed_position(cursor: str | None) -> tuple[datetime, str] | None:
+    if cursor is None:
+        return None
+    if not cursor.startswith(FEED_CURSOR):
+        raise Invalid(
+            "This cursor is of the newest-first listing, not of a change feed.",
+            {"cursor": ["not a cursor of this feed"]},
+        )
+    millis, _, complaint_id = cursor[1:].partition(".")
+    return datetime.fromtimestamp(int(millis) / 1000, UTC), complaint_id
 
 
 def list_events(

@@ -6,13 +6,14 @@ Seeding is idempotent: an order that already has a demo complaint is skipped.
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from PIL import Image
 
 from ..domain.actors import Actor, Role
+from ..domain.errors import NotFound
 from . import complaints as service
-from . import evidence
+from . import evidence, orders
 from .unit_of_work import Context
 
 PARTIES = {
@@ -20,7 +21,12 @@ PARTIES = {
     "seller": ("seller", "seller-demo", "shop-demo"),
     "care": ("care", "agent-demo", None),
     "auditor": ("auditor", "auditor-demo", None),
+    "integration": ("integration", "market-demo", None),
 }
+# The channels of the demo's orders: the demo's marketplace registers them (and its token,
+# printed by `make run`, may register and read more).
+CHANNELS = ("tokopedia", "tiktok_shop")
+MARKETPLACE = Actor(Role.INTEGRATION, "market-demo", channels=frozenset(CHANNELS))
 BUYER = Actor(Role.BUYER, "buyer-demo")
 SELLER = Actor(Role.SELLER, "seller-demo", "shop-demo")
 CARE = Actor(Role.CARE, "agent-demo")
@@ -84,20 +90,40 @@ DEMOS = [
 ]
 
 
-def _order(order_id: str) -> dict:
-    paid_at = datetime.now(UTC) - timedelta(days=5)
-    return {
-        "id": order_id,
-        "shop_id": "shop-demo",
-        "channel": "tokopedia" if order_id[-1] in "1357" else "tiktok_shop",
+def _channel(order_id: str) -> str:
+    return CHANNELS[0] if order_id[-1] in "1357" else CHANNELS[1]
+
+
+def _registered(ctx: Context, order_id: str) -> None:
+    """The demo order, registered by the demo's marketplace as any order is (once: a second
+    seeding leaves it as it is)."""
+    channel = _channel(order_id)
+    try:
+        orders.get_order(ctx, MARKETPLACE, channel, order_id)
+        return
+    except NotFound:
+        pass
+    paid_at = ctx.clock() - timedelta(days=5)
+    payment = {"method": "ewallet" if order_id[-1] in "24" else "transfer", "status": "paid"}
+    body = {
+        "buyer_id": BUYER.id,
+        "shop_id": SELLER.shop_id,
         "total": 105000,
         "items": [
             {"sku": "PHONE-01", "name": "Ponsel Android 6.5 inci", "qty": 1, "price": 95000},
             {"sku": "CASE-01", "name": "Casing ponsel", "qty": 1, "price": 10000},
         ],
-        "paid_at": paid_at,
-        "delivered_at": paid_at + timedelta(days=2),
+        "payment": {**payment, "paid_at": paid_at},
+        "shipment": {
+            "courier": "J&T",
+            "tracking_number": f"JP{order_id[-4:]}0001",
+            "shipped_at": paid_at + timedelta(days=1),
+            "delivered_at": paid_at + timedelta(days=2),
+        },
+        "invoice_url": f"https://{channel.replace('_', '')}.example/invoice/{order_id}",
+        "held_amount": 105000,
     }
+    orders.register(ctx, MARKETPLACE, channel, order_id, body)
 
 
 def seed(ctx: Context) -> int:
@@ -113,8 +139,9 @@ def seed(ctx: Context) -> int:
     for order_id, reason, description, solution, steps in DEMOS:
         if order_id in seen:
             continue
+        _registered(ctx, order_id)
         request = {
-            "order": _order(order_id),
+            "order": {"channel": _channel(order_id), "id": order_id},
             "reason": reason,
             "description": description,
             "requested_solution": solution,

@@ -21,6 +21,7 @@ from ..domain.deadlines import Deadlines
 from ..domain.errors import Conflict, DomainError, InProgress, Invalid, NotFound, Stale
 from ..domain.events import Event
 from ..domain.evidence import Limits
+from ..domain.orders import Windows
 from ..domain.projection import Complaint, apply
 from ..store import eventstore, idempotency, transactions
 from ..store.transactions import Session
@@ -36,14 +37,15 @@ def _utcnow() -> datetime:
 @dataclass(frozen=True)
 class Context:
     """What every use case needs besides its request: the clock, the deadline policy, the
-    upload limits, the key that signs exports, and whether webhooks may go to private
-    addresses (tests and the demo send them to loopback)."""
+    upload limits, the key that signs exports, whether webhooks may go to private addresses
+    (tests and the demo send them to loopback), and the channels' complaint windows."""
 
     clock: Callable[[], datetime] = _utcnow
     deadlines: Deadlines = field(default_factory=Deadlines)
     evidence_limits: Limits = field(default_factory=Limits)
     signing_key: Any = None  # Ed25519PrivateKey: signs audit export manifests
     webhooks_allow_private: bool = False
+    windows: Windows = field(default_factory=Windows)  # how long after an order one may complain
 
 
 def context_for(config: Config) -> Context:
@@ -55,6 +57,7 @@ def context_for(config: Config) -> Context:
         evidence_limits=config.evidence_limits,
         signing_key=signing.load(config.signing_key, config.data_dir),
         webhooks_allow_private=config.webhooks_allow_private,
+        windows=config.windows,
     )
 
 
@@ -215,19 +218,20 @@ def append(
 def open_with(
     ctx: Context,
     actor: Actor,
-    event: Callable[[], Event],
+    event: Callable[[Session], Event],
     idem: Idempotency | None,
     on_order_taken: Callable[[], DomainError],
 ) -> Recorded:
-    """Commits the first event of a new complaint; `on_order_taken` says why not when the
-    order already has a complaint not closed."""
+    """Commits the first event of a new complaint (`event` decides it inside the transaction,
+    reading what it needs in that session); `on_order_taken` says why not when the order
+    already has a complaint not closed."""
 
     def run() -> Recorded:
         # No read before: the unique index `one_open_complaint_per_order` refuses a second
         # complaint on the order inside the transaction, which then commits nothing.
         try:
             return transactions.transaction(
-                lambda session: append(session, ctx, actor, None, event(), idem)
+                lambda session: append(session, ctx, actor, None, event(session), idem)
             )
         except eventstore.OrderTaken as taken:
             raise on_order_taken() from taken

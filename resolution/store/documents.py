@@ -84,11 +84,16 @@ class ComplaintDocument(Document):
                 "unique": True,
                 "partialFilterExpression": {"active": True},
             },
+            # Every complaint on an order, closed ones too (what it already refunded).
+            {"name": "by_order", "fields": ["channel", "order.id"]},
             {"name": "by_buyer", "fields": ["buyer_id", "-_id"]},
             {"name": "by_buyer_state", "fields": ["buyer_id", "state", "-_id"]},
             {"name": "by_shop", "fields": ["shop_id", "-_id"]},
             {"name": "by_shop_state", "fields": ["shop_id", "state", "-_id"]},
             {"name": "by_state", "fields": ["state", "-_id"]},
+            # The marketplace's listing of its channel, and its change feed.
+            {"name": "by_channel", "fields": ["channel", "-_id"]},
+            {"name": "channel_feed", "fields": ["channel", "updated_at", "_id"]},
             {"name": "due", "fields": ["state", "due_at"]},
             # The sweeper's reminders: `remind_at <= now < due_at`, both read from the keys,
             # so only complaints it reminds are fetched.
@@ -202,8 +207,32 @@ class WebhookDelivery(Document):
     }
 
 
+class OrderDocument(Document):
+    """An order as the marketplace registered it (its latest version): `_id` is
+    `<channel>/<order id>` (a channel has no `/`)."""
+
+    id = StringField(primary_key=True)
+    channel = StringField(required=True)
+    order_id = StringField(required=True)
+    buyer_id = StringField(required=True)
+    shop_id = StringField(required=True)
+    items = ListField(DictField())
+    total = IntField(required=True)
+    payment = DictField()
+    shipment = DictField(null=True)
+    completed_at = DateTimeField(null=True)
+    invoice_url = StringField(null=True)
+    held_amount = IntField(required=True)
+    version = IntField(required=True)
+    registered_at = DateTimeField(required=True)
+    updated_at = DateTimeField(required=True)
+
+    meta = {"collection": "orders", "auto_create_index": False, "indexes": []}
+
+
 DOCUMENTS = (
     ComplaintDocument,
+    OrderDocument,
     EventDocument,
     IdempotencyRecord,
     WebhookSubscription,

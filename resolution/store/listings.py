@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ..domain.events import EPOCH
@@ -19,30 +19,101 @@ from .documents import ComplaintDocument
 from .errors import guarded
 from .eventstore import complaint_from_mongo
 
+# The upper end of a range that has none (the embedded database scans a range open at one end).
+FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def _matching(
+    match: Mapping[str, str | tuple[str, ...]],
+    *,
+    order_id: str | None,
+    channel: str | None,
+    shop_id: str | None,
+    state: str | None,
+) -> dict[str, Any]:
+    """The raw filter, the most selective clause first (SecantusDB reads by the first clause
+    an index serves): an order, then the caller's own field, then the rest."""
+    query: dict[str, Any] = {}
+    wanted = dict(match)
+    if channel is not None:
+        allowed = wanted.get("channel")
+        if isinstance(allowed, tuple) and channel not in allowed:
+            wanted["channel"] = ()  # a channel the caller may not see: nothing
+        else:
+            wanted["channel"] = channel
+    if order_id is not None:
+        query["order.id"] = order_id
+    for name in ("buyer_id", "shop_id", "channel"):
+        if name in wanted:
+            value = wanted[name]
+            query[name] = {"$in": list(value)} if isinstance(value, tuple) else value
+    if shop_id is not None:
+        query["shop_id"] = shop_id if query.get("shop_id", shop_id) == shop_id else "\0none"
+    if state:
+        query["state"] = state
+    return query
+
 
 @guarded
 def complaints_page(
-    match: Mapping[str, str],
+    match: Mapping[str, str | tuple[str, ...]],
     *,
     state: str | None = None,
     care_overdue_at: datetime | None = None,
+    order_id: str | None = None,
+    channel: str | None = None,
+    shop_id: str | None = None,
     before: str | None = None,
     limit: int = 20,
 ) -> list[Complaint]:
-    """Complaints whose fields equal `match`, newest first, at most `limit`.
+    """Complaints whose fields match `match` (a tuple: one of its values), newest first.
 
-    `state` keeps one state; `care_overdue_at` those past care's service level at that
-    instant; `before` those older than that id (the cursor of the previous page).
+    `state`, `order_id`, `channel`, `shop_id` narrow it; `care_overdue_at` keeps those past
+    care's service level at that instant; `before` those older than that id (the cursor of
+    the previous page). At most `limit`.
     """
-    query: dict[str, Any] = dict(match)
-    if state:
-        query["state"] = state
+    query = _matching(match, order_id=order_id, channel=channel, shop_id=shop_id, state=state)
     if care_overdue_at is not None:
-        query["care_due_at__gte"], query["care_due_at__lt"] = EPOCH, care_overdue_at
+        query["care_due_at"] = {"$gte": EPOCH, "$lt": care_overdue_at}
     if before:
-        query["id__lt"] = before
-    docs = ComplaintDocument.objects(**query).order_by("-id").limit(limit).as_pymongo()
-    return [complaint_from_mongo(doc) for doc in docs]
+        query["_id"] = {"$lt": before}
+    cursor = ComplaintDocument._get_collection().find(query).sort("_id", -1).limit(limit)
+    return [complaint_from_mongo(doc) for doc in cursor]
+
+
+@guarded
+def changed_since(
+    match: Mapping[str, str | tuple[str, ...]],
+    since: datetime,
+    *,
+    after: tuple[datetime, str] | None = None,
+    state: str | None = None,
+    order_id: str | None = None,
+    channel: str | None = None,
+    shop_id: str | None = None,
+    limit: int = 20,
+) -> list[Complaint]:
+    """Complaints (matching as `complaints_page`) changed at or after `since`, the least
+    recently changed first, at most `limit`: a change feed.
+
+    `after` is the (updated_at, id) of the last one of the previous page: a page starts after
+    it, so a complaint changed meanwhile comes again later (with its change), and none is
+    skipped.
+    """
+    query = _matching(match, order_id=order_id, channel=channel, shop_id=shop_id, state=state)
+    start = max(since, after[0]) if after else since
+    query["updated_at"] = {"$gte": start, "$lte": FOREVER}
+    cursor = ComplaintDocument._get_collection().find(query).sort([("updated_at", 1), ("_id", 1)])
+    page: list[Complaint] = []
+    for doc in cursor:
+        complaint = complaint_from_mongo(doc)
+        if after and (complaint.updated_at, complaint.id) <= after:
+            continue  # on the previous page (the same instant, an earlier id)
+        page.append(complaint)
+        if len(page) >= limit:
+            break
+    cursor.close()
+    return page
 
 
 @guarded

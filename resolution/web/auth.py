@@ -9,6 +9,7 @@ import jwt
 from ..config import TokenPolicy
 from ..domain.actors import Actor, Role
 from ..domain.errors import DomainError
+from ..domain.identifiers import CHANNEL
 
 PERSON_ROLES = (Role.BUYER, Role.SELLER, Role.CARE, Role.AUDITOR)
 TOKEN_ROLES = (*PERSON_ROLES, Role.INTEGRATION)
@@ -29,12 +30,16 @@ def issue_token(
     sub: str,
     shop_id: str | None = None,
     ttl: timedelta = timedelta(days=1),
+    channels: tuple[str, ...] = (),
 ) -> str:
-    """A signed token for `role`/`sub` (sellers also name their shop), valid for `ttl`."""
+    """A signed token for `role`/`sub` (sellers also name their shop, integrations the
+    channels they act for), valid for `ttl`."""
     policy = policy if isinstance(policy, TokenPolicy) else TokenPolicy(policy)
     claims: dict = {"sub": sub, "role": role, "exp": datetime.now(UTC) + ttl}
     if shop_id:
         claims["shop_id"] = shop_id
+    if channels:
+        claims["channels"] = sorted(set(channels))
     if policy.issuer:
         claims["iss"] = policy.issuer
     if policy.audience:
@@ -74,4 +79,18 @@ def actor_from_header(header: str | None, policy: TokenPolicy | str) -> Actor:
         raise Unauthorized(f"The token's role must be one of {', '.join(TOKEN_ROLES)}.")
     if role == Role.SELLER and (not isinstance(shop_id, str) or not shop_id):
         raise Unauthorized("A seller's token must name its `shop_id`.")
-    return Actor(Role(role), sub, shop_id if role == Role.SELLER else None)
+    channels = claims.get("channels", [])
+    if role == Role.INTEGRATION and not _channel_list(channels):
+        raise Unauthorized("An integration token's `channels` must be a list of channel names.")
+    return Actor(
+        Role(role),
+        sub,
+        shop_id if role == Role.SELLER else None,
+        frozenset(channels) if role == Role.INTEGRATION else frozenset(),
+    )
+
+
+def _channel_list(value: object) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(c, str) and CHANNEL.fullmatch(c) for c in value
+    )

@@ -33,20 +33,30 @@ def context() -> Context:
     return current_app.extensions["resolution.context"]
 
 
-def caller(*, integration: bool = False) -> Actor:
-    """The authenticated caller of this request (401 otherwise).
-
-    Integration tokens (a marketplace's back end) manage webhooks and nothing else: anywhere
-    but there (`integration=True`) they are refused with 403.
-    """
+def authenticated() -> Actor:
+    """The authenticated caller of this request, whatever its role (401 otherwise)."""
     if "actor" not in g:
         policy = current_app.config["RESOLUTION_TOKENS"]
         g.actor = actor_from_header(request.headers.get("Authorization"), policy)
-    if (g.actor.role is Role.INTEGRATION) != integration:
+    return g.actor
+
+
+def caller(*, integration: bool = False) -> Actor:
+    """The authenticated caller of this request (401 otherwise).
+
+    Integration tokens (a marketplace's back end) manage webhooks and orders and read
+    complaints: anywhere else (`integration=False`) they are refused with 403, and so are
+    people where only integrations go (`integration=True`).
+    """
+    actor = authenticated()
+    if (actor.role is Role.INTEGRATION) != integration:
         if integration:
             raise Forbidden("Webhooks are managed with an integration token.")
-        raise Forbidden("An integration token manages webhooks only (/v1/webhooks).")
-    return g.actor
+        raise Forbidden(
+            "An integration token manages webhooks and orders, and reads complaints; it does "
+            "not act on them."
+        )
+    return actor
 
 
 def object_id(value: str, what: str, where: str = "") -> str:

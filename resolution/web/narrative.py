@@ -66,6 +66,62 @@ SOLUTION_KINDS = {
     "release_to_seller": _l("No refund: pay the seller"),
 }
 
+PAYMENT_METHODS = {
+    "transfer": _l("bank transfer"),
+    "ewallet": _l("e-wallet"),
+    "card": _l("card"),
+    "cod": _l("cash on delivery"),
+    "paylater": _l("pay later"),
+    "other": _l("other"),
+}
+PAYMENT_STATUSES = {
+    "paid": _l("paid"),
+    "unpaid": _l("unpaid"),
+    "cod_pending": _l("to be paid on delivery"),
+    "cod_collected": _l("paid on delivery"),
+    "refunded": _l("refunded"),
+    "cancelled": _l("cancelled"),
+}
+ORDER_FIELDS = {
+    "payment": _l("payment"),
+    "shipment": _l("shipment"),
+    "held_amount": _l("money held"),
+}
+
+
+def payment(data: Mapping | None) -> str:
+    """`bank transfer, paid` (the order's payment as people say it)."""
+    data = data or {}
+    method = PAYMENT_METHODS.get(data.get("method", ""), data.get("method") or "–")
+    status = PAYMENT_STATUSES.get(data.get("status", ""), data.get("status") or "–")
+    return f"{method}, {status}"
+
+
+def shipment(data: Mapping | None) -> str:
+    """`J&T JP123, shipped 1 Jun 2025 10.00 WIB, delivered …` or `–`."""
+    data = data or {}
+    parts = [text(" ".join(str(data[k]) for k in ("courier", "tracking_number") if data.get(k)))]
+    if data.get("shipped_at"):
+        parts.append(_("shipped %(at)s", at=wib(data["shipped_at"])))
+    if data.get("delivered_at"):
+        parts.append(_("delivered %(at)s", at=wib(data["delivered_at"])))
+    return ", ".join(p for p in parts if p) or "–"
+
+
+def _order_updated(by: str, data: Mapping) -> str:
+    changed = data.get("changes") or {}
+    said = []
+    for name, change in changed.items():
+        after = (change or {}).get("after")
+        if name == "payment":
+            said.append(_("payment now %(what)s", what=payment(after)))
+        elif name == "shipment":
+            said.append(_("shipment now %(what)s", what=shipment(after)))
+        elif name == "held_amount":
+            said.append(_("money held now %(amount)s", amount=rupiah(int(after or 0))))
+    what = "; ".join(said) or "–"
+    return _("%(who)s updated the order: %(what)s.", who=by, what=what)
+
 
 def wib(moment: datetime | str | None) -> str:
     """A time as people in Indonesia read it: `23 Nov 2026 14.05 WIB`."""
@@ -121,6 +177,8 @@ def who(actor: Mapping) -> str:
         return _("the care team (%(id)s)", id=actor["id"])
     if role == "auditor":
         return _("an auditor (%(id)s)", id=actor["id"])
+    if role == "integration":
+        return _("the marketplace (%(id)s)", id=actor["id"])
     return _("the service")
 
 
@@ -253,6 +311,7 @@ _SENTENCES = {
     "request_review": lambda by, d: _("%(who)s asked for the decision to be reviewed.", who=by),
     "message": lambda by, d: _("%(who)s wrote a message.", who=by),
     "evidence_added": _evidence,
+    "order_updated": _order_updated,
     "evidence_reviewed": lambda by, d: _("%(who)s reviewed a piece of evidence.", who=by),
     "evidence_viewed": lambda by, d: _(
         "%(who)s opened %(what)s.",

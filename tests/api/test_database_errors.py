@@ -8,7 +8,8 @@ from pymongo.errors import ExecutionTimeout
 
 from resolution.store import transactions
 from tests.support.bodies import complaint_body
-from tests.support.parties import BUYER
+from tests.support.orders import registration
+from tests.support.parties import BUYER, MARKETPLACE
 
 
 def _timed_out(labels: list[str]):
@@ -32,6 +33,8 @@ def _timed_out(labels: list[str]):
     ids=["not-committed", "commit-unconfirmed"],
 )
 def test_a_write_out_of_time_is_a_503_that_says_what_is_known(client, monkeypatch, labels, said):
+    order = registration(complaint_body("INV-503")["order"], "buyer-1")
+    assert client.put("/v1/orders/tokopedia/INV-503", json=order, headers=MARKETPLACE).status_code
     monkeypatch.setattr(ClientSession, "with_transaction", _timed_out(labels))
     response = client.post("/v1/complaints", json=complaint_body("INV-503"), headers=BUYER)
     assert response.status_code == 503

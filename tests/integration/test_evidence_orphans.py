@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from resolution import service
 from resolution.domain.actors import Actor, Role
 from resolution.service.evidence import add_evidence, remove_orphan_files
 from resolution.store import files
 from resolution.store.documents import ComplaintDocument
 from tests.support.bodies import complaint_body, png_file
+from tests.support.orders import open_registered
 
 BUYER = Actor(Role.BUYER, "buyer-1")
 
@@ -19,7 +19,7 @@ def _files():
 
 
 def test_an_orphan_older_than_an_hour_is_removed_and_a_recorded_file_is_kept(context, clock):
-    complaint = service.open_complaint(context, BUYER, complaint_body()).complaint
+    complaint = open_registered(context, BUYER, complaint_body()).complaint
     kept = add_evidence(context, BUYER, complaint.id, {"kind": "photo"}, png_file("blue"), "a.png")
     kept_id = kept.event.data["evidence_id"]
     orphan_id = files.put(png_file("blue"), {"complaint_id": complaint.id, "kind": "photo"})

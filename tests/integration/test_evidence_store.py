@@ -31,6 +31,7 @@ from resolution.service import evidence as evidence_service
 from resolution.store import eventstore, files
 from resolution.store.documents import ComplaintDocument
 from tests.support.bodies import complaint_body
+from tests.support.orders import open_registered
 
 BUYER = Actor(Role.BUYER, "buyer-1")
 SELLER = Actor(Role.SELLER, "seller-1", "shop-1")
@@ -66,7 +67,7 @@ def _events(complaint_id: str) -> list[str]:
 
 @pytest.fixture
 def cid(context) -> str:
-    return service.open_complaint(context, BUYER, complaint_body()).complaint.id
+    return open_registered(context, BUYER, complaint_body()).complaint.id
 
 
 def test_an_upload_stores_the_cleaned_file_and_marks_it_recorded(context, cid):

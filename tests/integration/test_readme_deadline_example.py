@@ -9,6 +9,7 @@ from resolution.domain.actors import Actor, Role
 from resolution.service.sweeper import sweep
 from resolution.store import eventstore
 from tests.support.bodies import complaint_body
+from tests.support.orders import open_registered
 
 WIB = timezone(timedelta(hours=7))
 BUYER = Actor(Role.BUYER, "buyer-1")
@@ -17,7 +18,7 @@ SELLER = Actor(Role.SELLER, "seller-1", "shop-1")
 
 def test_the_worked_example_in_the_readme(context, clock):
     clock.now = datetime(2025, 6, 5, 10, 0, tzinfo=WIB)  # Thursday 10:00 WIB: opened
-    complaint = service.open_complaint(context, BUYER, complaint_body()).complaint
+    complaint = open_registered(context, BUYER, complaint_body()).complaint
     assert complaint.turn == "seller"
     assert complaint.due_at == datetime(2025, 6, 8, 10, 0, tzinfo=WIB)
 

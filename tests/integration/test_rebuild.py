@@ -21,8 +21,9 @@ from resolution.domain.projection import replay
 from resolution.service.sweeper import sweep
 from resolution.store import database, eventstore
 from resolution.store.documents import ComplaintDocument, EventDocument, ensure_indexes
-from schemas.complaints import ACTION_SCHEMAS, MessageSchema, OpenComplaintSchema
+from schemas.complaints import ACTION_SCHEMAS, MessageSchema
 from tests.support.bodies import complaint_body
+from tests.support.orders import open_registered
 from tests.support.parties import SECRET
 
 ACTORS = {
@@ -151,8 +152,8 @@ SWEPT: dict[str, tuple[dict, list[tuple[str, str, dict]], str]] = {
 
 def tell(context, clock, order_id: str, solution: dict, steps) -> str:
     """Opens a complaint and takes `steps` through the service layer, an hour apart."""
-    request = OpenComplaintSchema().load(complaint_body(order_id, requested_solution=solution))
-    cid = service.open_complaint(context, ACTORS["buyer"], request).complaint.id
+    request = complaint_body(order_id, requested_solution=solution)
+    cid = open_registered(context, ACTORS["buyer"], request).complaint.id
     for who, action, body in steps:
         clock.advance(hours=1, minutes=7)
         if action == "message":
@@ -230,9 +231,9 @@ def test_rebuild_from_events_alone_after_dropping_the_complaints(complaints, con
     assert snapshot() == live
     # The rebuilt projections still satisfy every index, including one open complaint per order.
     ensure_indexes()
-    request = OpenComplaintSchema().load(complaint_body("INV-0"))
+    request = complaint_body("INV-0")
     with pytest.raises(service.complaints.Conflict):
-        service.open_complaint(context, ACTORS["buyer"], request)
+        open_registered(context, ACTORS["buyer"], request)
 
 
 def test_rebuild_repairs_a_damaged_projection(complaints, context):

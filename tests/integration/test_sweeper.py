@@ -14,6 +14,7 @@ from resolution.domain.events import first_broken_link
 from resolution.service.sweeper import sweep
 from resolution.store import eventstore
 from tests.support.bodies import complaint_body
+from tests.support.orders import open_registered
 from tests.support.parties import SECRET
 
 BUYER = Actor(Role.BUYER, "buyer-1")
@@ -21,7 +22,7 @@ SELLER = Actor(Role.SELLER, "seller-1", "shop-1")
 
 
 def _open(context, order_id="INV-1"):
-    return service.open_complaint(context, BUYER, complaint_body(order_id)).complaint
+    return open_registered(context, BUYER, complaint_body(order_id)).complaint
 
 
 def test_silent_seller_is_escalated_just_after_the_deadline_and_not_before(context, clock):

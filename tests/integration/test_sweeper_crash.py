@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from resolution import service
 from resolution.domain.actors import Actor, Role
 from resolution.domain.events import first_broken_link
 from resolution.domain.projection import replay
@@ -20,6 +19,7 @@ from resolution.service.sweeper import sweep
 from resolution.store import eventstore
 from resolution.store.documents import EventDocument
 from tests.support.bodies import complaint_body
+from tests.support.orders import open_registered
 from tests.support.parties import SECRET
 
 pytestmark = pytest.mark.slow
@@ -36,7 +36,7 @@ def test_a_killed_sweeper_leaves_every_complaint_whole_and_the_next_pass_finishe
     context, clock, config
 ):
     ids = [
-        service.open_complaint(context, BUYER, complaint_body(f"INV-{n}")).complaint.id
+        open_registered(context, BUYER, complaint_body(f"INV-{n}")).complaint.id
         for n in range(COUNT)
     ]
     late = (clock.now + timedelta(hours=72, minutes=1)).isoformat()

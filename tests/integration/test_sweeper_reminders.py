@@ -20,6 +20,7 @@ from resolution.service.sweeper import due_reminders, sweep
 from resolution.store import eventstore
 from resolution.store.documents import ComplaintDocument
 from tests.support.bodies import complaint_body
+from tests.support.orders import open_registered
 from tests.support.parties import SECRET
 
 BUYER = Actor(Role.BUYER, "buyer-1")
@@ -29,7 +30,7 @@ REMINDED = {"deadline_approaching": 1}
 
 
 def _open(context, order_id="INV-1"):
-    return service.open_complaint(context, BUYER, complaint_body(order_id)).complaint
+    return open_registered(context, BUYER, complaint_body(order_id)).complaint
 
 
 def _reminders(complaint_id: str) -> list:

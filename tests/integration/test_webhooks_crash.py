@@ -18,6 +18,7 @@ from resolution import service
 from resolution.domain.actors import Actor, Role
 from resolution.service import webhooks
 from tests.support.bodies import complaint_body
+from tests.support.orders import open_registered
 from tests.support.parties import SECRET
 from tests.support.receiver import Receiver
 
@@ -55,7 +56,7 @@ def test_a_killed_deliverer_loses_nothing(context, config):
         webhooks.subscribe(context, MARKET, {"url": receiver.url})
         expected = set()
         for n in range(COMPLAINTS):
-            opened = service.open_complaint(context, BUYER, complaint_body(f"INV-{n}"))
+            opened = open_registered(context, BUYER, complaint_body(f"INV-{n}"))
             cid = opened.complaint.id
             offer = {"solution": {"kind": "refund", "amount": 1000}}
             service.act(context, SELLER, cid, "propose", offer)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import pytest
 
 from tests.support.bodies import complaint_body, order
 from tests.support.http import PROBLEM
-from tests.support.parties import BUYER, SELLER
+from tests.support.orders import registration
+from tests.support.parties import BUYER, MARKETPLACE, SELLER
 
 MiB = 1024 * 1024
 
@@ -96,13 +98,38 @@ def requesting(id, method, path, status, body=NO_BODY, who=BUYER, *, bug=None):
     return case_param(Case(method, path, status, body, headers=dict(who)), id, bug)
 
 
-def opened_with(**order_changes) -> dict:
-    """A valid opening request on another order (INV-2002), its order changed as given."""
-    return complaint_body("INV-2002", order=order("INV-2002", **order_changes))
+def opening_body(order_id: str = "INV-2002", **overrides) -> dict:
+    """A valid opening request on a registered order (the shared database holds INV-2002 for
+    the buyer), naming it by reference."""
+    body = complaint_body(order_id, **overrides)
+    return {**body, "order": {"channel": "tokopedia", "id": order_id}}
 
 
 def asking(solution: object) -> dict:
-    return complaint_body("INV-2002", requested_solution=solution)
+    return opening_body("INV-2002", requested_solution=solution)
+
+
+# Where an order's fields go when the marketplace registers it (the rest are top-level).
+_IN_PATH = ("id", "channel")
+_NESTED = {"paid_at": "payment", "delivered_at": "shipment"}
+
+
+def registering(name, status=422, *, bug=None, **order_changes):
+    """PUT /v1/orders/tokopedia/INV-3001 by the marketplace, the order changed as given (an
+    id or channel is the path's: a path that names no order is a 404)."""
+    path_parts = {"channel": "tokopedia", "id": "INV-3001"}
+    body = registration(order("INV-3001"), "buyer-1")
+    for name, value in order_changes.items():
+        if name in _IN_PATH:
+            path_parts[name] = value
+            status = 404
+        elif name in _NESTED:
+            body[_NESTED[name]] = {**(body.get(_NESTED[name]) or {}), name: value}
+        else:
+            body[name] = value
+    path = f"/v1/orders/{quote(str(path_parts['channel']))}/{quote(str(path_parts['id']))}"
+    case = Case("PUT", path, status, body, headers=dict(MARKETPLACE))
+    return case_param(case, f"register-{name}", bug)
 
 
 def counter(solution: object, **more) -> dict:

@@ -11,12 +11,14 @@ SECRET = "test-secret-of-at-least-32-bytes-long"
 SIGNING_KEY = Ed25519PrivateKey.generate()  # a throw-away key: tests sign their exports
 
 
-def token(role: str, sub: str, shop_id: str | None = None) -> str:
-    return issue_token(SECRET, role, sub, shop_id)
+def token(role: str, sub: str, shop_id: str | None = None, channels: tuple[str, ...] = ()) -> str:
+    return issue_token(SECRET, role, sub, shop_id, channels=channels)
 
 
-def auth(role: str, sub: str, shop_id: str | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(role, sub, shop_id)}"}
+def auth(
+    role: str, sub: str, shop_id: str | None = None, channels: tuple[str, ...] = ()
+) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(role, sub, shop_id, channels)}"}
 
 
 BUYER = auth("buyer", "buyer-1")
@@ -26,6 +28,9 @@ OTHER_SELLER = auth("seller", "seller-9", "shop-9")
 CARE = auth("care", "agent-1")
 CARE_2 = auth("care", "agent-2")
 AUDITOR = auth("auditor", "auditor-1")
+# The marketplace's back end, for the channel the tests' orders are on (and a stranger's).
+MARKETPLACE = auth("integration", "market-1", channels=("tokopedia",))
+OTHER_MARKETPLACE = auth("integration", "market-2", channels=("tiktok_shop",))
 
 
 def signed(claims: dict, key: str | None = SECRET, algorithm: str = "HS256") -> str:

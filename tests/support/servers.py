@@ -10,8 +10,11 @@ import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from functools import partial
 
 from werkzeug.serving import make_server
+
+from tests.support.orders import by_reference
 
 
 def free_port() -> int:
@@ -41,7 +44,10 @@ class Reply:
 
 
 def send(port: int, method: str, path: str, body=None, headers: dict | None = None) -> Reply:
-    """One request on a connection of its own; a failed connection is a `Reply` of status 0."""
+    """One request on a connection of its own; a failed connection is a `Reply` of status 0.
+
+    An opening's inline order is registered first, as the marketplace would (`orders`)."""
+    body = by_reference(method, path, body, headers or {}, _over(partial(send, port)))
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
         payload = None if body is None else json.dumps(body)
@@ -78,7 +84,9 @@ class Server:
         self._thread.join(timeout=10)
 
     def request(self, method: str, path: str, body=None, headers: dict | None = None) -> Reply:
-        """A request with a JSON body (if any): its reply."""
+        """A request with a JSON body (if any): its reply (an opening's inline order
+        registered first, `orders`)."""
+        body = by_reference(method, path, body, headers or {}, _over(self.request))
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
             payload = None if body is None else json.dumps(body)
@@ -98,6 +106,7 @@ class Server:
 
     def post(self, path: str, body: dict, headers: dict) -> tuple[int, dict, dict]:
         """A JSON POST: (status, headers as sent, JSON body)."""
+        body = by_reference("POST", path, body, headers, _over(self.request))
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
             connection.request(
@@ -111,6 +120,12 @@ class Server:
 
 def call(base: str, method: str, path: str, bearer: str | None = None, body=None):
     """A JSON request to a running `resolution serve` at `base`: (status, JSON body or None)."""
+    if bearer:
+
+        def over(method: str, path: str, body, headers: dict):
+            return call(base, method, path, headers["Authorization"].removeprefix("Bearer "), body)
+
+        body = by_reference(method, path, body, {"Authorization": f"Bearer {bearer}"}, over)
     request = urllib.request.Request(base + path, method=method)
     if bearer:
         request.add_header("Authorization", f"Bearer {bearer}")
@@ -124,3 +139,14 @@ def call(base: str, method: str, path: str, bearer: str | None = None, body=None
     except urllib.error.HTTPError as error:
         with error:
             return error.code, json.loads(error.read() or b"null")
+
+
+def _over(request):
+    """A transport for `orders.by_reference` from a `Reply`-returning request function."""
+
+    def send(method: str, path: str, body, headers: dict):
+        sent = {**headers, "Content-Type": "application/json"} if body is not None else headers
+        reply = request(method, path, body, sent)
+        return reply.status, None
+
+    return send

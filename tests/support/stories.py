@@ -57,9 +57,11 @@ Step = tuple[str, str, Mapping | None, float]
 
 
 def make_order(**changes: object) -> dict:
-    """The order a complaint is about: two t-shirts and a cap, 105,000 rupiah in all."""
+    """The order a complaint is about, as the marketplace registered it: two t-shirts and a
+    cap, 105,000 rupiah in all, paid, delivered, all of it still held."""
     order = {
         "id": "ord-1",
+        "buyer_id": "b1",
         "shop_id": "shop1",
         "channel": "tokopedia",
         "total": 105000,
@@ -67,8 +69,14 @@ def make_order(**changes: object) -> dict:
             {"sku": "TEE-BLK-M", "name": "Kaos hitam M", "qty": 2, "price": 50000},
             {"sku": "CAP-01", "name": "Topi", "qty": 1, "price": 5000},
         ],
-        "paid_at": datetime(2025, 2, 27, 5, 30, tzinfo=UTC),
-        "delivered_at": datetime(2025, 3, 1, 8, 0, tzinfo=UTC),
+        "payment": {
+            "method": "transfer",
+            "status": "paid",
+            "paid_at": datetime(2025, 2, 27, 5, 30, tzinfo=UTC),
+        },
+        "shipment": {"delivered_at": datetime(2025, 3, 1, 8, 0, tzinfo=UTC)},
+        "completed_at": None,
+        "held_amount": 105000,
     }
     order.update(changes)
     return order

@@ -144,7 +144,7 @@ def test_times_inside_the_data_are_sealed_as_millisecond_strings(reach):
     )
     assert asked.events[-1].data["due_at"] == "2025-03-09T12:00:00.999+00:00"
     opened = reach("awaiting_seller").events[0]
-    assert opened.data["order"]["paid_at"] == "2025-02-27T05:30:00.000+00:00"
+    assert opened.data["order"]["payment"]["paid_at"] == "2025-02-27T05:30:00.000+00:00"
 
 
 def test_money_in_events_is_an_int(reach):

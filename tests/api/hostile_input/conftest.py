@@ -23,8 +23,10 @@ from resolution.store import database
 from resolution.store.documents import ComplaintDocument
 from resolution.web.app import create_app
 from tests.support.bodies import complaint_body
+from tests.support.bodies import order as complaint_order
 from tests.support.clock import Clock
-from tests.support.parties import BUYER, SECRET
+from tests.support.orders import registration
+from tests.support.parties import BUYER, MARKETPLACE, SECRET
 from tests.support.snapshots import restore, stored
 
 # --- the stored complaint -------------------------------------------------------------------------
@@ -39,7 +41,8 @@ from tests.support.snapshots import restore, stored
 
 @pytest.fixture(scope="module")
 def shared(mongodb_uri: str, request) -> Iterator[tuple]:
-    """One app on one fresh database holding a complaint of buyer-1 at shop-1, and its id.
+    """One app on one fresh database holding a complaint of buyer-1 at shop-1 and its id, and
+    another order of buyer-1's (INV-2002), registered with no complaint.
 
     The complaint awaits the seller; it was opened with an Idempotency-Key and carries a
     message, so the complaints, events and idempotency collections all hold documents.
@@ -58,6 +61,10 @@ def shared(mongodb_uri: str, request) -> Iterator[tuple]:
         f"/v1/complaints/{complaint_id}/messages", json={"body": "Ada kabar?"}, headers=BUYER
     )
     assert reply.status_code == 201, reply.get_data(as_text=True)
+    # The order the hostile openings name, registered (and no complaint on it yet).
+    order = registration(complaint_order("INV-2002"), "buyer-1")
+    put = client.put("/v1/orders/tokopedia/INV-2002", json=order, headers=MARKETPLACE)
+    assert put.status_code == 201, put.get_data(as_text=True)
     yield client, complaint_id, stored()
     ComplaintDocument._get_db().client.drop_database(name)
     database.disconnect()

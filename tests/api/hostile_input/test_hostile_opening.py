@@ -18,8 +18,9 @@ from tests.support.hostile import (
     Case,
     asking,
     assert_clear_problem,
-    opened_with,
     opening,
+    opening_body,
+    registering,
     send_case,
 )
 from tests.support.parties import CARE, SELLER
@@ -28,27 +29,20 @@ from tests.support.snapshots import assert_unchanged, stored
 OPEN_CASES = [
     # unknown fields and MongoDB operators smuggled in as keys or values
     opening(
-        "unknown-field", {**complaint_body("INV-2002"), "buyer_id": "buyer-2"}, errors_at="buyer_id"
+        "unknown-field", {**opening_body("INV-2002"), "buyer_id": "buyer-2"}, errors_at="buyer_id"
     ),
-    opening(
-        "where-key", {**complaint_body("INV-2002"), "$where": "sleep(1000)"}, errors_at="$where"
-    ),
-    opening(
-        "set-key", {**complaint_body("INV-2002"), "$set": {"state": "closed"}}, errors_at="$set"
-    ),
-    opening("order-id-ne", opened_with(id={"$ne": None}), errors_at="order"),
-    opening("order-shop-regex", opened_with(shop_id={"$regex": ".*"}), errors_at="order"),
+    opening("where-key", {**opening_body("INV-2002"), "$where": "sleep(1000)"}, errors_at="$where"),
+    opening("set-key", {**opening_body("INV-2002"), "$set": {"state": "closed"}}, errors_at="$set"),
+    registering("order-id-ne", id={"$ne": None}),
+    registering("order-shop-regex", shop_id={"$regex": ".*"}),
     opening(
         "order-where-key",
-        {**complaint_body("INV-2002"), "order": {**order("INV-2002"), "$where": "1"}},
+        {**opening_body("INV-2002"), "order": {**order("INV-2002"), "$where": "1"}},
     ),
-    opening(
-        "item-where-key",
-        opened_with(items=[{"sku": "A", "name": "a", "qty": 1, "price": 1, "$where": "1"}]),
+    registering(
+        "item-where-key", items=[{"sku": "A", "name": "a", "qty": 1, "price": 1, "$where": "1"}]
     ),
-    opening(
-        "reason-ne", {**complaint_body("INV-2002"), "reason": {"$ne": None}}, errors_at="reason"
-    ),
+    opening("reason-ne", {**opening_body("INV-2002"), "reason": {"$ne": None}}, errors_at="reason"),
     opening(
         "amount-gt",
         asking({"kind": "refund", "amount": {"$gt": 0}}),
@@ -60,21 +54,19 @@ OPEN_CASES = [
         errors_at="requested_solution",
     ),
     # wrong types
+    opening("reason-list", {**opening_body("INV-2002"), "reason": ["damaged"]}, errors_at="reason"),
     opening(
-        "reason-list", {**complaint_body("INV-2002"), "reason": ["damaged"]}, errors_at="reason"
+        "description-int", {**opening_body("INV-2002"), "description": 7}, errors_at="description"
     ),
-    opening(
-        "description-int", {**complaint_body("INV-2002"), "description": 7}, errors_at="description"
-    ),
-    opening("order-string", {**complaint_body("INV-2002"), "order": "INV-2002"}, errors_at="order"),
-    opening("items-object", opened_with(items={"sku": "A"}), errors_at="order"),
-    opening("qty-string", opened_with(items=[{"sku": "A", "name": "a", "qty": "2", "price": 1}])),
-    opening("total-string", opened_with(total="105000"), errors_at="order"),
-    opening("total-float", opened_with(total=105000.0), errors_at="order"),
-    opening("price-float", opened_with(items=[{"sku": "A", "name": "a", "qty": 1, "price": 9.5}])),
-    opening("paid-at-int", opened_with(paid_at=1717200000), errors_at="order"),
-    opening("paid-at-naive", opened_with(paid_at="2025-06-01T08:00:00"), errors_at="order"),
-    opening("paid-at-garbage", opened_with(paid_at="yesterday"), errors_at="order"),
+    opening("order-string", {**opening_body("INV-2002"), "order": "INV-2002"}, errors_at="order"),
+    registering("items-object", items={"sku": "A"}),
+    registering("qty-string", items=[{"sku": "A", "name": "a", "qty": "2", "price": 1}]),
+    registering("total-string", total="105000"),
+    registering("total-float", total=105000.0),
+    registering("price-float", items=[{"sku": "A", "name": "a", "qty": 1, "price": 9.5}]),
+    registering("paid-at-int", paid_at=1717200000),
+    registering("paid-at-naive", paid_at="2025-06-01T08:00:00"),
+    registering("paid-at-garbage", paid_at="yesterday"),
     # money: whole rupiah, more than zero, at most the order total; never a float or a string
     opening("amount-zero", asking({"kind": "refund", "amount": 0})),
     opening("amount-negative", asking({"kind": "refund", "amount": -45000})),
@@ -87,12 +79,10 @@ OPEN_CASES = [
     opening("amount-bool", asking({"kind": "refund", "amount": True})),
     opening("amount-null", asking({"kind": "refund", "amount": None})),
     opening("amount-missing", asking({"kind": "refund"})),
-    opening("total-zero", opened_with(total=0), errors_at="order"),
-    opening("total-negative", opened_with(total=-1), errors_at="order"),
-    opening(
-        "price-negative", opened_with(items=[{"sku": "A", "name": "a", "qty": 1, "price": -1}])
-    ),
-    opening("qty-zero", opened_with(items=[{"sku": "A", "name": "a", "qty": 0, "price": 1}])),
+    registering("total-zero", total=0),
+    registering("total-negative", total=-1),
+    registering("price-negative", items=[{"sku": "A", "name": "a", "qty": 1, "price": -1}]),
+    registering("qty-zero", items=[{"sku": "A", "name": "a", "qty": 0, "price": 1}]),
     opening("kind-unknown", asking({"kind": "cash", "amount": 1})),
     opening("kind-care-only", asking({"kind": "release_to_seller"})),
     opening("refund-with-items", asking({**REFUND, "items": [{"sku": "TOPI", "qty": 1}]})),
@@ -102,41 +92,32 @@ OPEN_CASES = [
     opening(
         "exchange-too-many", asking({"kind": "exchange", "items": [{"sku": "TOPI", "qty": 2}]})
     ),
-    opening(
-        "duplicate-sku", opened_with(items=[{"sku": "A", "name": "a", "qty": 1, "price": 1}] * 2)
-    ),
+    registering("duplicate-sku", items=[{"sku": "A", "name": "a", "qty": 1, "price": 1}] * 2),
     # strings: bounded, and ids are ids
-    opening("description-too-long", {**complaint_body("INV-2002"), "description": "x" * 5001}),
-    opening("description-empty", {**complaint_body("INV-2002"), "description": ""}),
-    opening(
-        "item-name-too-long",
-        opened_with(items=[{"sku": "A", "name": "n" * 201, "qty": 1, "price": 1}]),
+    opening("description-too-long", {**opening_body("INV-2002"), "description": "x" * 5001}),
+    opening("description-empty", {**opening_body("INV-2002"), "description": ""}),
+    registering(
+        "item-name-too-long", items=[{"sku": "A", "name": "n" * 201, "qty": 1, "price": 1}]
     ),
-    opening("order-id-too-long", opened_with(id="I" * 65), errors_at="order"),
-    opening("order-id-space", opened_with(id="INV 2002"), errors_at="order"),
-    opening("order-id-path", opened_with(id="../../etc"), errors_at="order"),
-    opening("order-id-empty", opened_with(id=""), errors_at="order"),
-    opening("channel-upper", opened_with(channel="Tokopedia"), errors_at="order"),
+    registering("order-id-too-long", id="I" * 65),
+    registering("order-id-space", id="INV 2002"),
+    registering("order-id-path", id="../../etc"),
+    registering("order-id-empty", id=""),
+    registering("channel-upper", channel="Tokopedia"),
     opening(
         "order-id-newline",
         complaint_body("INV-1001\n", order=order("INV-1001\n")),
     ),
-    opening("shop-id-newline", opened_with(shop_id="shop-1\n")),
-    opening("channel-newline", opened_with(channel="tokopedia\n")),
-    opening(
-        "sku-newline",
-        opened_with(items=[{"sku": "A\n", "name": "a", "qty": 1, "price": 1}]),
-    ),
+    registering("shop-id-newline", shop_id="shop-1\n"),
+    registering("channel-newline", channel="tokopedia\n"),
+    registering("sku-newline", items=[{"sku": "A\n", "name": "a", "qty": 1, "price": 1}]),
     # times out of range once in UTC
-    opening("paid-at-year-1", opened_with(paid_at="0001-01-01T00:00:00+14:00")),
-    opening("paid-at-year-9999", opened_with(paid_at="9999-12-31T23:59:59-14:00")),
-    opening(
-        "delivered-at-year-1",
-        opened_with(delivered_at="0001-01-01T00:00:00+01:00"),
-    ),
+    registering("paid-at-year-1", paid_at="0001-01-01T00:00:00+14:00"),
+    registering("paid-at-year-9999", paid_at="9999-12-31T23:59:59-14:00"),
+    registering("delivered-at-year-1", delivered_at="0001-01-01T00:00:00+01:00"),
     opening(
         "lone-surrogate",
-        raw=json.dumps(complaint_body("INV-2002")).replace("Kaosnya robek", "\\ud800"),
+        raw=json.dumps(opening_body("INV-2002")).replace("Kaosnya robek", "\\ud800"),
         status=400,
     ),
     # not an object, not JSON, not JSON at all, too much JSON
@@ -155,7 +136,7 @@ OPEN_CASES = [
     opening("over-1-MiB", raw=TOO_LARGE, status=413),
     opening(
         "text-plain",
-        raw=json.dumps(complaint_body("INV-2002")),
+        raw=json.dumps(opening_body("INV-2002")),
         content_type="text/plain",
         status=415,
     ),
@@ -164,35 +145,35 @@ OPEN_CASES = [
     ),
     opening("xml", raw="<complaint/>", content_type="application/xml", status=415),
     opening(
-        "no-content-type", raw=json.dumps(complaint_body("INV-2002")), content_type=None, status=415
+        "no-content-type", raw=json.dumps(opening_body("INV-2002")), content_type=None, status=415
     ),
     opening(
         "idempotency-key-too-long",
-        complaint_body("INV-2002"),
+        opening_body("INV-2002"),
         headers={"Idempotency-Key": "k" * 256},
         errors_at="Idempotency-Key",
     ),
     opening(
         "idempotency-key-empty",
-        complaint_body("INV-2002"),
+        opening_body("INV-2002"),
         headers={"Idempotency-Key": ""},
         errors_at="Idempotency-Key",
     ),
     opening(
         "idempotency-key-control",
-        complaint_body("INV-2002"),
+        opening_body("INV-2002"),
         headers={"Idempotency-Key": "a\tb"},
         errors_at="Idempotency-Key",
     ),
     opening(
         "idempotency-key-reused",
-        complaint_body("INV-2002"),
+        opening_body("INV-2002"),
         headers={"Idempotency-Key": "open-1"},
         errors_at="Idempotency-Key",
     ),
-    opening("by-seller", complaint_body("INV-2002"), status=403, who=SELLER),
-    opening("by-care", complaint_body("INV-2002"), status=403, who=CARE),
-    opening("second-on-order", complaint_body(), status=409),
+    opening("by-seller", opening_body("INV-2002"), status=403, who=SELLER),
+    opening("by-care", opening_body("INV-2002"), status=403, who=CARE),
+    opening("second-on-order", opening_body("INV-1001"), status=409),
 ]
 
 

@@ -30,7 +30,7 @@ QUERY_CASES = [
     listing("list-state-new", "state=new", errors_at="state"),
     listing("list-state-unknown", "state=deleted", errors_at="state"),
     listing("list-buyer-id", "buyer_id=buyer-2", errors_at="buyer_id"),
-    listing("list-shop-id", "shop_id=shop-9", errors_at="shop_id"),
+    listing("list-buyer-id", "buyer_id=buyer-9", errors_at="buyer_id"),
     listing("list-where", "$where=1", errors_at="$where"),
     listing("list-limit-zero", "limit=0", errors_at="limit"),
     listing("list-limit-negative", "limit=-1", errors_at="limit"),
