@@ -16,6 +16,7 @@ import re
 import sys
 import tempfile
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pymongo import monitoring
@@ -68,20 +69,24 @@ def counts(listener: Counting, uri: str, db_name: str, limits: RateLimits) -> No
     app = create_app(config)
     client = app.test_client()
 
-    def bearer(role, sub, shop=None):
-        return {"Authorization": f"Bearer {issue_token(SECRET, role, sub, shop)}"}
+    def bearer(role, sub, shop=None, channels=()):
+        token = issue_token(SECRET, role, sub, shop, channels=channels)
+        return {"Authorization": f"Bearer {token}"}
 
     buyer, seller = bearer("buyer", "b1"), bearer("seller", "s1", "shop-1")
-    auditor, integration = bearer("auditor", "a1"), bearer("integration", "market-1")
+    auditor = bearer("auditor", "a1")
+    integration = bearer("integration", "market-1", channels=("tokopedia",))
     hook = {"url": "http://127.0.0.1:9/hooks"}
-    order = {
-        "id": "INV-1",
+    paid = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    registered = {
+        "buyer_id": "b1",
         "shop_id": "shop-1",
-        "channel": "tokopedia",
         "total": 100000,
         "items": [{"sku": "A", "name": "A", "qty": 1, "price": 100000}],
-        "paid_at": "2025-06-01T10:00:00+07:00",
+        "payment": {"method": "transfer", "status": "paid", "paid_at": paid},
+        "held_amount": 100000,
     }
+    order = {"channel": "tokopedia", "id": "INV-1"}
     body = {
         "order": order,
         "reason": "damaged",
@@ -90,6 +95,9 @@ def counts(listener: Counting, uri: str, db_name: str, limits: RateLimits) -> No
     }
     propose = {"solution": {"kind": "refund", "amount": 50000}}
     steps = [
+        ("register order", "put", "/v1/orders/tokopedia/INV-1", integration, registered, {}),
+        ("register again (same)", "put", "/v1/orders/tokopedia/INV-1", integration, registered, {}),
+        ("register order 2", "put", "/v1/orders/tokopedia/INV-2", integration, registered, {}),
         ("open complaint", "post", "/v1/complaints", buyer, body, {}),
         (
             "open (Idempotency-Key)",
@@ -109,8 +117,25 @@ def counts(listener: Counting, uri: str, db_name: str, limits: RateLimits) -> No
             None,
             {"If-Match": '"3"'},
         ),
+        (
+            "order changed (open complaint)",
+            "put",
+            "/v1/orders/tokopedia/INV-2",
+            integration,
+            {**registered, "held_amount": 0},
+            {},
+        ),
         ("get complaint", "get", "/v1/complaints/{cid}", buyer, None, {}),
         ("list complaints", "get", "/v1/complaints?limit=20", seller, None, {}),
+        (
+            "change feed (marketplace)",
+            "get",
+            "/v1/complaints?updated_since=2025-01-01T00:00:00Z&limit=20",
+            integration,
+            None,
+            {},
+        ),
+        ("get order", "get", "/v1/orders/tokopedia/INV-1", buyer, None, {}),
         ("event log", "get", "/v1/complaints/{cid}/events", buyer, None, {}),
         ("evidence list", "get", "/v1/complaints/{cid}/evidence", buyer, None, {}),
         (

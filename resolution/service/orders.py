@@ -14,7 +14,7 @@ from typing import Any
 
 from ..domain import commands, orders
 from ..domain.actors import Actor, Role
-from ..domain.errors import Conflict, DomainError, Forbidden, NotFound, Stale
+from ..domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Stale
 from ..domain.events import utc_ms
 from ..store import orders as store
 from ..store.transactions import Session
@@ -186,7 +186,10 @@ def import_orders(
             before = store.load(line["channel"], line["id"])
             result = register(ctx, actor, line["channel"], line["id"], body)
         except DomainError as refused:
-            done.refused.append((number, refused.detail))
+            why = refused.detail
+            if isinstance(refused, Invalid) and refused.errors:
+                why += " " + "; ".join(f"{k}: {', '.join(v)}" for k, v in refused.errors.items())
+            done.refused.append((number, why))
             continue
         if result.created:
             done.created += 1

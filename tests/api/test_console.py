@@ -12,9 +12,10 @@ import pytest
 
 from resolution.console.diagram import SVG
 from resolution.domain.lifecycle import Lifecycle
-from tests.support.bodies import complaint_body, png
+from tests.support.bodies import complaint_body, order, png
 from tests.support.http import act, uploaded
-from tests.support.parties import BUYER, CARE, SELLER, token
+from tests.support.orders import registration
+from tests.support.parties import BUYER, CARE, MARKETPLACE, SELLER, token
 
 PHOTO = png("red", 8)  # what parties upload here
 CSRF = re.compile(r'name="(?:[\w-]*-)?csrf_token" type="hidden" value="([^"]+)"')
@@ -297,6 +298,21 @@ def test_the_case_page_tells_the_whole_case_in_plain_words(client):
     # Only what the machine allows care now: assign, and a message.
     assert 'id="form-assign"' in html and 'id="form-message"' in html
     assert 'id="form-decide"' not in html and 'id="form-request-evidence"' not in html
+
+
+def test_the_case_page_shows_the_orders_payment_shipment_and_its_changes(client):
+    cid = escalated(client)
+    shipped = registration(order("INV-1001"), "buyer-1")
+    shipped["payment"] = {"method": "cod", "status": "cod_collected"}
+    shipped["shipment"] = {"courier": "J&T", "tracking_number": "JP777", "delivered_at": None}
+    shipped["held_amount"] = 90000
+    assert client.put("/v1/orders/tokopedia/INV-1001", json=shipped, headers=MARKETPLACE)
+    sign_in(client)
+    text = text_of(client.get(f"/console/complaints/{cid}?lang=en"))
+    assert "cash on delivery, paid on delivery" in text
+    assert "J&T JP777" in text and "Rp 90.000" in text
+    assert "Changes to the order" in text
+    assert "The marketplace (market-1) updated the order: payment now cash on delivery" in text
 
 
 def test_an_unknown_complaint_is_a_readable_404(client):

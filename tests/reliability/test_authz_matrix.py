@@ -41,6 +41,7 @@ from resolution.store.documents import ComplaintDocument
 from resolution.web.app import create_app
 from tests.support.bodies import complaint_body, order, png_file
 from tests.support.clock import Clock
+from tests.support.orders import registration
 from tests.support.parties import SECRET, SIGNING_KEY, auth
 
 ABSENT = "65f0000000000000000000ff"  # well-formed, no such complaint (or evidence, or webhook)
@@ -51,7 +52,8 @@ HEADERS = {
     "seller": auth("seller", "seller-1", "shop-1"),
     "care": auth("care", "agent-1"),
     "auditor": auth("auditor", "auditor-1"),
-    "integration": auth("integration", "market-1"),
+    # The marketplace's back end, for the channel of every complaint here.
+    "integration": auth("integration", "market-1", channels=("tokopedia",)),
     "none": {},
 }
 OTHER_INTEGRATOR = auth("integration", "market-2")
@@ -73,10 +75,17 @@ SEES = {
     "seller": {"A", "C"},
     "care": {"A", "B", "C", "D"},
     "auditor": {"A", "B", "C", "D"},
-    "integration": set(),
+    "integration": {"A", "B", "C", "D"},  # its channel's: it reads them, never acts
     "none": set(),
 }
 READERS = {"buyer", "seller", "care", "auditor"}  # "Who acts": auditors read-only
+MARKET_READERS = READERS | {"integration"}  # the complaint and its events (issue 17)
+# Who reads an order (lifecycle.md, "Orders"): its marketplace, its buyer, its shop's sellers.
+ORDER_READERS = {
+    "integration": {"A", "B", "C", "D"},
+    "buyer": {"A", "B"},
+    "seller": {"A", "C"},
+}
 SPEAKERS = {"buyer", "seller", "care"}  # messages and evidence: "the parties (and care)"
 # lifecycle.md, "Transitions": who takes each action (in some state).
 ACTION_ROLES = {
@@ -128,11 +137,11 @@ class Target:
     evidence: str = ""  # ktp/photo/secret/tracking, "absent", or "A:photo" (another's)
     webhook: str = ""  # own, other, absent, junk
     delivery: str = ""  # own, other, absent
+    order: str = ""  # the order of complaint A-D, "absent", "junk"
 
     def __str__(self) -> str:
-        return "/".join(
-            p for p in (self.complaint, self.evidence, self.webhook, self.delivery) if p
-        )
+        parts = (self.complaint, self.evidence, self.webhook, self.delivery, self.order)
+        return "/".join(p for p in parts if p)
 
 
 COMPLAINT_TARGETS = [Target(k) for k in (*COMPLAINTS, "absent", "junk")]
@@ -153,6 +162,7 @@ DELIVERY_TARGETS = [
     Target(webhook="other", delivery="other"),
     Target(webhook="own", delivery="absent"),
 ]
+ORDER_TARGETS = [Target(order=k) for k in (*COMPLAINTS, "absent", "junk")]
 NO_TARGET = [Target()]
 
 OK = "ok"  # the door opened: 2xx, or for an action the machine's 200/409 (see `predict`)
@@ -162,8 +172,8 @@ def door(role: str, t: Target, may: set[str]) -> int | str:
     """The API's answer before any rule of the state: 401, 403 or 404, or OK."""
     if role == "none":
         return 401
-    if role == "integration":
-        return 403  # "integration tokens are refused (403) everywhere but /v1/webhooks"
+    if role == "integration" and role not in may:
+        return 403  # integration tokens read complaints; anywhere else on them, 403
     if t.complaint not in SEES[role]:
         return 404  # not revealed: the same as a complaint that does not exist
     if role not in may:
@@ -219,6 +229,22 @@ def on_webhook(success: int) -> Callable[[str, Target], int | str]:
     return expect
 
 
+def on_order_read(role: str, t: Target) -> int:
+    if role == "none":
+        return 401
+    return 200 if t.order in ORDER_READERS.get(role, set()) else 404
+
+
+def on_order_write(role: str, t: Target) -> int:
+    if role == "none":
+        return 401
+    if t.order == "junk":
+        return 404  # a path that names no order
+    if role != "integration":
+        return 403
+    return 201 if t.order == "absent" else 200  # registered now, or again as it is
+
+
 def public(role: str, t: Target) -> int:
     return 200
 
@@ -258,10 +284,12 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "health.readyz"): Row(public),
     ("GET", "metrics.metrics"): Row(public),
     ("GET", "static"): Row(lambda role, t: 404),  # the API has no static files
-    ("GET", "complaints.list_complaints"): Row(collection(dict.fromkeys(READERS, 200))),
+    ("GET", "complaints.list_complaints"): Row(collection(dict.fromkeys(MARKET_READERS, 200))),
     ("POST", "complaints.open_complaint"): Row(collection({"buyer": 201})),
-    ("GET", "complaints.get_complaint"): Row(on_complaint(READERS, 200), COMPLAINT_TARGETS),
-    ("GET", "complaints.list_events"): Row(on_complaint(READERS, 200), COMPLAINT_TARGETS),
+    ("GET", "complaints.get_complaint"): Row(on_complaint(MARKET_READERS, 200), COMPLAINT_TARGETS),
+    ("GET", "complaints.list_events"): Row(on_complaint(MARKET_READERS, 200), COMPLAINT_TARGETS),
+    ("GET", "orders.get_order"): Row(on_order_read, ORDER_TARGETS),
+    ("PUT", "orders.register"): Row(on_order_write, ORDER_TARGETS),
     ("GET", "report.export"): Row(on_complaint(READERS, 200), COMPLAINT_TARGETS),
     ("POST", "complaints.post_message"): Row(on_complaint(SPEAKERS, 201), COMPLAINT_TARGETS),
     ("GET", "evidence.list_evidence"): Row(on_complaint(READERS, 200), COMPLAINT_TARGETS),
@@ -312,7 +340,7 @@ class World:
 
 
 # What a request can change (GridFS too: but no case here uploads a file).
-CHANGEABLE = ("complaints", "events", "idempotency", "webhooks", "webhook_deliveries")
+CHANGEABLE = ("complaints", "events", "idempotency", "webhooks", "webhook_deliveries", "orders")
 
 
 def snapshot() -> dict[str, list[dict]]:
@@ -334,6 +362,8 @@ def restore(baseline: dict[str, list[dict]]) -> None:
 def fingerprint(endpoint: str) -> tuple:
     """Cheap: every change to a complaint is an event; webhooks are counted when at stake."""
     db = ComplaintDocument._get_db()
+    if endpoint.startswith("orders."):
+        return (db["events"].count_documents({}), db["orders"].count_documents({}))
     if not endpoint.startswith("webhooks."):
         return (db["events"].count_documents({}),)
     return (
@@ -386,7 +416,7 @@ def _build(mongodb_uri: str) -> Iterator[World]:
     }
     ids, evidence, markers, restricted = {}, {}, {}, {}
     for key, (buyer, seller, shop) in COMPLAINTS.items():
-        order_id = f"INV-{key}-7701"
+        order_id = order_id_of(key)
         body = complaint_body(
             order_id,
             order=order(order_id, shop_id=shop),
@@ -502,7 +532,16 @@ def resolve(world: World, t: Target) -> dict[str, str]:
         values["wid"] = {"absent": ABSENT, "junk": JUNK}.get(t.webhook) or world.webhooks[t.webhook]
     if t.delivery:
         values["did"] = world.deliveries.get(t.delivery, ABSENT)
+    if t.order:
+        values["channel"] = "tokopedia"
+        values["order_id"] = {"absent": "INV-ABSENT-1", "junk": "junk order"}.get(
+            t.order
+        ) or order_id_of(t.order)
     return values
+
+
+def order_id_of(key: str) -> str:
+    return f"INV-{key}-7701"
 
 
 def path_of(rule: str, values: dict[str, str]) -> str:
@@ -556,6 +595,11 @@ def send(world: World, method: str, endpoint: str, path: str, role: str):
         return client.get(path, headers=headers)
     if method == "DELETE":
         return client.delete(path, headers=headers)
+    if method == "PUT":  # an order, as it was registered (for the absent one: buyer-1's)
+        key = next((k for k in COMPLAINTS if order_id_of(k) in path), "A")
+        buyer = "buyer-1" if COMPLAINTS[key][0] is HEADERS["buyer"] else "buyer-2"
+        listed = order(order_id_of(key), shop_id=COMPLAINTS[key][2])
+        return client.put(path, json=registration(listed, buyer), headers=headers)
     if endpoint == "complaints.open_complaint":
         body = complaint_body("INV-NEW-1", order=order("INV-NEW-1"))
     elif endpoint == "complaints.post_message":
@@ -649,6 +693,13 @@ def check(world: World, method: str, endpoint: str, rule: str, role: str, t: Tar
         same = body.decode().replace(world.ids[t.complaint], ABSENT)
         if absent.status_code != 404 or json.loads(same) != absent.get_json():
             tally.leaks.append(f"{where}: its 404 differs from an unknown complaint's")
+    if endpoint == "orders.get_order" and status == 404 and t.order in COMPLAINTS:
+        # Someone else's order is, to this caller, an order that does not exist.
+        mine = order_id_of(t.order)
+        absent = send(world, method, endpoint, path.replace(mine, "INV-ABSENT-1"), role)
+        same = body.decode().replace(mine, "INV-ABSENT-1")
+        if absent.status_code != 404 or json.loads(same) != absent.get_json():
+            tally.leaks.append(f"{where}: its 404 differs from an unknown order's")
     if fingerprint(endpoint) != before or (200 <= status < 300 and method != "GET"):
         restore(world.baseline)
 

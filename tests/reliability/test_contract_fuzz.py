@@ -76,7 +76,8 @@ def bearer(role: str, sub: str | None = None, shop_id: str | None = None) -> dic
     """The Authorization header of a token for `role` (sellers act for `shop_id`)."""
     sub = sub or {"care": "agent-1", "integration": "market-1"}.get(role, f"{role}-1")
     shop = (shop_id or SHOP) if role == "seller" else None
-    return {"Authorization": f"Bearer {issue_token(SECRET, role, sub, shop)}"}
+    channels = ("tokopedia",) if role == "integration" else ()
+    return {"Authorization": f"Bearer {issue_token(SECRET, role, sub, shop, channels=channels)}"}
 
 
 TOKENS = {role: bearer(role) for role in ROLES}
@@ -105,6 +106,8 @@ def roles_for(method: str, path: str) -> tuple[str, ...]:
     tags = op.get("tags", ())
     if "webhooks" in tags:
         return ("integration",)
+    if "orders" in tags:
+        return ("integration",) if method.upper() == "PUT" else ("integration", "buyer", "seller")
     if "audit" in tags:
         return ("care", "auditor")
     if op["operationId"] == "review":
@@ -113,6 +116,8 @@ def roles_for(method: str, path: str) -> tuple[str, ...]:
         return ("buyer",)
     if method.upper() == "POST":
         return ("buyer", "seller", "care")
+    if op["operationId"] in ("list_complaints", "get_complaint", "list_events"):
+        return ("buyer", "seller", "care", "auditor", "integration")
     return ("buyer", "seller", "care", "auditor")
 
 

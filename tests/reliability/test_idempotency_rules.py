@@ -23,14 +23,17 @@ from resolution.store import eventstore, idempotency
 from resolution.store.documents import IdempotencyRecord
 from resolution.web.auth import actor_from_header
 from tests.support.bodies import complaint_body
+from tests.support.orders import by_reference
 from tests.support.parties import BUYER, OTHER_BUYER, SELLER
-from tests.support.servers import Server
+from tests.support.servers import Server, transport
 
 TRANSPORT = {"date", "server", "connection", "x-request-id", "idempotent-replayed"}
 
 
 def post(port: int, path: str, body: dict, headers: dict) -> tuple[int, dict, bytes]:
-    """A POST; the reply's status, headers (lower-cased) and body as bytes."""
+    """A POST; the reply's status, headers (lower-cased) and body as bytes (an opening's
+    inline order registered first, as the marketplace would)."""
+    body = by_reference("POST", path, body, headers, transport(port))
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
         connection.request(

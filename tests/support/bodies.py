@@ -6,6 +6,9 @@ import io
 
 
 def order(order_id: str = "INV-1001", **overrides) -> dict:
+    """An order as the marketplace has it (`orders.registration` registers it). It carries no
+    payment time unless a test gives one: its complaint window then runs from when it was
+    registered, so a test opens on it at any clock, the test's or the real one."""
     return {
         "id": order_id,
         "shop_id": "shop-1",
@@ -15,7 +18,6 @@ def order(order_id: str = "INV-1001", **overrides) -> dict:
             {"sku": "KAOS-M", "name": "Kaos polos M", "qty": 2, "price": 45000},
             {"sku": "TOPI", "name": "Topi", "qty": 1, "price": 15000},
         ],
-        "paid_at": "2025-06-01T08:00:00+07:00",
         **overrides,
     }
 

@@ -16,6 +16,7 @@ from typing import Any
 import jwt
 from flask.testing import FlaskClient
 
+from resolution.web.auth import issue_token
 from tests.support.parties import auth
 
 MARKETPLACE_ID = "market-tests"
@@ -52,9 +53,23 @@ def _caller_of(headers: dict) -> dict | None:
         return None
 
 
-def by_reference(method: str, path: str, body: Any, headers: dict, send: Transport) -> Any:
+def marketplace(channel: str, order_id: str, policy: Any = None) -> dict:
+    """The marketplace's headers for registering one order. Its caller id is the order's own:
+    the tests' rate limits count each caller's writes, and these registrations are not what
+    any test counts."""
+    sub = f"{MARKETPLACE_ID}-{order_id}"[:128]
+    if policy is None:
+        return auth("integration", sub, channels=(channel,))
+    token = issue_token(policy, "integration", sub, channels=(channel,))
+    return {"Authorization": f"Bearer {token}"}
+
+
+def by_reference(
+    method: str, path: str, body: Any, headers: dict, send: Transport, policy: Any = None
+) -> Any:
     """The body to send: an opening's inline order registered (if it was not) and named by
-    reference; any other request's body as it is."""
+    reference; any other request's body as it is. `policy`: the app's token policy (an
+    issuer or audience it requires), when known."""
     order = body.get("order") if isinstance(body, dict) else None
     if method.upper() != "POST" or path.split("?")[0].rstrip("/") != "/v1/complaints":
         return body
@@ -69,7 +84,7 @@ def by_reference(method: str, path: str, body: Any, headers: dict, send: Transpo
         return reference  # not the buyer's: the API refuses the caller, not the order
     buyer = caller.get("sub")
     where = f"/v1/orders/{channel}/{order_id}"
-    market = auth("integration", MARKETPLACE_ID, channels=(channel,))
+    market = marketplace(channel, order_id, policy)
     status, _ = send("GET", where, None, market)
     if status == 404:
         status, _ = send("PUT", where, registration(order, buyer), market)
@@ -92,6 +107,7 @@ class MarketplaceClient(FlaskClient):
                 kwargs["json"],
                 dict(kwargs.get("headers") or {}),
                 self._send,
+                self.application.config.get("RESOLUTION_TOKENS"),
             )
         return super().open(*args, **kwargs)
 

@@ -141,6 +141,11 @@ def call(base: str, method: str, path: str, bearer: str | None = None, body=None
             return error.code, json.loads(error.read() or b"null")
 
 
+def transport(port: int):
+    """`orders.by_reference`'s way to the server on `port` (for a test's own HTTP client)."""
+    return _over(partial(send, port))
+
+
 def _over(request):
     """A transport for `orders.by_reference` from a `Reply`-returning request function."""
 
