@@ -313,3 +313,13 @@ def test_the_change_feed_skips_nothing_while_complaints_change_between_pages(cli
         f"/v1/complaints?updated_since={since}&cursor={listing_cursor}", headers=BUYER
     )
     assert mixed.status_code == 422
+
+
+def test_a_change_to_an_order_whose_complaints_are_closed_changes_no_complaint(client):
+    put(client, registered())
+    cid = client.post("/v1/complaints", json=opening(), headers=BUYER).get_json()["id"]
+    client.post(f"/v1/complaints/{cid}/actions/withdraw", headers=BUYER)
+    before = client.get(f"/v1/complaints/{cid}/events", headers=BUYER).get_json()["items"]
+    assert put(client, registered(held_amount=0)).status_code == 200
+    after = client.get(f"/v1/complaints/{cid}/events", headers=BUYER).get_json()["items"]
+    assert after == before

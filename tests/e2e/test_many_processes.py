@@ -24,6 +24,7 @@ from resolution.domain.projection import replay
 from resolution.store import database, eventstore
 from resolution.store.documents import ComplaintDocument, EventDocument, WebhookDelivery
 from tests.support.bodies import complaint_body
+from tests.support.orders import by_reference
 from tests.support.parties import SECRET, token
 from tests.support.receiver import Receiver
 from tests.support.servers import free_port
@@ -131,11 +132,15 @@ def run_load(base: str) -> dict[str, set[int]]:
     def one(n: int) -> None:
         rng = random.Random(n)
         with httpx.Client(base_url=base, timeout=30) as client:
+
+            def over(method, path, body, headers):
+                return client.request(method, path, json=body, headers=headers).status_code, None
+
+            # The marketplace registers the order first; the buyer names it.
+            body = by_reference("POST", "/v1/complaints", complaint_body(f"INV-{n}"), buyer, over)
             key = {**buyer, "Idempotency-Key": f"open-{n}"}
-            opened = [client.post("/v1/complaints", json=complaint_body(f"INV-{n}"), headers=key)]
-            opened.append(
-                client.post("/v1/complaints", json=complaint_body(f"INV-{n}"), headers=key)
-            )
+            opened = [client.post("/v1/complaints", json=body, headers=key)]
+            opened.append(client.post("/v1/complaints", json=body, headers=key))
             assert all(r.status_code == 201 for r in opened), [r.text for r in opened]
             cid = opened[0].json()["id"]
             answered[cid].add(1)
