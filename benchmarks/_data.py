@@ -28,6 +28,7 @@ from resolution.domain.projection import Complaint  # noqa: E402
 from resolution.store.documents import (  # noqa: E402
     ComplaintDocument,
     EventDocument,
+    OrderDocument,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -85,6 +86,28 @@ def order_of(n: int) -> dict:
         "total": 105000,
         "items": [{"sku": "KAOS-M", "name": "Kaos polos M", "qty": 2, "price": 45000}],
         "paid_at": "2025-05-30T01:00:00.000+00:00",
+    }
+
+
+def registered_order(n: int) -> dict:
+    """Complaint n's order as the marketplace registered it (the `orders` collection)."""
+    order = order_of(n)
+    return {
+        "_id": f"{order['channel']}/{order['id']}",
+        "channel": order["channel"],
+        "order_id": order["id"],
+        "buyer_id": buyer_of(n),
+        "shop_id": order["shop_id"],
+        "items": order["items"],
+        "total": order["total"],
+        "payment": {"method": "transfer", "status": "paid", "paid_at": START},
+        "shipment": None,
+        "completed_at": None,
+        "invoice_url": None,
+        "held_amount": order["total"],
+        "version": 1,
+        "registered_at": START,
+        "updated_at": START,
     }
 
 
@@ -220,11 +243,15 @@ def fill(start: int, stop: int, batch: int = 2000, progress: Callable | None = N
         },
         upsert=True,
     )
-    counts = {"complaints": 0, "events": 0, "deliveries": 0, "outbox": 0, "files": 0}
+    counts = {"complaints": 0, "events": 0, "deliveries": 0, "outbox": 0, "files": 0, "orders": 0}
+    orders = OrderDocument._get_collection()
     started = time.monotonic()
     for low in range(start, stop, batch):
         docs = [complaint(n) for n in range(low, min(stop, low + batch))]
         counts["complaints"] += _insert(complaints, docs, batch)
+        counts["orders"] += _insert(
+            orders, (registered_order(n) for n in range(low, low + len(docs))), batch
+        )
         numbered = list(zip(range(low, low + len(docs)), docs, strict=True))
         counts["events"] += _insert(
             events,

@@ -30,6 +30,7 @@ from resolution.observability import STATES
 from resolution.service import Context, audit, queue, sweeper, webhooks
 from resolution.service import complaints as service
 from resolution.store import eventstore, files, idempotency, listings
+from resolution.store import orders as order_store
 from resolution.store import webhooks as webhook_store
 from resolution.store.documents import ComplaintDocument
 
@@ -213,6 +214,10 @@ INTEGRATION = Actor(Role.INTEGRATION, INTEGRATOR)
 HOUR = (START + timedelta(hours=1), START + timedelta(hours=2))  # 120 complaints open
 
 
+def _market(s: Sample) -> Actor:
+    return replace(INTEGRATION, channels=frozenset({s.channel}))
+
+
 def _buyer(s: Sample) -> Actor:
     return replace(BUYER, id=s.buyer)
 
@@ -247,6 +252,28 @@ QUERIES: tuple[Query, ...] = (
         ("by_buyer_state",),
     ),
     Query("list complaints: seller", lambda c, s: service.list_complaints(c, SELLER), ("by_shop",)),
+    Query(
+        "list complaints: marketplace, its channel",
+        lambda c, s: service.list_complaints(c, _market(s), channel=s.channel),
+        ("by_channel",),
+        scans="a listing reads its index range on SecantusDB (it sorts before the limit)",
+    ),
+    Query(
+        "list complaints: marketplace, change feed",
+        lambda c, s: service.list_complaints(c, _market(s), channel=s.channel, updated_since=START),
+        ("channel_feed",),
+        scans="a listing reads its index range on SecantusDB (it sorts before the limit)",
+    ),
+    Query(
+        "orders: the registered order (opening, registry)",
+        lambda c, s: order_store.load(s.channel, s.order_id),
+        ("_id_",),
+    ),
+    Query(
+        "orders: the complaints on an order (refund cap, order_updated)",
+        lambda c, s: order_store.complaints_on(s.channel, s.order_id),
+        ("by_order",),
+    ),
     Query(
         "list complaints: seller, state",
         lambda c, s: service.list_complaints(c, SELLER, state="awaiting_seller"),
