@@ -39,9 +39,9 @@ data_dir_option = click.option(
 )
 
 
-def _config(**overrides) -> Config:
+def _config(*, tokens: bool = True, **overrides) -> Config:
     try:
-        return Config.from_env(**overrides)
+        return Config.from_env(tokens=tokens, **overrides)
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
 
@@ -56,9 +56,11 @@ def _database(data_dir: Path, watch: bool = False) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _connected(data_dir: Path) -> Iterator[Config]:
+def _connected(data_dir: Path, *, tokens: bool = False) -> Iterator[Config]:
+    """The configuration, the database connected (`tokens`: the command issues bearer tokens,
+    so the JWT secret must be set; the others run without it)."""
     with _database(data_dir) as uri:
-        config = _config(mongodb_uri=uri, data_dir=data_dir)
+        config = _config(tokens=tokens, mongodb_uri=uri, data_dir=data_dir)
         database.connect(uri, config.db_name)
         try:
             yield config
@@ -67,6 +69,7 @@ def _connected(data_dir: Path) -> Iterator[Config]:
 
 
 @click.group()
+@click.version_option(package_name="resolution", prog_name="resolution")
 def main() -> None:
     """resolution: a dispute resolution center for marketplaces."""
 
@@ -184,7 +187,7 @@ def seed_demo(console_url: str, data_dir: Path) -> None:
     """Fills a few demo complaints in different states and prints a token for each role."""
     from .service.demo import seed
 
-    with _connected(data_dir) as config:
+    with _connected(data_dir, tokens=True) as config:
         created = seed(service.Context(deadlines=config.deadlines))
         click.echo(f"Demo complaints: {created} created (existing ones are kept).")
         click.echo(demo_tokens(config.tokens, console_url))
@@ -316,7 +319,14 @@ def deliver(loop: bool, interval: float, lease: float, data_dir: Path) -> None:
 @click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
 @click.option("--channel", help="Only complaints of this channel (tokopedia, tiktok_shop …).")
 @click.option("--complaint-id", help="Only this complaint's events.")
-@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv"]), default="ndjson")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["ndjson", "csv"]),
+    default="ndjson",
+    show_default=True,
+    help="NDJSON (one record a line, the manifest last) or CSV (a row a record).",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @data_dir_option
 def export(since, until, types, channel, complaint_id, fmt, out, data_dir) -> None:

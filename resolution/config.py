@@ -78,15 +78,23 @@ class Config:
         return TokenPolicy(self.jwt_secret, self.jwt_issuer, self.jwt_audience, self.jwt_leeway)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Config:
-        """Reads `RESOLUTION_*` and `MONGODB_URI`; see the README's configuration table."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, tokens: bool = True, **overrides
+    ) -> Config:
+        """Reads `RESOLUTION_*` and `MONGODB_URI`; see the README's configuration table.
+
+        `tokens=False`: for what issues and checks no bearer token (the sweeper, a rebuild, an
+        export): the JWT secret may then be unset.
+        """
         env = os.environ if environ is None else environ
         secret = env.get("RESOLUTION_JWT_SECRET", "")
-        if not secret:
+        if not secret and not tokens:
+            pass  # nothing here signs or checks a token
+        elif not secret:
             raise ConfigError(
                 "RESOLUTION_JWT_SECRET is not set: it signs and checks the API's bearer tokens."
             )
-        if len(secret.encode()) < 32:
+        elif len(secret.encode()) < 32:
             raise ConfigError("RESOLUTION_JWT_SECRET must be at least 32 bytes (HS256 key length).")
         try:
             deadlines = Deadlines(

@@ -15,6 +15,7 @@ from schemas.complaints import (
 
 from .. import service
 from ..domain.actors import Actor
+from ..domain.commands import check_opener
 from ..domain.lifecycle import PERSON_ACTIONS
 from ..domain.projection import Complaint
 from ..service import Recorded, views
@@ -43,6 +44,7 @@ def complaint_view(complaint: Complaint, actor: Actor) -> dict:
 @bp.post("")
 def open_complaint() -> Response:
     actor = caller()
+    check_opener(actor)  # 403 for anyone but a buyer, whatever the body (as the spec says)
     request = load_body(OpenComplaintSchema())
 
     def render(result: Recorded) -> tuple[int, dict, dict]:

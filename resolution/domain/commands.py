@@ -152,6 +152,11 @@ def open_complaint(
     return _sealed(complaint, actor, "open", data, now)
 
 
+def a(noun: str) -> str:
+    """`A seller`, `An auditor`: the noun with its article, for a sentence's start."""
+    return f"{'An' if str(noun)[:1].lower() in 'aeiou' else 'A'} {noun}"
+
+
 def check_opener(actor: Actor) -> None:
     """Only a buyer opens a complaint (403 for anyone else, before its order is looked at)."""
     if actor.role is not Role.BUYER:
@@ -188,7 +193,7 @@ def act(
     if action not in PERSON_ACTIONS and actor.role is not Role.SYSTEM:
         raise NotFound(f"There is no action {action!r}.")
     if actor.role not in roles_for(action):
-        raise Forbidden(f"A {actor.role} cannot {action.replace('_', ' ')} a complaint.")
+        raise Forbidden(f"{a(actor.role)} cannot {action.replace('_', ' ')} a complaint.")
     asked = {"actor": actor, "now": now, "agent_id": request.get("agent_id")}
     with machine_for(complaint) as machine:
         if action not in {e.id for e in machine.enabled_events(**asked)}:
@@ -269,7 +274,7 @@ def _check_can_speak(
 ) -> None:
     """Messages and evidence: from the parties and care, while the complaint is open."""
     if actor.role not in (Role.BUYER, Role.SELLER, Role.CARE):
-        raise Forbidden(f"A {actor.role} cannot add messages or evidence.")
+        raise Forbidden(f"{a(actor.role)} cannot add messages or evidence.")
     if not complaint.is_open:
         raise NotAllowed(
             "The complaint is closed: no more messages or evidence.",

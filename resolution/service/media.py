@@ -16,6 +16,7 @@ from typing import BinaryIO
 import filetype
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..domain.commands import a
 from ..domain.errors import FileTooLarge, Invalid, UnsupportedFile
 from ..domain.evidence import CONTENT_TYPES, IMAGES, Limits, category
 
@@ -47,12 +48,12 @@ def prepare(stream: BinaryIO, kind: str, limits: Limits) -> Prepared:
     if guess is None or guess.mime not in allowed:
         found = guess.mime if guess else "unrecognised content"
         raise UnsupportedFile(
-            f"A {kind} must be one of {', '.join(sorted(allowed))}; this file is {found}."
+            f"{a(kind)} must be one of {', '.join(sorted(allowed))}; this file is {found}."
         )
     limit = limits.for_category(category(guess.mime))
     if size > limit:
         raise FileTooLarge(
-            f"A {category(guess.mime)} may be at most {limit} bytes; this is {size}."
+            f"{a(category(guess.mime))} may be at most {limit} bytes; this is {size}."
         )
     if guess.mime in IMAGES:
         stream = _without_metadata(stream, guess.mime)

@@ -7,8 +7,9 @@ pymongo session of the same client mongoengine uses (mongoengine has no sessions
 An action costs four round trips: read the projection, insert the event, replace the
 projection, commit (one more, the key's record, with an Idempotency-Key); opening a complaint
 five (the registered order and its earlier complaints read, insert event, insert projection,
-commit: the unique index is the one-open-per-order check). The event is its own webhook outbox entry (`FANOUT`), so the outbox costs no write
-of its own. A read is one round trip (the event log: one aggregate, `load_with_events`).
+commit: the unique index is the one-open-per-order check). The event is its own webhook
+outbox entry (`FANOUT`), so the outbox costs no write of its own. A read is one round trip
+(the event log: one aggregate, `load_with_events`).
 """
 
 from __future__ import annotations

@@ -329,3 +329,11 @@ def test_opening_on_an_order_with_an_open_complaint(client, ids, caller, status)
     elif caller in ("other_buyer", "other_seller"):
         assert ids["A"] not in response.get_data(as_text=True)
     assert_unchanged(before)
+
+
+@pytest.mark.parametrize("who", ["seller", "care", "auditor"])
+def test_a_caller_who_never_opens_is_refused_before_its_body_is_read(client, who):
+    headers = {"seller": SELLER, "care": CARE, "auditor": AUDITOR}[who]
+    for body in ({}, {"order": "nonsense"}):
+        refused = client.post("/v1/complaints", json=body, headers=headers)
+        assert refused.status_code == 403, refused.get_json()

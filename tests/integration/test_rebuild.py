@@ -374,3 +374,15 @@ def test_check_chains_names_each_broken_chain_and_exits_1(complaints, mongodb_ur
     assert broken.exit_code == 1
     assert f"{victim}: the chain breaks at seq 2" in broken.output
     assert f"1 of {len(complaints)} complaints' chains are broken." in broken.output
+
+
+def test_commands_that_sign_no_token_need_no_jwt_secret(complaints, mongodb_uri, db_name):
+    env = {"MONGODB_URI": mongodb_uri, "RESOLUTION_DB_NAME": db_name}
+    try:
+        for command in (["check-chains"], ["rebuild"], ["sweep", "--now", "2025-06-05T10:00:00Z"]):
+            result = CliRunner().invoke(main, command, env=env)
+            assert result.exit_code == 0, (command, result.output)
+        tokens = CliRunner().invoke(main, ["token", "--role", "care", "--sub", "a"], env=env)
+        assert tokens.exit_code == 1 and "RESOLUTION_JWT_SECRET" in tokens.output
+    finally:
+        database.connect(mongodb_uri, db_name)  # the commands disconnect the shared client

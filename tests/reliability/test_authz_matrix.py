@@ -282,6 +282,8 @@ class Row:
 TABLE: dict[tuple[str, str], Row] = {
     ("GET", "health.healthz"): Row(public),
     ("GET", "health.readyz"): Row(public),
+    ("GET", "spec.openapi_yaml"): Row(public),
+    ("GET", "spec.openapi_json"): Row(public),
     ("GET", "metrics.metrics"): Row(public),
     ("GET", "static"): Row(lambda role, t: 404),  # the API has no static files
     ("GET", "complaints.list_complaints"): Row(collection(dict.fromkeys(MARKET_READERS, 200))),

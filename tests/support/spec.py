@@ -26,6 +26,9 @@ NOT_JSON = BINARY | {
     (AUDIT, "get", "200"),
     (CASE_EXPORT, "get", "200"),
     ("/metrics", "get", "200"),
+    ("/openapi.yaml", "get", "200"),  # the contract itself, as YAML
+    ("/openapi.yaml", "get", "304"),  # not modified: no body
+    ("/openapi.json", "get", "304"),
 }
 
 

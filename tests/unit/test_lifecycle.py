@@ -645,3 +645,18 @@ def test_the_agent_who_decided_a_review_may_take_a_later_escalation_that_is_no_r
     shipped = decided.act("buyer", "ship_return")
     stalled = shipped.act("system", "auto_escalate", at=shipped.complaint.due_at + MS)
     assert stalled.act("agent2", "assign").complaint.assigned_to == "agent2"
+
+
+@pytest.mark.parametrize(
+    ("noun", "said"),
+    [
+        ("auditor", "An auditor"),
+        ("seller", "A seller"),
+        ("identity_document", "An identity_document"),
+        ("video", "A video"),
+    ],
+)
+def test_refusals_take_the_right_article(noun, said):
+    from resolution.domain.commands import a
+
+    assert a(noun) == said
