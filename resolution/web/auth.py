@@ -71,7 +71,7 @@ def actor_from_header(header: str | None, policy: TokenPolicy | str) -> Actor:
     except jwt.ImmatureSignatureError as error:
         raise Unauthorized("The token is not valid yet (`nbf` or `iat`).") from error
     except jwt.PyJWTError as error:
-        raise Unauthorized(f"The token is not valid: {error}.") from error
+        raise Unauthorized(f"The token is not valid: {_in_words(error)}") from error
     sub, role, shop_id = claims.get("sub"), claims.get("role"), claims.get("shop_id")
     if not isinstance(sub, str) or not 0 < len(sub) <= 128:
         raise Unauthorized("The token's `sub` must be a non-empty string.")
@@ -94,3 +94,20 @@ def _channel_list(value: object) -> bool:
     return isinstance(value, list) and all(
         isinstance(c, str) and CHANNEL.fullmatch(c) for c in value
     )
+
+
+def _in_words(error: jwt.PyJWTError) -> str:
+    """What is wrong with a token, in words (never a decoder's internals)."""
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return f"it has no `{error.claim}` claim."
+    if isinstance(error, jwt.InvalidIssuerError):
+        return "it was issued by someone else (`iss`)."
+    if isinstance(error, jwt.InvalidAudienceError):
+        return "it is meant for another service (`aud`)."
+    if isinstance(error, jwt.InvalidAlgorithmError):
+        return f"it must be signed with {', '.join(ALGORITHMS)}."
+    if isinstance(error, jwt.InvalidSignatureError):
+        return "its signature does not match."
+    if isinstance(error, jwt.DecodeError):
+        return "it is not a signed JWT (three base64url parts: header, claims, signature)."
+    return "its claims are malformed (`exp`, `nbf` and `iat` are numbers)."

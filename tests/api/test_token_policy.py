@@ -88,3 +88,17 @@ def test_the_token_command_issues_what_the_service_accepts(config):
     token = issue_token(strict.tokens, "care", "agent-1")
     assert actor_from_header(f"Bearer {token}", strict.tokens).id == "agent-1"
     assert jwt.decode(token, options={"verify_signature": False})["aud"] == "resolution"
+
+
+@pytest.mark.parametrize(
+    ("bearer", "said"),
+    [
+        ("garbage", "not a signed JWT"),
+        ("a.b.c", "not a signed JWT"),
+    ],
+)
+def test_a_bad_token_is_told_in_words(client, bearer, said):
+    refused = client.get("/v1/complaints", headers={"Authorization": f"Bearer {bearer}"})
+    detail = refused.get_json()["detail"]
+    assert refused.status_code == 401 and said in detail
+    assert "utf-8" not in detail and "codec" not in detail and "Invalid header" not in detail
