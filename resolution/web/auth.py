@@ -22,6 +22,8 @@ class Unauthorized(DomainError):
 # The one list of accepted algorithms, never read from the token itself (RFC 8725 3.1): a
 # token claiming `none`, another HMAC, or RS256 (the key-confusion attack) is refused.
 ALGORITHMS = ("HS256",)
+# Header fields that point at a key: the service has one key and ignores no such pointer.
+_KEY_HEADERS = frozenset({"kid", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256"})
 
 
 def issue_token(
@@ -72,6 +74,12 @@ def actor_from_header(header: str | None, policy: TokenPolicy | str) -> Actor:
         raise Unauthorized("The token is not valid yet (`nbf` or `iat`).") from error
     except jwt.PyJWTError as error:
         raise Unauthorized(f"The token is not valid: {_in_words(error)}") from error
+    times = [claims[name] for name in ("exp", "nbf", "iat") if name in claims]
+    if any(isinstance(t, bool) or not isinstance(t, int | float) for t in times):
+        raise Unauthorized("The token is not valid: `exp`, `nbf` and `iat` must be numbers.")
+    if _KEY_HEADERS & set(jwt.get_unverified_header(token.strip())):
+        # A token naming a key (or where to fetch one) asks us to trust it: we never do.
+        raise Unauthorized("The token is not valid: it names a key (`kid`, `jku` …); ours do not.")
     sub, role, shop_id = claims.get("sub"), claims.get("role"), claims.get("shop_id")
     if not isinstance(sub, str) or not 0 < len(sub) <= 128:
         raise Unauthorized("The token's `sub` must be a non-empty string.")

@@ -6,6 +6,7 @@ per-test databases.)
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -102,3 +103,18 @@ def test_a_bad_token_is_told_in_words(client, bearer, said):
     detail = refused.get_json()["detail"]
     assert refused.status_code == 401 and said in detail
     assert "utf-8" not in detail and "codec" not in detail and "Invalid header" not in detail
+
+
+def test_times_are_numbers_and_no_key_is_named(client):
+    from tests.support.parties import SECRET, signed
+
+    later = int(time.time()) + 3600
+    as_text = signed({"sub": "b", "role": "buyer", "exp": str(later)})
+    refused = client.get("/v1/complaints", headers={"Authorization": f"Bearer {as_text}"})
+    assert refused.status_code == 401, refused.get_json()
+    for header in ({"kid": "key-1"}, {"jku": "https://evil.example/keys"}):
+        token = jwt.encode(
+            {"sub": "b", "role": "buyer", "exp": later}, SECRET, algorithm="HS256", headers=header
+        )
+        named = client.get("/v1/complaints", headers={"Authorization": f"Bearer {token}"})
+        assert named.status_code == 401 and "names a key" in named.get_json()["detail"]
