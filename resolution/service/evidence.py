@@ -71,7 +71,8 @@ def add_evidence(
             "content_type": prepared.content_type,
             "size": prepared.size,
             "sha256": prepared.sha256,
-            "filename": (filename or "")[:200],
+            # As the uploader named it, but for what no one can read (NUL, control characters).
+            "filename": "".join(c for c in (filename or "") if c.isprintable())[:200],
         }
     try:
         recorded = change(

@@ -209,3 +209,10 @@ def test_an_upload_to_an_unseen_complaint_or_by_an_auditor_stores_nothing(client
     assert_problem(no_token, 401)
     assert gridfs_files() == [] and gridfs_chunks() == 0
     assert of_type(client, cid, "evidence_added") == []
+
+
+def test_a_file_name_keeps_only_what_can_be_read(client):
+    cid = open_complaint(client)
+    sent = upload(client, cid, BUYER, "photo", png(), filename="foto\x00\x1b[31m.png")
+    assert sent.status_code == 201, sent.get_json()
+    assert sent.get_json()["file"]["filename"] == "foto[31m.png"
