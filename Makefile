@@ -23,6 +23,7 @@ run: install
 	RESOLUTION_WEBHOOK_ALLOW_PRIVATE=$${RESOLUTION_WEBHOOK_ALLOW_PRIVATE:-1} RESOLUTION_JWT_SECRET=$${RESOLUTION_JWT_SECRET:-dev-only-secret-change-me-in-production-0123} $(BIN)/resolution serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT) --workers 1 --threads 4 --sweep-interval 60 --deliver-interval 1
 
 test: install
+	.ci/ensure-chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -114,9 +114,9 @@ def demo(base) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def browser():
-    # Never a silent skip: CI installs Debian's chromium (.ci/run), so its absence is a failure.
+    # Never a silent skip: `make test` installs Debian's chromium (.ci/ensure-chromium).
     if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: `apt-get install chromium` (.ci/run does it)")
+        pytest.fail("Chromium is missing: `apt-get install chromium` (make test does it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
