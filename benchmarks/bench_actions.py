@@ -63,7 +63,11 @@ PATHS = {
         ("seller", "propose", {"solution": COUNTER, "note": "Setengah."}),
         ("buyer", "escalate", {"reason": "Tidak sepakat."}),
         ("care", "assign", {}),
-        ("care", "decide", {"solution": REFUND, "rationale": "Foto jelas."}),
+        (
+            "care",
+            "decide",
+            {"solution": REFUND, "reason_code": "other", "rationale": "Foto jelas."},
+        ),
     ],
 }
 

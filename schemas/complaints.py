@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from resolution.domain.decisions import REASON_CODES
 from resolution.domain.lifecycle import Lifecycle
 from resolution.domain.solutions import Kind
 
@@ -70,7 +71,15 @@ class RequestEvidenceSchema(Schema):
 
 class DecideSchema(Schema):
     solution = fields.Nested(SolutionSchema, required=True)
+    reason_code = fields.String(required=True, validate=validate.OneOf(list(REASON_CODES)))
     rationale = text(5000, required=True)
+    # Which of this complaint's evidence the decision weighed (the domain checks they are
+    # this complaint's, and that there is one when it has any).
+    evidence_considered = fields.List(
+        fields.String(validate=validate.Regexp(OBJECT_ID_PATTERN, error="not an evidence id")),
+        validate=validate.Length(max=100),
+        load_default=list,
+    )
 
 
 class ShipmentSchema(Schema):
@@ -159,6 +168,7 @@ class ComplaintSchema(Schema):
     evidence_request = fields.Dict(allow_none=True)
     return_shipment = fields.Dict(allow_none=True)
     shipment = fields.Dict(allow_none=True)
+    settlement = fields.Dict(allow_none=True)
     escalated_at = Instant(allow_none=True)
     decided_at = Instant(allow_none=True)
     review_until = Instant(allow_none=True)

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import audit, complaints, evidence, health, metrics, orders, report, spec, webhooks
+from . import (
+    audit,
+    complaints,
+    evidence,
+    health,
+    metrics,
+    orders,
+    report,
+    settlements,
+    spec,
+    webhooks,
+)
 
 
 def register(app: Flask) -> None:
     """Serves the API's blueprints on `app`."""
-    for area in (health, spec, orders, complaints, evidence, audit, report, webhooks, metrics):
+    areas = (health, spec, orders, complaints, settlements, evidence, audit, report, webhooks)
+    for area in (*areas, metrics):
         app.register_blueprint(area.bp)

@@ -27,6 +27,8 @@ def export(cid: str) -> Response:
         complaint=complaint,
         records=records,
         evidence=[views.evidence_as_seen(item, actor) for item in complaint.evidence],
+        resolution=views.resolution_as_seen(complaint, actor),
+        settlement=complaint.settlement,
         reader=narrative.who(actor.as_data()),
         printed_at=ctx.clock(),
         n=narrative,

@@ -19,16 +19,24 @@ from werkzeug.exceptions import HTTPException
 
 from schemas.complaints import ACTION_SCHEMAS, MessageSchema
 from schemas.evidence import ReviewSchema
+from schemas.settlements import RetrySettlementSchema
 
 from ..domain.errors import DomainError, Invalid, NotAllowed, Stale
 from ..domain.solutions import WITH_AMOUNT, WITH_ITEMS
-from ..service import complaints, evidence
+from ..service import complaints, evidence, settlements
 from ..service.complaints import get_complaint
 from ..web.http import complaint_id, context
 from ..web.i18n import TIMEZONE
 from ..web.problems import status_of
 from .blueprint import bp
-from .forms import AssignForm, DecideForm, MessageForm, RequestEvidenceForm, ReviewForm
+from .forms import (
+    AssignForm,
+    DecideForm,
+    MessageForm,
+    RequestEvidenceForm,
+    RetrySettlementForm,
+    ReviewForm,
+)
 from .pages import case_page
 from .signin import agent
 
@@ -135,11 +143,38 @@ def decide(cid: str):
             items = _items(get_complaint(context(), me, complaint_id(cid)).order)
             if items:
                 solution["items"] = items
-        asked = {"solution": solution, "rationale": form.rationale.data}
+        asked = {
+            "solution": solution,
+            "reason_code": form.reason_code.data,
+            "rationale": form.rationale.data,
+            "evidence_considered": request.form.getlist("considered"),
+        }
         loaded = ACTION_SCHEMAS["decide"]().load(asked)
         return complaints.act(context(), me, cid, "decide", loaded, if_match=version)
 
     return _take(cid, "decide", form, run, _("The decision is recorded."))
+
+
+@bp.post("/complaints/<cid>/settlement/retry")
+def retry_settlement(cid: str):
+    me, form = agent(), RetrySettlementForm()
+    cid = complaint_id(cid)
+    if not form.validate_on_submit():
+        problem = _("Some fields are missing: see the form below.")
+        return case_page(cid, submitted={"retry_settlement": form}, problem=problem, status=422)
+    try:
+        RetrySettlementSchema().load({"note": form.note.data} if form.note.data else {})
+        settlements.retry(context(), me, form.settlement_id.data, form.note.data or None)
+    except (ValidationError, DomainError) as error:
+        why = _fields(error.messages) if isinstance(error, ValidationError) else error.detail
+        problem = _("Not recorded: %(why)s", why=why)
+        status = 422 if isinstance(error, ValidationError) else status_of(error)
+        return case_page(cid, submitted={"retry_settlement": form}, problem=problem, status=status)
+    flash(_("The payment system is asked again."))
+    back = request.form.get("back")
+    if back == "failed":
+        return redirect(url_for("console.queue", settlement="failed"))
+    return redirect(url_for("console.case", cid=cid))
 
 
 def _items(order: dict) -> list[dict]:

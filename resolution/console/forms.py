@@ -20,6 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Optional
 
+from ..domain.decisions import REASON_CODES
 from ..domain.solutions import Kind
 from ..web import narrative
 
@@ -73,6 +74,20 @@ class DecideForm(VersionedForm):
         choices=[SelectChoice(str(k), narrative.SOLUTION_KINDS[str(k)]) for k in Kind],
     )
     amount = IntegerField(_l("Amount (rupiah)"), validators=[Optional()])
+    # Labels in the page's language, read when the form is built (a request's locale).
+    reason_code = SelectField(
+        _l("Reason code (the parties read its label)"),
+        choices=lambda: [SelectChoice(c, narrative.reason_code(c)) for c in REASON_CODES],
+    )
     rationale = TextAreaField(_l("Rationale (the parties read it)"), validators=[DataRequired()])
+    # The evidence considered comes as `considered`, one checkbox per piece of this
+    # complaint's evidence: the view reads them.
     # The items of an exchange or of the missing goods come as `qty-<n>`, one per order line
     # (their number depends on the order): the view reads them.
+
+
+class RetrySettlementForm(FlaskForm):
+    """Care asks the payment system again for a failed settlement."""
+
+    settlement_id = HiddenField(validators=[DataRequired()])
+    note = TextAreaField(_l("Note (optional)"), validators=[Optional()])

@@ -12,12 +12,14 @@ from flask_babel import gettext as _
 from schemas.complaints import REASONS
 
 from ..domain.errors import NotFound
+from ..domain.identifiers import is_object_id
 from ..domain.lifecycle import allowed_actions, decision_waits_for_evidence
 from ..domain.projection import CARE_STATES, Complaint
 from ..domain.solutions import WITH_AMOUNT, WITH_ITEMS
 from ..service import views
 from ..service.complaints import case_record
 from ..service.queue import care_queue
+from ..service.settlements import list_settlements
 from ..web import narrative
 from ..web.files import send_evidence_file
 from ..web.http import complaint_id, context
@@ -28,6 +30,7 @@ from .forms import (
     DecideForm,
     MessageForm,
     RequestEvidenceForm,
+    RetrySettlementForm,
     ReviewForm,
     SignOutForm,
 )
@@ -50,6 +53,8 @@ def _page_globals() -> dict[str, Any]:
 def queue() -> str:
     ctx, me = context(), agent()
     args = request.args
+    if args.get("settlement") == "failed":
+        return failed_settlements()
     state = args.get("state") if args.get("state") in CARE_STATES else None
     reason = args.get("reason") if args.get("reason") in REASONS else None
     channel = (args.get("channel") or "")[:32] or None
@@ -78,6 +83,35 @@ def queue() -> str:
             "console.queue", **{k: v for k, v in filters.items() if v}, page=number
         ),
     )
+
+
+def failed_settlements() -> str:
+    """The queue's other filter: settlements the payment system failed, with its reason and a
+    retry button each, the newest first, a page at a time (`after`: the last one shown)."""
+    ctx, me = context(), agent()
+    args = request.args
+    channel = (args.get("channel") or "")[:32] or None
+    after = args.get("after") if is_object_id(args.get("after") or "") else None
+    items, next_after = list_settlements(
+        ctx, me, status="failed", channel=channel, cursor=after, limit=20
+    )
+    return render_template(
+        "console/failed_settlements.html",
+        items=items,
+        channel=channel,
+        next_url=url_for(
+            "console.queue", settlement="failed", after=next_after, **_only(channel=channel)
+        )
+        if next_after
+        else None,
+        retry=RetrySettlementForm(formdata=None),
+        states=CARE_STATES,
+        reasons=REASONS,
+    )
+
+
+def _only(**given: str | None) -> dict[str, str]:
+    return {k: v for k, v in given.items() if v}
 
 
 @bp.get("/complaints/<cid>")
@@ -112,6 +146,8 @@ def case_page(
         records=records,
         messages=[r for r in records if r["type"] == "message"],
         evidence=evidence,
+        resolution=views.resolution_as_seen(complaint, me),
+        settlement=complaint.settlement,
         allowed=allowed_actions(complaint, me, now),
         decision_waits=decision_waits_for_evidence(complaint, me, now),
         forms=forms,
@@ -139,6 +175,9 @@ def _forms(complaint: Complaint, evidence: list[dict]) -> dict[str, Any]:
         "message": MessageForm(formdata=None, version=version),
         "request_evidence": RequestEvidenceForm(formdata=None, version=version),
         "decide": DecideForm(formdata=None, version=version),
+        "retry_settlement": RetrySettlementForm(
+            formdata=None, settlement_id=(complaint.settlement or {}).get("id")
+        ),
     }
     for item in evidence:
         forms[f"review-{item['id']}"] = ReviewForm(

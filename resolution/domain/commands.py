@@ -13,7 +13,7 @@ from typing import Any
 
 from statemachine.exceptions import TransitionNotAllowed
 
-from . import orders
+from . import decisions, orders, settlements
 from .actors import SYSTEM, Actor, Role
 from .deadlines import Deadlines
 from .errors import Conflict, Forbidden, Invalid, NotAllowed, NotFound
@@ -32,6 +32,7 @@ OTHER_EVENTS: tuple[str, ...] = (
     "evidence_viewed",
     "deadline_approaching",
     "order_updated",
+    *settlements.EVENTS,
 )
 # Every type of event a complaint's log may hold.
 EVENT_TYPES: tuple[str, ...] = (*(event.id for event in Lifecycle.events), *OTHER_EVENTS)
@@ -54,6 +55,7 @@ REFUSALS = {
     "was_decided": "only a decision by the care team can be reviewed",
     "review_unused": "a review has already been requested once for this complaint",
     "within_review_window": "the time to request a review of the decision has passed",
+    "money_unmoved": "the decided money has already been sent to the payment system",
     "is_due": "the deadline has not passed yet",
     "evidence_settled": (
         "the evidence requested from a party is still awaited (until its due time) "
@@ -101,13 +103,14 @@ def open_complaint(
     now: datetime,
     *,
     window: Window = orders.DEFAULT_WINDOW,
-    refunded: int = 0,
+    earlier: settlements.Ledger = settlements.NOTHING_SETTLED,
 ) -> Event:
     """The first event of a complaint: the order's buyer opens it, within the order's window,
     with a requested solution the order can pay for.
 
     `request["order"]` is the order as the marketplace registered it (snapshotted into the
-    event); `refunded` is what earlier complaints on it already paid back.
+    event); `earlier` is what earlier complaints on it already settled (recorded too: it
+    cannot change while this complaint is open, and its closing splits only what is left).
     """
     check_opener(actor)
     order = request["order"]
@@ -128,16 +131,7 @@ def open_complaint(
         )
     requested = Solution.from_data(request["requested_solution"])
     check_solution(requested, order, by_care=False)
-    left = orders.refundable(order, refunded)
-    if requested.amount is not None and requested.amount > left:
-        raise Invalid(
-            f"A refund of {requested.amount} is more than order {order['id']} can still pay "
-            f"back: {left} (held {order['held_amount']}, already refunded {refunded}).",
-            {"requested_solution.amount": [f"at most {left}"]},
-            refundable=left,
-            held_amount=order["held_amount"],
-            refunded=refunded,
-        )
+    _check_refundable(requested, order, earlier, "requested_solution.amount")
     complaint = Complaint(id=complaint_id)
     with machine_for(complaint) as machine:
         machine.send("open", actor=actor, now=now)
@@ -147,9 +141,30 @@ def open_complaint(
         "reason": request["reason"],
         "description": request["description"],
         "requested_solution": requested.as_data(),
+        "earlier_settled": earlier.as_data(),
         "state": state,
     }
     return _sealed(complaint, actor, "open", data, now)
+
+
+def _check_refundable(
+    solution: Solution, order: Mapping, earlier: settlements.Ledger, name: str
+) -> None:
+    """Refuses a refund of more than the order still holds: what the marketplace holds for it
+    less what earlier complaints' settlements moved (422, with the figures)."""
+    left = earlier.still_held(order)
+    if solution.amount is None or solution.amount <= left:
+        return
+    raise Invalid(
+        f"A refund of {solution.amount} is more than order {order['id']} can still pay back: "
+        f"{left} (held {order['held_amount']}, already settled {earlier.moved}, of which "
+        f"{earlier.to_buyer} to the buyer).",
+        {name: [f"at most {left}"]},
+        refundable=left,
+        held_amount=order["held_amount"],
+        refunded=earlier.to_buyer,
+        settled=earlier.moved,
+    )
 
 
 def a(noun: str) -> str:
@@ -188,8 +203,14 @@ def act(
     request: Mapping,
     now: datetime,
     deadlines: Deadlines,
+    *,
+    settlement_id: str = "",
 ) -> Event:
-    """The event for `action` taken by `actor` now, if the lifecycle allows it."""
+    """The event for `action` taken by `actor` now, if the lifecycle allows it.
+
+    An action that closes the complaint records its settlement (`settlement_id` names it):
+    the split of what the order still holds, by the outcome and the final solution.
+    """
     if action not in PERSON_ACTIONS and actor.role is not Role.SYSTEM:
         raise NotFound(f"There is no action {action!r}.")
     if actor.role not in roles_for(action):
@@ -208,6 +229,11 @@ def act(
         data["state"] = machine.model.state
     if data["state"] == "closed":
         data["outcome"] = OUTCOMES[action]
+        final = data.get("solution") or (complaint.resolution or {}).get("solution")
+        held = settlements.ledger_of(complaint.earlier_settled).still_held(complaint.order)
+        data["settlement"] = settlements.terms(
+            settlement_id or f"{complaint.id}-{complaint.version + 1}", data["outcome"], final, held
+        )
     return _sealed(complaint, actor, action, data, now)
 
 
@@ -221,11 +247,20 @@ def _data_for(
 ) -> dict:
     """The event data for an allowed action: the request, checked against the complaint."""
     data = {k: v for k, v in request.items() if v is not None}
+    earlier = settlements.ledger_of(complaint.earlier_settled)
     if action in ("propose", "decide"):
         solution = Solution.from_data(request["solution"])
         check_solution(solution, complaint.order, by_care=actor.role is Role.CARE)
+        _check_refundable(solution, complaint.order, earlier, "solution.amount")
         data["solution"] = solution.as_data()
+        if action == "decide":
+            data["evidence_considered"] = decisions.check_considered(
+                request.get("evidence_considered") or [], complaint.evidence
+            )
     elif action == "accept":
+        pending = complaint.pending_solution
+        if pending is not None:
+            _check_refundable(pending, complaint.order, earlier, "solution.amount")
         data["solution"] = complaint.proposal["solution"]
         data["proposed_by"] = complaint.proposal["by"]
     elif action == "assign":
@@ -240,6 +275,8 @@ def _data_for(
     elif action.startswith("auto_"):
         data["party"] = complaint.turn
         data["deadline"] = iso(complaint.due_at)
+        if action in decisions.AUTOMATIC:
+            data["reason_code"], data["rationale"] = decisions.AUTOMATIC[action]
     return data
 
 
@@ -356,3 +393,98 @@ def remind(complaint: Complaint, now: datetime) -> Event:
         raise Conflict("The deadline has passed: it is no longer approaching.")
     data = {"party": complaint.turn, "due_at": iso(due_at)}
     return _sealed(complaint, SYSTEM, "deadline_approaching", data, now)
+
+
+# Who takes each step of a settlement: the payment system answers, care retries.
+SETTLEMENT_STEPS = {"confirm": Role.INTEGRATION, "fail": Role.INTEGRATION, "retry": Role.CARE}
+
+
+def check_settles(actor: Actor, step: str) -> None:
+    """403 unless `actor` takes this step of a settlement (before any settlement is looked up)."""
+    if actor.role is not SETTLEMENT_STEPS[step]:
+        if step == "retry":
+            raise Forbidden("Only the care team retries a failed settlement.")
+        raise Forbidden(f"Only the payment system (an integration token) may {step} a settlement.")
+
+
+class Unchanged(Exception):
+    """The same answer again: the settlement already says so, and nothing is recorded."""
+
+
+def _settlement(complaint: Complaint, settlement_id: str) -> dict:
+    settlement = complaint.settlement
+    if settlement is None or settlement["id"] != settlement_id:
+        raise NotFound(f"There is no settlement {settlement_id}.")
+    return settlement
+
+
+def request_settlement(complaint: Complaint, now: datetime) -> Event:
+    """`settlement_requested`: the payment system is asked to move the held money, once the
+    settlement's time has come (at the closing, or when the review window ends unused)."""
+    settlement = complaint.settlement
+    if not settlements.due(settlement, now):
+        raise Conflict("No settlement of this complaint is due to be requested now.")
+    data = {"settlement_id": settlement["id"], "attempt": len(settlement["attempts"]) + 1}
+    return _sealed(complaint, SYSTEM, settlements.REQUESTED_EVENT, data, now)
+
+
+def answer_settlement(
+    complaint: Complaint,
+    actor: Actor,
+    settlement_id: str,
+    answer: Mapping[str, str],
+    now: datetime,
+) -> Event:
+    """The payment system's answer to the settlement's request: `{"reference": …}` (the money
+    moved) or `{"reason": …}` (it could not). The same answer twice is `Unchanged`; any other
+    answer to one already given is a conflict."""
+    confirming = "reference" in answer
+    check_settles(actor, "confirm" if confirming else "fail")
+    settlement = _settlement(complaint, settlement_id)
+    status = settlement["status"]
+    if status in (settlements.CONFIRMED, settlements.FAILED):
+        last = settlement["attempts"][-1]
+        same = (
+            last.get("reference") == answer.get("reference")
+            if confirming
+            else last.get("reason") == answer.get("reason")
+        )
+        if same and status == (settlements.CONFIRMED if confirming else settlements.FAILED):
+            raise Unchanged(settlement_id)
+        said = (
+            f"confirmed with reference {settlement['reference']}"
+            if status == settlements.CONFIRMED
+            else f"failed ({last['reason']}); care may retry it"
+        )
+        raise Conflict(f"Settlement {settlement_id} was already {said}.", settlement_status=status)
+    if status != settlements.REQUESTED:
+        label = status.replace("_", " ")
+        raise Conflict(
+            f"Settlement {settlement_id} is {label}: it has not been requested of the payment "
+            "system.",
+            settlement_status=status,
+        )
+    data = {"settlement_id": settlement_id, "attempt": len(settlement["attempts"]), **answer}
+    kind = settlements.CONFIRMED_EVENT if confirming else settlements.FAILED_EVENT
+    return _sealed(complaint, actor, kind, data, now)
+
+
+def retry_settlement(
+    complaint: Complaint, actor: Actor, settlement_id: str, note: str | None, now: datetime
+) -> Event:
+    """Care asks the payment system again for a failed settlement: a new attempt."""
+    check_settles(actor, "retry")
+    settlement = _settlement(complaint, settlement_id)
+    if settlement["status"] != settlements.FAILED:
+        label = settlement["status"].replace("_", " ")
+        raise Conflict(
+            f"Settlement {settlement_id} is {label}: only a failed one is retried.",
+            settlement_status=settlement["status"],
+        )
+    data: dict[str, Any] = {
+        "settlement_id": settlement_id,
+        "attempt": len(settlement["attempts"]) + 1,
+    }
+    if note:
+        data["note"] = note
+    return _sealed(complaint, actor, settlements.RETRIED_EVENT, data, now)

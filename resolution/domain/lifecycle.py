@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from statemachine import State, StateMachine
 
+from . import settlements
 from .actors import Actor, Role
 from .solutions import Solution
 
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
 
 # Who may decide, and when: the owner of the case, once no evidence it asked for is pending.
 _DECIDES = ["by_care", "is_assignee", "evidence_settled"]
-# When a decision may be reviewed: once, soon after it was made.
-_REVIEWABLE = ["was_decided", "review_unused", "within_review_window"]
+# When a decision may be reviewed: once, soon after it was made, before its money moves.
+_REVIEWABLE = ["was_decided", "review_unused", "within_review_window", "money_unmoved"]
 
 
 class Lifecycle(StateMachine):
@@ -181,8 +182,12 @@ class Lifecycle(StateMachine):
         return not self.model.complaint.review_requested
 
     def within_review_window(self, now: datetime) -> bool:
+        # Open until `review_until`, excluded: at that instant the held settlement is due.
         until = self.model.complaint.review_until
-        return until is not None and now <= until
+        return until is not None and now < until
+
+    def money_unmoved(self) -> bool:
+        return settlements.unmoved(self.model.complaint.settlement)
 
 
 @dataclass

@@ -124,9 +124,3 @@ def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, di
 def parties_changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     """Which of the order's parties (buyer, shop) a new version names differently."""
     return [name for name in PARTIES if before.get(name) != after.get(name)]
-
-
-def refundable(order: Mapping[str, Any], refunded: int) -> int:
-    """What the order can still pay back: the money held for it less what earlier complaints
-    on it already refunded."""
-    return max(0, order["held_amount"] - refunded)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from . import settlements
 from .deadlines import Deadlines
 from .events import GENESIS, Event, iso, utc_ms
 from .evidence import is_restricted
@@ -66,6 +67,10 @@ class Complaint:
     under_review: bool = False
     return_shipment: dict | None = None
     shipment: dict | None = None
+    # The settlement of the order's held money, once closed (`settlements`); and what earlier
+    # complaints on the order settled, as recorded when this one opened (`settlements.Ledger`).
+    settlement: dict | None = None
+    earlier_settled: dict | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -118,12 +123,22 @@ def _opened(event: Event) -> dict[str, Any]:
         "reason": data["reason"],
         "description": data["description"],
         "proposal": {"solution": data["requested_solution"], "by": "buyer", "at": iso(event.at)},
+        "earlier_settled": data.get("earlier_settled"),
         "created_at": event.at,
     }
 
 
 def _effects(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]:
     """What one event changes besides state, outcome, turn and due time."""
+    changes = _changes(c, event, deadlines)
+    if "settlement" in event.data:  # a closing: its settlement, paid at once or held
+        at = event.at
+        release_at = changes.get("review_until") or at
+        changes["settlement"] = settlements.created(event.data["settlement"], at, release_at)
+    return changes
+
+
+def _changes(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]:
     data, at, role = event.data, event.at, event.actor["role"]
     kind = event.type
     if kind == "open":
@@ -141,7 +156,9 @@ def _effects(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
     if kind in ("escalate", "auto_escalate", "request_review"):
         changes: dict[str, Any] = {"escalated_at": at, "assigned_to": None, "assigned_at": None}
         if kind == "request_review":
+            # The decision's held settlement goes with it: the next decision makes its own.
             changes.update(review_requested=True, under_review=True, review_until=None)
+            changes["settlement"] = None
         return changes
     if kind == "assign":
         return {"assigned_to": data["agent_id"], "assigned_at": at}
@@ -172,7 +189,9 @@ def _effects(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
         resolution = {
             "solution": data["solution"],
             "how": "decided",
+            "reason_code": data.get("reason_code"),
             "rationale": data["rationale"],
+            "evidence_considered": list(data.get("evidence_considered", ())),
             "at": iso(at),
         }
         changes = {"resolution": resolution, "proposal": None, "evidence_request": None}
@@ -181,6 +200,12 @@ def _effects(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
         if data["state"] == "closed":
             changes["review_until"] = at + deadlines.inactivity
         return changes
+    if kind in ("auto_close", "auto_complete") and c.resolution is not None:
+        # The service's own closing says why, in the resolution both parties read.
+        closing = {"reason_code": data.get("reason_code"), "rationale": data.get("rationale")}
+        return {"resolution": {**c.resolution, **closing, "evidence_considered": []}}
+    if kind in settlements.EVENTS and c.settlement is not None:
+        return {"settlement": settlements.stepped(c.settlement, kind, data, at)}
     if kind == "ship_return":
         shipped = {"courier": data["courier"], "tracking_number": data["tracking_number"]}
         return {"return_shipment": {**shipped, "at": iso(at)}}

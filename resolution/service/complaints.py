@@ -6,12 +6,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ..domain import commands
+from ..domain import commands, settlements
 from ..domain.access import can_see, visibility_filter
 from ..domain.actors import Actor
 from ..domain.errors import Conflict, Forbidden, Invalid, NotFound
 from ..domain.events import Event, first_broken_link
-from ..domain.projection import Complaint, replay
+from ..domain.projection import Complaint, apply, replay
 from ..store import eventstore, listings
 from . import orders, views
 from .unit_of_work import Context, Idempotency, Recorded, change, open_with
@@ -33,15 +33,13 @@ def open_complaint(
 
     def decide(session) -> Event:
         registered = orders.order_to_complain_about(actor, order["channel"], order["id"], session)
-        asked = request["requested_solution"].get("amount") is not None
-        refunded = orders.refunded_so_far(order["channel"], order["id"], session) if asked else 0
         return commands.open_complaint(
             complaint_id,
             actor,
             {**request, "order": registered},
             ctx.clock(),
             window=ctx.windows.of(order["channel"]),
-            refunded=refunded,
+            earlier=orders.settled_earlier(order["channel"], order["id"], session),
         )
 
     return open_with(ctx, actor, decide, idem, lambda: _order_taken(actor, order))
@@ -71,15 +69,29 @@ def act(
     if_match: int | None = None,
     idem: Idempotency | None = None,
 ) -> Recorded:
-    """Takes a lifecycle action (propose, accept, decide …) on a complaint the actor can see."""
-    return change(
-        ctx,
-        actor,
-        complaint_id,
-        lambda c, now: commands.act(c, actor, action, request, now, ctx.deadlines),
-        if_match,
-        idem,
-    )
+    """Takes a lifecycle action (propose, accept, decide …) on a complaint the actor can see.
+
+    An action that closes the complaint records its settlement, and in the same transaction
+    asks the payment system to move the money (`settlement_requested`) unless it is held for
+    the review window of a care decision, or there is nothing to move.
+    """
+
+    def decide(complaint: Complaint, now: datetime) -> list[Event]:
+        event = commands.act(
+            complaint,
+            actor,
+            action,
+            request,
+            now,
+            ctx.deadlines,
+            settlement_id=eventstore.new_id(),
+        )
+        closed = apply(complaint, event, ctx.deadlines)
+        if settlements.due(closed.settlement, event.at):
+            return [event, commands.request_settlement(closed, event.at)]
+        return [event]
+
+    return change(ctx, actor, complaint_id, decide, if_match, idem)
 
 
 def post_message(

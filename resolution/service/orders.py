@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..domain import commands, orders
+from ..domain import commands, orders, settlements
 from ..domain.actors import Actor, Role
 from ..domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Stale
 from ..domain.events import utc_ms
@@ -147,16 +147,28 @@ def order_to_complain_about(
     return snapshot(order)
 
 
-def refunded_so_far(channel: str, order_id: str, session: Session | None = None) -> int:
-    """What complaints closed on the order already refunded to the buyer."""
-    total = 0
+def settled_earlier(
+    channel: str, order_id: str, session: Session | None = None
+) -> settlements.Ledger:
+    """What the complaints closed on the order settled: to the buyer, and moved in all.
+
+    A complaint closed before settlements were recorded counts its refund as paid and the
+    rest as released (it moved everything held, as a settlement would have)."""
+    settled = []
     for complaint in store.complaints_on(channel, order_id, session):
-        if complaint.is_open or complaint.outcome not in ("agreed", "decided", "fulfilled"):
+        if complaint.is_open:
+            continue
+        if complaint.settlement is not None:
+            settled.append(complaint.settlement)
             continue
         solution = (complaint.resolution or {}).get("solution") or {}
-        if solution.get("kind") in ("refund", "return_refund"):
-            total += int(solution.get("amount") or 0)
-    return total
+        refund = complaint.outcome in ("agreed", "decided", "fulfilled") and solution.get(
+            "kind"
+        ) in ("refund", "return_refund")
+        held = int(complaint.order.get("held_amount") or 0)
+        to_buyer = min(int(solution.get("amount") or 0), held) if refund else 0
+        settled.append({"to_buyer": to_buyer, "to_seller": held - to_buyer})
+    return settlements.Ledger.of(settled)
 
 
 @dataclass

@@ -18,7 +18,9 @@ from ..domain import commands
 from ..domain.actors import SYSTEM
 from ..domain.errors import Conflict, NotAllowed, NotFound
 from ..domain.lifecycle import TIMED_STATES, timeout_action
+from ..domain.settlements import REQUESTED_EVENT
 from ..store import listings
+from . import settlements
 from .complaints import act
 from .unit_of_work import Context, Recorded, change
 
@@ -45,9 +47,11 @@ def remind(ctx: Context, complaint_id: str) -> Recorded:
 
 def sweep(ctx: Context, now: datetime | None = None, limit: int | None = None) -> Counter[str]:
     """One pass: every complaint due as of `now` (default: the clock) is moved once, then
-    every turn-holder whose deadline is near is reminded once (`deadline_approaching`).
+    every turn-holder whose deadline is near is reminded once (`deadline_approaching`), then
+    every settlement held for a review window that closed unused is requested
+    (`settlement_requested`).
 
-    Returns how many were moved, by action, and reminded (`deadline_approaching`).
+    Returns how many were moved, by action, reminded and requested (by event type).
     """
     now = now or ctx.clock()
     at_now = replace(ctx, clock=lambda: now)
@@ -66,4 +70,7 @@ def sweep(ctx: Context, now: datetime | None = None, limit: int | None = None) -
         except (Conflict, NotFound):
             continue  # another sweeper reminded it first, or a party moved it
         moved[REMINDER] += 1
+    released = settlements.release_due(at_now, now, limit)
+    if released:
+        moved[REQUESTED_EVENT] += released
     return moved

@@ -9,7 +9,7 @@ produces and the idempotent response then commit together or not at all.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -63,10 +63,16 @@ def context_for(config: Config) -> Context:
 
 @dataclass(frozen=True)
 class Recorded:
-    """The result of a write: the event appended and the complaint after it."""
+    """The result of a write: the event appended and the complaint after it; `events` when
+    the write appended more than one (a closing and its settlement's request), `event` first."""
 
     complaint: Complaint
     event: Event
+    events: tuple[Event, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.events:
+            object.__setattr__(self, "events", (self.event,))
 
 
 def fingerprint(method: str, path: str, *parts: Iterable[bytes] | bytes) -> str:
@@ -136,7 +142,8 @@ def on_commit(listener: Callable[[Event], None]) -> None:
 def _committed(recorded: Recorded) -> Recorded:
     # After the commit: a transaction's retries are not counted.
     for listener in _listeners:
-        listener(recorded.event)
+        for event in recorded.events:
+            listener(event)
     return recorded
 
 
@@ -203,15 +210,18 @@ def append(
     ctx: Context,
     actor: Actor,
     before: Complaint | None,
-    event: Event,
+    event: Event | Sequence[Event],
     idem: Idempotency | None,
 ) -> Recorded:
-    """Appends `event` to the complaint `before` (None: a new one) in `session`, with the
-    projection it produces and the response remembered for `idem`."""
-    after = apply(before, event, ctx.deadlines)
-    result = Recorded(after, event)
+    """Appends `event` (or several, in order) to the complaint `before` (None: a new one) in
+    `session`, with the projection they produce and the response remembered for `idem`."""
+    events = (event,) if isinstance(event, Event) else tuple(event)
+    after = before
+    for each in events:
+        after = apply(after, each, ctx.deadlines)
+    result = Recorded(after, events[0], events)
     record = idem.record(actor, result) if idem is not None else None
-    eventstore.append(session, event, after, record)
+    eventstore.append(session, events, after, record)
     return result
 
 
@@ -244,11 +254,12 @@ def change(
     ctx: Context,
     actor: Actor,
     complaint_id: str,
-    decide: Callable[[Complaint, datetime], Event],
+    decide: Callable[[Complaint, datetime], Event | Sequence[Event]],
     if_match: int | None = None,
     idem: Idempotency | None = None,
 ) -> Recorded:
-    """Loads the complaint, lets `decide` produce the event, and commits it with its effects.
+    """Loads the complaint, lets `decide` produce the event (or events, in order), and
+    commits it with its effects.
 
     `decide` runs again, on the complaint as it then stands, when another writer won a race.
     """

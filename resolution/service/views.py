@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from schemas.complaints import ComplaintSchema, EventSchema
+from schemas.settlements import SettlementSchema
 
+from ..domain import decisions
 from ..domain.actors import Actor, Role
 from ..domain.audit import masked_record
 from ..domain.events import Event, sha256
@@ -23,14 +25,56 @@ from ..domain.projection import Complaint
 
 _complaints = ComplaintSchema()
 _events = EventSchema()
+_settlements = SettlementSchema()
+# A brief of a piece of evidence a decision considered: what a party may read of it in the
+# resolution (the file itself is opened from the evidence list, by those who may).
+_CONSIDERED = ("id", "kind", "by", "at", "caption", "restricted")
+
+
+def resolution_as_seen(complaint: Complaint, actor: Actor) -> dict | None:
+    """How the complaint was resolved, as `actor` reads it: the reason code with its labels,
+    the rationale, and the evidence considered (restricted evidence named as such only)."""
+    resolution = complaint.resolution
+    if resolution is None:
+        return None
+    seen = dict(resolution)
+    code = resolution.get("reason_code")
+    if code:
+        seen["reason_label"] = decisions.label(code)
+    if "evidence_considered" in resolution:
+        known = evidence_by_id(complaint)
+        seen["evidence_considered"] = [
+            {k: v for k, v in as_seen_by(actor, known[eid]).items() if k in _CONSIDERED}
+            if eid in known
+            else {"id": eid}
+            for eid in resolution["evidence_considered"]
+        ]
+    return seen
+
+
+def settlement_as_seen(complaint: Complaint) -> dict:
+    """The complaint's settlement with what the payment system needs to carry it out."""
+    return _settlements.dump(
+        {
+            **complaint.settlement,
+            "complaint_id": complaint.id,
+            "order": {"channel": complaint.channel, "id": complaint.order.get("id")},
+            "buyer_id": complaint.buyer_id,
+            "shop_id": complaint.shop_id,
+            "outcome": complaint.outcome,
+        }
+    )
 
 
 def complaint_as_seen(complaint: Complaint, actor: Actor, now: datetime) -> dict:
     """The complaint as `actor` sees it at `now`, with the actions it may take then."""
     view = {
         **{f.name: getattr(complaint, f.name) for f in dataclasses.fields(complaint)},
+        "resolution": resolution_as_seen(complaint, actor),
         "allowed_actions": allowed_actions(complaint, actor, now),
     }
+    if complaint.settlement is not None:
+        view["settlement"] = settlement_as_seen(complaint)
     if actor.is_staff:
         view["care_overdue"] = complaint.care_overdue(now)
     else:

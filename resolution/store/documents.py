@@ -68,6 +68,8 @@ class ComplaintDocument(Document):
     under_review = BooleanField()
     return_shipment = DictField(null=True)
     shipment = DictField(null=True)
+    settlement = DictField(null=True)
+    earlier_settled = DictField(null=True)
     created_at = DateTimeField()
     updated_at = DateTimeField()
     # Set while the complaint is not closed: the partial unique index below allows one such
@@ -99,6 +101,15 @@ class ComplaintDocument(Document):
             # so only complaints it reminds are fetched.
             {"name": "remind", "fields": ["remind_at", "due_at"], "sparse": True},
             {"name": "care_due", "fields": ["care_due_at"], "sparse": True},
+            # Settlements: one by its id (the payment system's answers), the listings by
+            # status (newest first: ids sort by creation), and the held ones by release time.
+            {"name": "by_settlement", "fields": ["settlement.id"], "sparse": True},
+            {"name": "settlements", "fields": ["settlement.status", "-settlement.id"]},
+            {
+                "name": "channel_settlements",
+                "fields": ["channel", "settlement.status", "-settlement.id"],
+            },
+            {"name": "settlement_due", "fields": ["settlement.status", "settlement.release_at"]},
         ],
     }
 

@@ -15,13 +15,13 @@ outbox entry (`FANOUT`), so the outbox costs no write of its own. A read is one 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ReplaceOne
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from ..domain.events import Event
 from ..domain.projection import Complaint
@@ -96,31 +96,41 @@ def load(complaint_id: str, session: Session | None = None) -> Complaint | None:
 @guarded
 def append(
     session: Session,
-    event: Event,
+    appended: Sequence[Event],
     complaint: Complaint,
     record: dict[str, Any] | None = None,
 ) -> None:
-    """Appends `event` and writes the `complaint` it produced, inside `session`'s transaction.
+    """Appends the events (one, or a closing and its settlement's request) and writes the
+    `complaint` they produced, inside `session`'s transaction.
 
     The Idempotency-Key's `record` goes first: a retry of the request stops at that write.
-    The event carries its webhook outbox mark (`FANOUT`): delivered if and only if committed.
+    Each event carries its webhook outbox mark (`FANOUT`): delivered if and only if committed.
     """
     complaints, events = _collections()
     if record is not None:
         idempotency.remember(record, session)
+    first = appended[0]
     try:
-        events.insert_one({**event_to_mongo(event), FANOUT: event.at}, session=session)
+        docs = [{**event_to_mongo(event), FANOUT: event.at} for event in appended]
+        if len(docs) == 1:
+            events.insert_one(docs[0], session=session)
+        else:
+            events.insert_many(docs, session=session)
         doc = complaint_to_mongo(complaint)
-        if event.seq == 1:
+        if first.seq == 1:
             complaints.insert_one(doc, session=session)
         else:
             # (Not findAndModify: on SecantusDB it reads the whole collection; an update by
             # `_id` does not, whatever `explain` says. benchmarks/query_plans.py)
             result = complaints.replace_one(
-                {"_id": complaint.id, "version": event.seq - 1}, doc, session=session
+                {"_id": complaint.id, "version": first.seq - 1}, doc, session=session
             )
             if result.matched_count != 1:
                 raise VersionConflict(complaint.id)
+    except BulkWriteError as error:  # insert_many's duplicate `seq`: another writer won
+        if any(e.get("code") == 11000 for e in error.details.get("writeErrors", ())):
+            raise VersionConflict(complaint.id) from error
+        raise
     except DuplicateKeyError as error:
         index = str(error.details or error)
         if "one_open_complaint_per_order" in index or "order.id" in index:

@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from babel.numbers import format_decimal
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..domain import decisions
 from ..domain.audit import mask_text
 
 STATES = {
@@ -64,6 +65,13 @@ SOLUTION_KINDS = {
     "exchange": _l("Exchange"),
     "send_remaining": _l("Send the missing items"),
     "release_to_seller": _l("No refund: pay the seller"),
+}
+SETTLEMENT_STATUSES = {
+    "held": _l("held until the review window closes"),
+    "requested": _l("asked of the payment system"),
+    "confirmed": _l("paid"),
+    "failed": _l("failed"),
+    "nothing_to_move": _l("nothing held to move"),
 }
 
 PAYMENT_METHODS = {
@@ -166,6 +174,29 @@ def reason(name: str) -> str:
     return str(REASONS.get(name, name))
 
 
+def reason_code(code: str | None) -> str:
+    """A decision's reason code in the page's language (the catalogue's own labels)."""
+    if not code or code not in decisions.REASON_CODES:
+        return code or "–"
+    labels = decisions.label(code)
+    return labels.get(str(get_locale()), labels["en"])
+
+
+def settlement_status(name: str | None) -> str:
+    return str(SETTLEMENT_STATUSES.get(name or "", name or "–"))
+
+
+def settlement(data: Mapping | None) -> str:
+    """`Rp 45.000 to the buyer, Rp 60.000 to the seller`."""
+    if not data:
+        return "–"
+    return _(
+        "%(buyer)s to the buyer, %(seller)s to the seller",
+        buyer=rupiah(data["to_buyer"]),
+        seller=rupiah(data["to_seller"]),
+    )
+
+
 def who(actor: Mapping) -> str:
     """`the buyer (buyer-1)`, `the seller (shop shop-1)`, `the care team (agent-1)`, …"""
     role = actor.get("role")
@@ -234,9 +265,14 @@ def _evidence(by: str, data: Mapping) -> str:
 
 
 def _closing(data: Mapping) -> str:
-    if data.get("state") == "closed":
-        return " " + _("The complaint is closed: %(outcome)s.", outcome=outcome(data["outcome"]))
-    return ""
+    if data.get("state") != "closed":
+        return ""
+    closed = " " + _("The complaint is closed: %(outcome)s.", outcome=outcome(data["outcome"]))
+    if data.get("reason_code"):
+        closed += " " + _("Reason: %(reason)s.", reason=reason_code(data["reason_code"]))
+    if data.get("settlement"):
+        closed += " " + _("Settlement: %(split)s.", split=settlement(data["settlement"]))
+    return closed
 
 
 _SENTENCES = {
@@ -313,6 +349,22 @@ _SENTENCES = {
     "evidence_added": _evidence,
     "order_updated": _order_updated,
     "evidence_reviewed": lambda by, d: _("%(who)s reviewed a piece of evidence.", who=by),
+    "settlement_requested": lambda by, d: _(
+        "The service asked the payment system to pay the settlement (attempt %(n)s).",
+        n=d.get("attempt"),
+    ),
+    "settlement_confirmed": lambda by, d: _(
+        "%(who)s confirmed the settlement was paid (reference %(reference)s).",
+        who=by,
+        reference=text(str(d.get("reference", ""))),
+    ),
+    "settlement_failed": lambda by, d: _(
+        "%(who)s could not pay the settlement.",
+        who=by,
+    ),
+    "settlement_retried": lambda by, d: _(
+        "%(who)s asked the payment system again (attempt %(n)s).", who=by, n=d.get("attempt")
+    ),
     "evidence_viewed": lambda by, d: _(
         "%(who)s opened %(what)s.",
         who=by,

@@ -94,7 +94,11 @@ BODIES = {
     "withdraw": {},
     "assign": {},
     "request_evidence": {"party": "buyer", "what": "Video unboxing."},
-    "decide": {"solution": {"kind": "refund", "amount": 105000}, "rationale": "Barang rusak."},
+    "decide": {
+        "solution": {"kind": "refund", "amount": 105000},
+        "reason_code": "other",
+        "rationale": "Barang rusak.",
+    },
     "ship_return": {"courier": "JNE", "tracking_number": "JNE-000123"},
     "confirm_return": {},
     "ship_items": {"courier": "SiCepat", "tracking_number": "SCP-998877"},

@@ -54,7 +54,11 @@ def test_assignment_starts_the_24_hours_to_a_decision(client, clock):
     assert _overdue_ids(client) == []
     clock.advance(hours=2)
     assert _overdue_ids(client) == [cid]
-    decision = {"solution": {"kind": "refund", "amount": 20000}, "rationale": "Foto jelas."}
+    decision = {
+        "solution": {"kind": "refund", "amount": 20000},
+        "reason_code": "other",
+        "rationale": "Foto jelas.",
+    }
     assert (
         client.post(f"/v1/complaints/{cid}/actions/decide", json=decision, headers=CARE).status_code
         == 200

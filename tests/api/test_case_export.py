@@ -65,7 +65,11 @@ def decided_case(client) -> str:
     )
     act(client, cid, "escalate", BUYER, {"reason": "Tidak sepakat."})
     act(client, cid, "assign", CARE)
-    decision = {"solution": {"kind": "refund", "amount": 45000}, "rationale": "Foto jelas."}
+    decision = {
+        "solution": {"kind": "refund", "amount": 45000},
+        "reason_code": "other",
+        "rationale": "Foto jelas.",
+    }
     act(client, cid, "decide", CARE, decision)
     return cid
 

@@ -154,7 +154,11 @@ PATHS: dict[str, tuple[dict, list[Step]]] = {
             s(
                 "care",
                 "decide",
-                {"solution": REFUND, "rationale": "Video menunjukkan robek."},
+                {
+                    "solution": REFUND,
+                    "reason_code": "other",
+                    "rationale": "Video menunjukkan robek.",
+                },
                 state="closed",
                 outcome="decided",
                 turn=None,
@@ -171,11 +175,20 @@ PATHS: dict[str, tuple[dict, list[Step]]] = {
             s("buyer", "request_review", {"reason": "Sekali lagi."}, status=409),
             s("care", "assign", status=409),
             s("care2", "assign", state="in_mediation", turn="care"),
-            s("care", "decide", {"solution": RELEASE, "rationale": "Bukan saya."}, status=409),
+            s(
+                "care",
+                "decide",
+                {"solution": RELEASE, "reason_code": "other", "rationale": "Bukan saya."},
+                status=409,
+            ),
             s(
                 "care2",
                 "decide",
-                {"solution": RELEASE, "rationale": "Kurir membuktikan paket utuh."},
+                {
+                    "solution": RELEASE,
+                    "reason_code": "other",
+                    "rationale": "Kurir membuktikan paket utuh.",
+                },
                 state="closed",
                 outcome="decided",
             ),
@@ -189,7 +202,11 @@ PATHS: dict[str, tuple[dict, list[Step]]] = {
             s(
                 "care",
                 "decide",
-                {"solution": RETURN_REFUND, "rationale": "Kembalikan barang."},
+                {
+                    "solution": RETURN_REFUND,
+                    "reason_code": "other",
+                    "rationale": "Kembalikan barang.",
+                },
                 state="awaiting_return",
                 turn="buyer",
             ),
@@ -204,7 +221,7 @@ PATHS: dict[str, tuple[dict, list[Step]]] = {
             s(
                 "care",
                 "decide",
-                {"solution": SEND_REMAINING, "rationale": "Kirim topinya."},
+                {"solution": SEND_REMAINING, "reason_code": "other", "rationale": "Kirim topinya."},
                 state="awaiting_shipment",
                 turn="seller",
             ),
@@ -340,8 +357,18 @@ def test_path_over_http(client, clock, name):
 
         version += 1
         types.append(step.action)
-        assert response.headers["ETag"] == f'"{version}"', where
         after = get(client, cid, step.who)
+        if before["state"] != "closed" and after["state"] == "closed":
+            # A closing records the settlement; unless a care decision holds it for the review
+            # window (or nothing is held), the payment system is asked in the same write.
+            settlement = after["settlement"]
+            assert settlement["to_buyer"] + settlement["to_seller"] == settlement["held"], where
+            if settlement["status"] == "requested":
+                version += 1
+                types.append("settlement_requested")
+            else:
+                assert settlement["status"] in ("held", "nothing_to_move"), where
+        assert response.headers["ETag"] == f'"{version}"', where
         assert after["version"] == version
         if step.state:
             assert after["state"] == step.state, where
@@ -377,7 +404,11 @@ def test_decided_complaint_offers_a_review_to_both_parties_until_the_period_ends
     cid = open_complaint(client)
     for step in [
         *ESCALATED,
-        s("care", "decide", {"solution": REFUND, "rationale": "Barang robek."}),
+        s(
+            "care",
+            "decide",
+            {"solution": REFUND, "reason_code": "other", "rationale": "Barang robek."},
+        ),
     ]:
         assert take(client, cid, step).status_code == 200
     decided = get(client, cid, "buyer")
@@ -427,14 +458,22 @@ def test_care_cannot_decide_while_the_evidence_it_asked_for_is_unanswered(client
     )
     assert asked.get_json()["turn"] == "buyer"
     assert "decide" not in get(client, cid, "care")["allowed_actions"]
-    early = take(client, cid, s("care", "decide", {"solution": RELEASE, "rationale": "Diam."}))
+    early = take(
+        client,
+        cid,
+        s("care", "decide", {"solution": RELEASE, "reason_code": "other", "rationale": "Diam."}),
+    )
     assert early.status_code == 409
     assert get(client, cid)["state"] == "in_mediation"
 
     # Past the evidence's due time, care may decide without it.
     clock.advance(hours=72, minutes=1)
     assert "decide" in get(client, cid, "care")["allowed_actions"]
-    late = take(client, cid, s("care", "decide", {"solution": RELEASE, "rationale": "Diam."}))
+    late = take(
+        client,
+        cid,
+        s("care", "decide", {"solution": RELEASE, "reason_code": "other", "rationale": "Diam."}),
+    )
     assert late.status_code == 200
     assert late.get_json()["state"] == "closed" and late.get_json()["outcome"] == "decided"
 

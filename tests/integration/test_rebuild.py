@@ -46,7 +46,10 @@ ESCALATED = [
     ("buyer", "escalate", {"reason": "Tidak sepakat."}),
 ]
 ASSIGNED = [*ESCALATED, ("care", "assign", {})]
-DECIDED = [*ASSIGNED, ("care", "decide", {"solution": REFUND, "rationale": "Barang robek."})]
+DECIDED = [
+    *ASSIGNED,
+    ("care", "decide", {"solution": REFUND, "reason_code": "other", "rationale": "Barang robek."}),
+]
 REVIEWED = [*DECIDED, ("seller", "request_review", {"reason": "Video tidak jelas."})]
 
 # name: (requested solution, steps, state expected at the end)
@@ -109,13 +112,28 @@ STORIES: dict[str, tuple[dict, list[tuple[str, str, dict]], str]] = {
         [
             *REVIEWED,
             ("care2", "assign", {}),
-            ("care2", "decide", {"solution": {"kind": "release_to_seller"}, "rationale": "Utuh."}),
+            (
+                "care2",
+                "decide",
+                {
+                    "solution": {"kind": "release_to_seller"},
+                    "reason_code": "other",
+                    "rationale": "Utuh.",
+                },
+            ),
         ],
         "closed",
     ),
     "decided_return": (
         REFUND,
-        [*ASSIGNED, ("care", "decide", {"solution": RETURN_REFUND, "rationale": "Kembalikan."})],
+        [
+            *ASSIGNED,
+            (
+                "care",
+                "decide",
+                {"solution": RETURN_REFUND, "reason_code": "other", "rationale": "Kembalikan."},
+            ),
+        ],
         "awaiting_return",
     ),
     "closed_fulfilled": (

@@ -66,7 +66,11 @@ def a_lifecycle(client) -> str:
         cid,
         "decide",
         CARE,
-        {"solution": {"kind": "refund", "amount": 45000}, "rationale": "Foto jelas."},
+        {
+            "solution": {"kind": "refund", "amount": 45000},
+            "reason_code": "other",
+            "rationale": "Foto jelas.",
+        },
     )
     return cid
 

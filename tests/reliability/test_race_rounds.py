@@ -134,7 +134,11 @@ ROUNDS = [
                 Call(
                     "care0",
                     "decide",
-                    {"solution": {"kind": "refund", "amount": 10000 * (i + 1)}, "rationale": "X"},
+                    {
+                        "solution": {"kind": "refund", "amount": 10000 * (i + 1)},
+                        "reason_code": "other",
+                        "rationale": "X",
+                    },
                 )
                 for i in range(3)
             ]

@@ -85,6 +85,7 @@ def _story(n: int) -> Iterator[tuple[str, dict, dict]]:
         care,
         {
             "solution": refund,
+            "reason_code": "other",
             "rationale": "Foto jelas.",
             "state": "closed",
             "outcome": "decided",

@@ -40,7 +40,11 @@ DEFAULT_REQUESTS: dict[str, dict] = {
     "withdraw": {},
     "assign": {},
     "request_evidence": {"party": "buyer", "what": "An unboxing video."},
-    "decide": {"solution": {"kind": "refund", "amount": 105000}, "rationale": "Item missing."},
+    "decide": {
+        "solution": {"kind": "refund", "amount": 105000},
+        "reason_code": "other",
+        "rationale": "Item missing.",
+    },
     "ship_return": {"courier": "JNE", "tracking_number": "JNE-0001"},
     "confirm_return": {},
     "ship_items": {"courier": "SiCepat", "tracking_number": "SCP-0002"},

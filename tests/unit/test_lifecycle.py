@@ -354,7 +354,11 @@ def test_the_deciding_agent_may_take_a_fresh_complaint_again(reach):
     decided = reach("in_mediation").act(
         "agent1",
         "decide",
-        {"solution": {"kind": "return_refund", "amount": 105000}, "rationale": "Return it."},
+        {
+            "solution": {"kind": "return_refund", "amount": 105000},
+            "reason_code": "other",
+            "rationale": "Return it.",
+        },
     )
     shipped = decided.act("buyer", "ship_return")
     escalated = shipped.act("system", "auto_escalate", at=shipped.complaint.due_at + MS)
@@ -400,7 +404,9 @@ def test_a_review_must_be_requested_within_the_inactivity_period(reach, who):
     until = decided.complaint.review_until
     assert until == decided.complaint.decided_at + Deadlines().inactivity
     assert decided.act(who, "request_review", at=until - MS).complaint.state == "awaiting_care"
-    assert decided.act(who, "request_review", at=until).complaint.state == "awaiting_care"
+    # At `review_until` itself the window has closed: the held settlement is due then.
+    with pytest.raises(NotAllowed, match="has passed"):
+        decided.act(who, "request_review", at=until)
     with pytest.raises(NotAllowed, match="has passed"):
         decided.act(who, "request_review", at=until + MS)
 
@@ -479,7 +485,9 @@ def test_the_buyer_accepting_an_offer_routes_by_its_kind(story, solution, state,
 )
 def test_a_decision_routes_by_the_kind_of_solution(reach, solution, state, outcome):
     decided = reach("in_mediation").act(
-        "agent1", "decide", {"solution": solution, "rationale": "Per the evidence."}
+        "agent1",
+        "decide",
+        {"solution": solution, "reason_code": "other", "rationale": "Per the evidence."},
     )
     assert (decided.complaint.state, decided.complaint.outcome) == (state, outcome)
     assert decided.complaint.resolution["how"] == "decided"
@@ -518,7 +526,9 @@ def test_release_to_seller_is_a_care_decision_only(reach, opening_request, actor
         with pytest.raises(Invalid) as refused:
             reach(path).act(who, "propose", release)
         assert "solution.kind" in refused.value.errors
-    decided = reach("in_mediation").act("agent1", "decide", {**release, "rationale": "Delivered."})
+    decided = reach("in_mediation").act(
+        "agent1", "decide", {**release, "reason_code": "other", "rationale": "Delivered."}
+    )
     assert decided.complaint.outcome == "decided"
 
 
@@ -536,7 +546,7 @@ def test_an_amount_must_be_above_zero_and_at_most_the_order_total(
         lambda: reach("awaiting_seller").act("seller", "propose", {"solution": solution}),
         lambda: reach("awaiting_buyer").act("buyer", "propose", {"solution": solution}),
         lambda: reach("in_mediation").act(
-            "agent1", "decide", {"solution": solution, "rationale": "x"}
+            "agent1", "decide", {"solution": solution, "reason_code": "other", "rationale": "x"}
         ),
     ]
     for attempt in attempts:
@@ -639,6 +649,7 @@ def test_the_agent_who_decided_a_review_may_take_a_later_escalation_that_is_no_r
         "decide",
         {
             "solution": {"kind": "return_refund", "amount": 105000},
+            "reason_code": "other",
             "rationale": "Return it, then the refund.",
         },
     )

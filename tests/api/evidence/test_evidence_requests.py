@@ -32,6 +32,7 @@ from tests.support.parties import AUDITOR, BUYER, CARE, CARE_2, SELLER
 
 DECISION = {
     "solution": {"kind": "refund", "amount": 45000},
+    "reason_code": "other",
     "rationale": "Video menunjukkan cacat.",
 }
 

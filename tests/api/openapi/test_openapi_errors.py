@@ -47,7 +47,12 @@ def test_errors_answer_as_the_spec_says(wire, spec, monkeypatch):
     # 403: a role that may never do it.
     assert open_complaint(wire, complaint_body("INV-9999"), SELLER).status_code == 403
     assert act(wire, cid, "propose", AUDITOR, offer).status_code == 403
-    assert act(wire, cid, "decide", BUYER, {**offer, "rationale": "x"}).status_code == 403
+    assert (
+        act(
+            wire, cid, "decide", BUYER, {**offer, "reason_code": "other", "rationale": "x"}
+        ).status_code
+        == 403
+    )
     assert post_message(wire, cid, AUDITOR, "Halo").status_code == 403
 
     # 409: a second open complaint on the order; an action not allowed now.

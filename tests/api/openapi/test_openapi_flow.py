@@ -123,7 +123,13 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
     ]
 
     # The decision waits until care has reviewed what answered its request.
-    unread = act(wire, cid, "decide", CARE, {**refund_40000, "rationale": "Belum dibaca."})
+    unread = act(
+        wire,
+        cid,
+        "decide",
+        CARE,
+        {**refund_40000, "reason_code": "other", "rationale": "Belum dibaca."},
+    )
     assert unread.status_code == 409 and "reviewed" in unread.get_json()["detail"]
     checked = review_evidence(wire, cid, photo["id"], CARE_2, {"note": "Robek terlihat jelas."})
     assert checked.status_code == 200 and checked.headers["ETag"]
@@ -134,7 +140,7 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
         cid,
         "decide",
         CARE,
-        {**refund_40000, "rationale": "Foto menunjukkan robek."},
+        {**refund_40000, "reason_code": "other", "rationale": "Foto menunjukkan robek."},
     )
     assert decided.get_json()["outcome"] == "decided"
     assert post_message(wire, cid, BUYER, "Halo?").status_code == 409
@@ -142,7 +148,11 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
     assert review.get_json()["state"] == "awaiting_care"
     assert act(wire, cid, "assign", CARE).status_code == 409  # the decider may not review
     assert act(wire, cid, "assign", CARE_2, {}).status_code == 200
-    return_refund = {"solution": {"kind": "return_refund", "amount": 45000}, "rationale": "Retur."}
+    return_refund = {
+        "solution": {"kind": "return_refund", "amount": 45000},
+        "reason_code": "other",
+        "rationale": "Retur.",
+    }
     assert act(wire, cid, "decide", CARE_2, return_refund).get_json()["state"] == "awaiting_return"
     shipment = {"courier": "JNE", "tracking_number": "JNE-0001234"}
     assert act(wire, cid, "ship_return", BUYER, shipment).get_json()["state"] == "return_shipped"

@@ -1,0 +1,67 @@
+"""The reads that find settlements: one by its id, a page of them, the held ones now due.
+
+A settlement lives in its complaint's projection (`Complaint.settlement`); these read the
+complaints collection by the settlement's own fields (indexes in `documents.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from ..domain.events import iso
+from ..domain.projection import Complaint
+from ..domain.settlements import HELD
+from .documents import ComplaintDocument
+from .errors import guarded
+from .eventstore import complaint_from_mongo
+
+# Settlement ids are 24 lower-case hex digits: every one lies in ["0", "g").
+_ALL_IDS = ("0", "g")
+
+
+@guarded
+def complaint_with(settlement_id: str) -> str | None:
+    """The id of the complaint whose settlement this is, if any (`by_settlement`)."""
+    doc = ComplaintDocument._get_collection().find_one({"settlement.id": settlement_id}, {"_id": 1})
+    return doc["_id"] if doc else None
+
+
+@guarded
+def page(
+    match: Mapping[str, str | tuple[str, ...]],
+    *,
+    status: str | None = None,
+    channel: str | None = None,
+    before: str | None = None,
+    limit: int = 20,
+) -> list[Complaint]:
+    """Complaints with a settlement (of `status`, on `channel`), the newest settlement first,
+    those older than `before` (the previous page's last settlement id). `match` is the
+    caller's visibility (`access.visibility_filter`)."""
+    query: dict[str, Any] = {}
+    allowed = match.get("channel")
+    if channel is not None:
+        query["channel"] = channel if allowed is None or channel in allowed else "\0none"
+    elif isinstance(allowed, tuple):
+        query["channel"] = {"$in": list(allowed)}
+    if status is not None:
+        query["settlement.status"] = status
+    low, high = _ALL_IDS
+    query["settlement.id"] = {"$gte": low, "$lt": before or high}
+    cursor = ComplaintDocument._get_collection().find(query).sort("settlement.id", -1).limit(limit)
+    return [complaint_from_mongo(doc) for doc in cursor]
+
+
+@guarded
+def due(now: datetime, limit: int | None = None) -> list[str]:
+    """Ids of complaints whose held settlement is due at `now` (`settlement_due`), the
+    longest due first."""
+    query = {"settlement.status": HELD, "settlement.release_at": {"$gte": "0", "$lte": iso(now)}}
+    cursor = (
+        ComplaintDocument._get_collection().find(query, {"_id": 1}).sort("settlement.release_at", 1)
+    )
+    if limit:
+        cursor = cursor.limit(limit)
+    return [doc["_id"] for doc in cursor]
