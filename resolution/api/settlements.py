@@ -49,7 +49,7 @@ def get_settlement(sid: str) -> Response:
 
 
 @bp.post("/<sid>/confirm")
-def confirm(sid: str) -> Response:
+def confirm_settlement(sid: str) -> Response:
     actor = authenticated()
     check_settles(actor, "confirm")  # 403 before the body is read
     sid = _settlement_id(sid)
@@ -60,7 +60,7 @@ def confirm(sid: str) -> Response:
 
 
 @bp.post("/<sid>/fail")
-def fail(sid: str) -> Response:
+def fail_settlement(sid: str) -> Response:
     actor = authenticated()
     check_settles(actor, "fail")
     sid = _settlement_id(sid)
@@ -71,7 +71,7 @@ def fail(sid: str) -> Response:
 
 
 @bp.post("/<sid>/retry")
-def retry(sid: str) -> Response:
+def retry_settlement(sid: str) -> Response:
     actor = authenticated()
     check_settles(actor, "retry")
     sid = _settlement_id(sid)

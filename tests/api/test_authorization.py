@@ -237,17 +237,19 @@ def test_who_may_do_what_in_awaiting_seller(client, ids, endpoint, caller):
         assert_unchanged(before)
         return
 
-    # A write: one event for this complaint, and nothing else changed.
+    # A write: one event for this complaint (and, when it closed it, its settlement's
+    # request), and nothing else changed.
     after = stored()
     assert [d for d in after["complaints"] if d["_id"] != complaint_id] == [
         d for d in before["complaints"] if d["_id"] != complaint_id
     ]
     new_events = [e for e in after["events"] if e not in before["events"]]
-    assert [(e["complaint_id"], e["seq"], e["type"]) for e in new_events] == [
-        (complaint_id, 2, endpoint)
-    ]
+    expected = [(complaint_id, 2, endpoint)]
+    if body.get("state") == "closed":
+        expected.append((complaint_id, 3, "settlement_requested"))
+    assert [(e["complaint_id"], e["seq"], e["type"]) for e in new_events] == expected
     complaint = ComplaintDocument.objects.get(id=complaint_id)
-    assert complaint.version == 2
+    assert complaint.version == len(expected) + 1
     if endpoint == "message":
         assert body["type"] == "message" and complaint.state == "awaiting_seller"
     else:

@@ -58,6 +58,7 @@ def decided_case(client) -> str:
         content_type="multipart/form-data",
     )
     assert sent.status_code == 201
+    ktp_id = sent.get_json()["id"]
     parcel = {"kind": "tracking", "courier": "J&T", "tracking_number": "JP1234567890"}
     assert (
         client.post(f"/v1/complaints/{cid}/evidence", json=parcel, headers=SELLER).status_code
@@ -67,8 +68,9 @@ def decided_case(client) -> str:
     act(client, cid, "assign", CARE)
     decision = {
         "solution": {"kind": "refund", "amount": 45000},
-        "reason_code": "other",
+        "reason_code": "damaged",
         "rationale": "Foto jelas.",
+        "evidence_considered": [ktp_id],
     }
     act(client, cid, "decide", CARE, decision)
     return cid

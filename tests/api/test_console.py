@@ -393,17 +393,27 @@ def test_care_takes_a_case_from_assignment_to_decision_through_the_forms(client)
         cid,
         "decide",
         "form-decide",
-        {"kind": "refund", "amount": "45000", "rationale": "Video menunjukkan kerusakan."},
+        {
+            "kind": "refund",
+            "amount": "45000",
+            "reason_code": "damaged",
+            "rationale": "Video menunjukkan kerusakan.",
+            "considered": sent["id"],
+        },
     )
     assert decided.status_code == 302
     closed = complaint(client, cid)
     assert (closed["state"], closed["outcome"]) == ("closed", "decided")
     assert closed["resolution"]["solution"] == {"kind": "refund", "amount": 45000}
+    assert closed["resolution"]["reason_code"] == "damaged"
+    assert [item["id"] for item in closed["resolution"]["evidence_considered"]] == [sent["id"]]
     final = client.get(f"/console/complaints/{cid}?lang=en")
     text = text_of(final)
     assert "The decision is recorded." in text  # the agent switched to English above
     assert "The care team (agent-1) decided: a refund of Rp 45.000." in text
     assert "The complaint is closed: the care team decided." in text
+    assert "The item arrived damaged" in text  # the reason code's label
+    assert "held until the review window closes" in text  # the settlement waits for it
     assert "Kami putuskan besok." in text
     assert 'id="form-decide"' not in final.get_data(as_text=True)
 
@@ -417,7 +427,14 @@ def test_a_decision_for_an_exchange_takes_the_items_chosen(client):
         cid,
         "decide",
         "form-decide",
-        {"kind": "exchange", "amount": "999", "qty-0": "1", "qty-1": "", "rationale": "Tukar."},
+        {
+            "kind": "exchange",
+            "amount": "999",
+            "qty-0": "1",
+            "qty-1": "",
+            "reason_code": "wrong_item",
+            "rationale": "Tukar.",
+        },
     )
     assert decided.status_code == 302
     closed = complaint(client, cid)
@@ -437,7 +454,12 @@ def test_an_amount_over_the_order_total_is_a_readable_refusal(client):
         cid,
         "decide",
         "form-decide",
-        {"kind": "refund", "amount": "999999", "rationale": "Terlalu banyak."},
+        {
+            "kind": "refund",
+            "amount": "999999",
+            "reason_code": "damaged",
+            "rationale": "Terlalu banyak.",
+        },
     )
     assert refused.status_code == 422
     text = text_of(refused)
@@ -470,6 +492,7 @@ def test_a_stale_page_is_refused_with_a_clear_message_and_the_typed_text_kept(cl
         "version": seen,
         "kind": "refund",
         "amount": "45000",
+        "reason_code": "other",
         "rationale": "Keputusan saya.",
     }
     stale = client.post(f"/console/complaints/{cid}/decide?lang=en", data=data)

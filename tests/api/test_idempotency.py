@@ -67,7 +67,7 @@ def test_action_retried_with_its_key_replays_without_a_second_event(client):
     later = client.post(path, json=offer, headers=key("propose-1", SELLER))
     assert_replay_of(first, later)
     assert later.get_json()["state"] == "awaiting_buyer"
-    assert event_count(cid) == 3
+    assert event_count(cid) == 4  # the accept closed it: and its settlement was requested
 
 
 def test_message_retried_with_its_key_replays_without_a_second_event(client):
@@ -154,7 +154,8 @@ def test_keys_belong_to_their_caller(client):
 def test_a_refused_request_is_not_remembered(client):
     """Only successes are recorded: a 409 under a key leaves the key free for a later success."""
     cid = open_complaint(client)
-    body = complaint_body()
+    # (An exchange: once the first complaint closes, it has settled all the order held.)
+    body = complaint_body(requested_solution={"kind": "exchange", "items": [{"sku": "TOPI", "qty": 1}]})
     taken = client.post("/v1/complaints", json=body, headers=key("reopen", BUYER))
     assert taken.status_code == 409  # the order has an open complaint
 
@@ -174,7 +175,7 @@ def test_a_refused_request_is_not_remembered(client):
     assert accepted.status_code == 200 and REPLAYED not in accepted.headers
     assert accepted.get_json()["state"] == "closed"
     assert_replay_of(accepted, client.post(path, json={}, headers=key("accept-1", BUYER)))
-    assert event_count(cid) == 3
+    assert event_count(cid) == 4  # open, propose, accept and its settlement's request
 
     # The refused open did not take its key either: now that the order is free, it opens.
     reopened = client.post("/v1/complaints", json=body, headers=key("reopen", BUYER))

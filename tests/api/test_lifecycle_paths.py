@@ -505,10 +505,14 @@ def test_second_complaint_on_an_order_is_refused_until_the_first_is_closed(clien
     assert client.post("/v1/complaints", json=other_channel, headers=BUYER).status_code == 201
 
     assert take(client, first, s("seller", "accept")).get_json()["state"] == "closed"
-    reopened = client.post("/v1/complaints", json=complaint_body(), headers=BUYER)
+    # (An exchange: the first complaint's settlement moved all the order held.)
+    exchange = complaint_body(
+        requested_solution={"kind": "exchange", "items": [{"sku": "TOPI", "qty": 1}]}
+    )
+    reopened = client.post("/v1/complaints", json=exchange, headers=BUYER)
     assert reopened.status_code == 201, reopened.get_json()
     assert reopened.get_json()["id"] != first
-    assert client.post("/v1/complaints", json=complaint_body(), headers=BUYER).status_code == 409
+    assert client.post("/v1/complaints", json=exchange, headers=BUYER).status_code == 409
 
 
 def test_if_match_current_version_is_accepted_and_a_stale_one_gets_412(client):
@@ -536,7 +540,9 @@ def test_if_match_current_version_is_accepted_and_a_stale_one_gets_412(client):
     assert weak.status_code == 200 and weak.get_json()["state"] == "closed"
     bad = take(client, cid, s("buyer", "message", {"body": "?"}), {"If-Match": "latest"})
     assert bad.status_code == 422
-    assert_log_holds(client, cid, ["open", "message", "propose", "message", "accept"])
+    assert_log_holds(
+        client, cid, ["open", "message", "propose", "message", "accept", "settlement_requested"]
+    )
 
 
 def test_complaints_are_listed_newest_first_a_page_at_a_time(client):

@@ -223,11 +223,15 @@ def test_a_refund_is_capped_by_what_the_order_still_holds(client):
     assert (problem["refundable"], problem["held_amount"], problem["refunded"]) == (40000, 40000, 0)
     assert "40000" in problem["detail"]
     opened = client.post("/v1/complaints", json=opening(amount=30000), headers=BUYER).get_json()
-    accepted = client.post(f"/v1/complaints/{opened['id']}/actions/withdraw", headers=BUYER)
-    assert accepted.status_code == 200
-    # Withdrawn: nothing was refunded, the whole of what is held can still be asked for.
-    again = client.post("/v1/complaints", json=opening(amount=40000), headers=BUYER)
-    assert again.status_code == 201, again.get_json()
+    withdrawn = client.post(f"/v1/complaints/{opened['id']}/actions/withdraw", headers=BUYER)
+    assert withdrawn.status_code == 200
+    # Withdrawn: the settlement released all that was held to the seller, and nothing is left
+    # for another complaint on the order to ask back.
+    assert withdrawn.get_json()["settlement"]["to_seller"] == 40000
+    again = client.post("/v1/complaints", json=opening(amount=1), headers=BUYER)
+    problem = again.get_json()
+    assert again.status_code == 422
+    assert (problem["refundable"], problem["refunded"], problem["settled"]) == (0, 0, 40000)
 
 
 def test_a_change_to_the_order_reaches_its_open_complaint_as_an_event(client):

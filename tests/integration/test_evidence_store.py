@@ -117,7 +117,7 @@ def test_a_complaint_closed_between_the_check_and_the_commit_keeps_no_file(
     with pytest.raises(NotAllowed):
         evidence_service.add_evidence(context, SELLER, cid, {"kind": "document"}, _pdf(), "a.pdf")
     assert _files() == [] and _chunks() == 0
-    assert _events(cid) == ["open", "withdraw"]
+    assert _events(cid) == ["open", "withdraw", "settlement_requested"]
 
 
 def test_an_unexpected_failure_while_committing_deletes_the_file(context, cid, monkeypatch):

@@ -37,6 +37,12 @@ DECISION = {
 }
 
 
+def decision_on(client, cid: str) -> dict:
+    """`DECISION`, considering all of the complaint's evidence."""
+    items = client.get(f"/v1/complaints/{cid}/evidence", headers=CARE).get_json()["items"]
+    return {**DECISION, "evidence_considered": [item["id"] for item in items]}
+
+
 def test_messages_may_point_at_the_complaints_evidence_only(client):
     cid = open_complaint(client)
     eid = upload(client, cid, BUYER, "photo", jpeg()).get_json()["id"]
@@ -75,7 +81,7 @@ def test_decide_waits_for_the_requested_evidence_and_its_review(client):
     assert shown["turn"] == "seller"
     assert shown["evidence_request"]["party"] == "seller"
     assert shown["evidence_request"]["what"] == "Video unboxing paket."
-    refused = assert_problem(post_action(client, cid, "decide", CARE, DECISION), 409)
+    refused = assert_problem(post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409)
     assert "evidence" in refused["detail"]
     assert "decide" not in refused["allowed_actions"]
     assert "decide" not in complaint(client, cid)["allowed_actions"]
@@ -87,7 +93,7 @@ def test_decide_waits_for_the_requested_evidence_and_its_review(client):
     assert shown["turn"] == "care"
     assert shown["evidence_request"]["answered_at"]
     assert shown["evidence_request"]["answer_ids"] == [eid]
-    refused = assert_problem(post_action(client, cid, "decide", CARE, DECISION), 409)
+    refused = assert_problem(post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409)
     assert "evidence" in refused["detail"] and "review" in refused["detail"]
 
     assert_problem(review(client, cid, eid, BUYER), 403)
@@ -103,7 +109,7 @@ def test_decide_waits_for_the_requested_evidence_and_its_review(client):
     assert_problem(review(client, cid, eid, CARE), 409)
     assert len(of_type(client, cid, "evidence_reviewed")) == 1
 
-    decided = post_action(client, cid, "decide", CARE, DECISION)
+    decided = post_action(client, cid, "decide", CARE, decision_on(client, cid))
     assert decided.status_code == 200, decided.get_json()
     assert decided.get_json()["state"] == "closed"
     assert decided.get_json()["outcome"] == "decided"
@@ -116,9 +122,9 @@ def test_an_unanswered_request_stops_blocking_at_its_due_time(client, clock):
     request = request_evidence(client, cid, due_at=due.isoformat())
     assert datetime.fromisoformat(request["due_at"]) == due
     clock.advance(hours=5, minutes=59)
-    assert_problem(post_action(client, cid, "decide", CARE, DECISION), 409)
+    assert_problem(post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409)
     clock.advance(minutes=1)
-    decided = post_action(client, cid, "decide", CARE, DECISION)
+    decided = post_action(client, cid, "decide", CARE, decision_on(client, cid))
     assert decided.status_code == 200, decided.get_json()
     assert decided.get_json()["outcome"] == "decided"
 
@@ -130,7 +136,7 @@ def test_an_answer_by_message_alone_settles_the_request(client):
     body = {"body": "Kami tidak merekam video unboxing.", "answers": request["id"]}
     assert client.post(url, json=body, headers=SELLER).status_code == 201
     assert complaint(client, cid)["turn"] == "care"
-    assert post_action(client, cid, "decide", CARE, DECISION).status_code == 200
+    assert post_action(client, cid, "decide", CARE, decision_on(client, cid)).status_code == 200
 
 
 def test_answers_must_name_the_request_made_to_the_caller(client):
@@ -159,7 +165,7 @@ def test_evidence_from_the_other_party_does_not_answer_the_request(client):
     shown = complaint(client, cid)
     assert shown["turn"] == "seller"
     assert not shown["evidence_request"].get("answered_at")
-    assert_problem(post_action(client, cid, "decide", CARE, DECISION), 409)
+    assert_problem(post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409)
 
 
 def test_review_refused_on_a_closed_complaint(client):
@@ -216,7 +222,7 @@ def test_done_when(client, clock):
     assert complaint(client, cid, SELLER)["turn"] == "seller"
     assert (
         "evidence"
-        in assert_problem(post_action(client, cid, "decide", CARE, DECISION), 409)["detail"]
+        in assert_problem(post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409)["detail"]
     )
     clock.advance(hours=2)
     video = upload(client, cid, SELLER, "video", mp4(), "unboxing.mp4", answers=request["id"])
@@ -224,10 +230,10 @@ def test_done_when(client, clock):
     steps += ["evidence_added"]
     video_id = video.get_json()["id"]
     assert complaint(client, cid)["turn"] == "care"
-    assert_problem(post_action(client, cid, "decide", CARE, DECISION), 409)
+    assert_problem(post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409)
     assert review(client, cid, video_id, CARE, "Kaos sudah sobek saat dibuka.").status_code == 200
     steps += ["evidence_reviewed"]
-    decided = post_action(client, cid, "decide", CARE, DECISION)
+    decided = post_action(client, cid, "decide", CARE, decision_on(client, cid))
     assert decided.status_code == 200, decided.get_json()
     steps += ["decide"]
 

@@ -33,6 +33,10 @@ WITHOUT_IF_MATCH = {
     "/v1/webhooks",
     "/v1/webhooks/{id}/rotate-secret",
     "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+    # A settlement's answers are final by content, not by version.
+    "/v1/settlements/{id}/confirm",
+    "/v1/settlements/{id}/fail",
+    "/v1/settlements/{id}/retry",
 }
 # Path variables as Flask names them, and as the spec does.
 PATH_VARIABLES = {
@@ -40,6 +44,7 @@ PATH_VARIABLES = {
     "eid": "evidence_id",
     "wid": "id",
     "did": "delivery_id",
+    "sid": "id",
     "channel": "channel",
     "order_id": "order_id",
 }

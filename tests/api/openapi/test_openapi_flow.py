@@ -9,7 +9,7 @@ import hashlib
 
 from resolution.domain.lifecycle import PERSON_ACTIONS
 from tests.support.bodies import complaint_body, png
-from tests.support.parties import AUDITOR, BUYER, CARE, CARE_2, SELLER
+from tests.support.parties import AUDITOR, BUYER, CARE, CARE_2, MARKETPLACE, SELLER
 from tests.support.spec import EVIDENCE, EVIDENCE_FILE, EVIDENCE_REVIEW, action_path
 from tests.support.wire import (
     act,
@@ -140,9 +140,15 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
         cid,
         "decide",
         CARE,
-        {**refund_40000, "reason_code": "other", "rationale": "Foto menunjukkan robek."},
+        {
+            **refund_40000,
+            "reason_code": "damaged",
+            "rationale": "Foto menunjukkan robek.",
+            "evidence_considered": [photo["id"], ktp["id"]],
+        },
     )
     assert decided.get_json()["outcome"] == "decided"
+    assert decided.get_json()["settlement"]["status"] == "held"
     assert post_message(wire, cid, BUYER, "Halo?").status_code == 409
     review = act(wire, cid, "request_review", SELLER, {"reason": "Kami keberatan."})
     assert review.get_json()["state"] == "awaiting_care"
@@ -150,8 +156,9 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
     assert act(wire, cid, "assign", CARE_2, {}).status_code == 200
     return_refund = {
         "solution": {"kind": "return_refund", "amount": 45000},
-        "reason_code": "other",
+        "reason_code": "not_as_described",
         "rationale": "Retur.",
+        "evidence_considered": [photo["id"]],
     }
     assert act(wire, cid, "decide", CARE_2, return_refund).get_json()["state"] == "awaiting_return"
     shipment = {"courier": "JNE", "tracking_number": "JNE-0001234"}
@@ -181,6 +188,34 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
     # Complaint C: withdrawn at once.
     c = open_complaint(wire, complaint_body("INV-1003")).get_json()["id"]
     assert act(wire, c, "withdraw", BUYER).get_json()["outcome"] == "withdrawn"
+
+    # Settlements: the payment system's to-do list, its answers, care's retry.
+    settlements = wire("get", "/v1/settlements", query={"status": "requested"}, headers=MARKETPLACE)
+    to_pay = {item["complaint_id"]: item for item in settlements.get_json()["items"]}
+    assert set(to_pay) == {cid, b, c}
+    assert (to_pay[cid]["to_buyer"], to_pay[c]["to_buyer"]) == (45000, 0)
+    paid = wire(
+        "post",
+        "/v1/settlements/{id}/confirm",
+        id=to_pay[cid]["id"],
+        json={"reference": "PAY-1"},
+        headers=MARKETPLACE,
+    )
+    assert paid.get_json()["status"] == "confirmed"
+    sid = to_pay[b]["id"]
+    failed = wire(
+        "post",
+        "/v1/settlements/{id}/fail",
+        id=sid,
+        json={"reason": "Ditolak."},
+        headers=MARKETPLACE,
+    )
+    assert failed.get_json()["status"] == "failed"
+    assert (
+        wire("post", "/v1/settlements/{id}/retry", id=sid, json={}, headers=CARE).status_code == 200
+    )
+    assert wire("get", "/v1/settlements/{id}", id=sid, headers=AUDITOR).status_code == 200
+    assert wire("get", "/v1/settlements", headers=BUYER).status_code == 403
 
     # Reading: lists a page at a time, the event log to its end.
     for who in (BUYER, SELLER, CARE, AUDITOR):
