@@ -44,6 +44,7 @@ def list_settlements() -> Response:
 @bp.get("/<sid>")
 def get_settlement(sid: str) -> Response:
     actor = authenticated()
+    service.check_reads(actor)  # 403 before the id is looked at
     complaint = service.get_settlement(context(), actor, _settlement_id(sid))
     return json_response(views.settlement_as_seen(complaint))
 

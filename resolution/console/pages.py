@@ -138,7 +138,8 @@ def case_page(
     evidence = [views.evidence_as_seen(item, me) for item in complaint.evidence]
     forms = _forms(complaint, evidence)
     for name, form in (submitted or {}).items():
-        form.version.data = str(complaint.version)
+        if hasattr(form, "version"):  # a form that acts at a version: now the current one
+            form.version.data = str(complaint.version)
         forms[name] = form
     page = render_template(
         "console/case.html",

@@ -24,7 +24,8 @@ from .unit_of_work import Context, Idempotency, Recorded, change
 MAX_PAGE = 100
 
 
-def _readers(actor: Actor) -> None:
+def check_reads(actor: Actor) -> None:
+    """403 for anyone but the payment system, care and auditors (before anything is read)."""
     if not (actor.is_staff or actor.role is Role.INTEGRATION):
         raise Forbidden(
             "Settlements are read by the payment system (an integration token), care and "
@@ -43,7 +44,7 @@ def list_settlements(
 ) -> tuple[list[Complaint], str | None]:
     """The complaints with a settlement the actor may see (an integration: of its channels),
     the newest settlement first, a page at a time; the cursor is the last settlement's id."""
-    _readers(actor)
+    check_reads(actor)
     limit = max(1, min(limit, MAX_PAGE))
     found = store.page(
         visibility_filter(actor), status=status, channel=channel, before=cursor, limit=limit + 1
@@ -62,7 +63,7 @@ def _complaint_id(actor: Actor, settlement_id: str) -> str:
 def get_settlement(ctx: Context, actor: Actor, settlement_id: str) -> Complaint:
     """The complaint whose settlement this is, for those who may read settlements and see it
     (another channel's is unknown to an integration: 404, as for its complaint)."""
-    _readers(actor)
+    check_reads(actor)
     complaint = eventstore.load(_complaint_id(actor, settlement_id))
     if complaint is None or not can_see(actor, complaint):
         raise NotFound(f"There is no settlement {settlement_id}.")

@@ -155,7 +155,9 @@ def test_a_refused_request_is_not_remembered(client):
     """Only successes are recorded: a 409 under a key leaves the key free for a later success."""
     cid = open_complaint(client)
     # (An exchange: once the first complaint closes, it has settled all the order held.)
-    body = complaint_body(requested_solution={"kind": "exchange", "items": [{"sku": "TOPI", "qty": 1}]})
+    body = complaint_body(
+        requested_solution={"kind": "exchange", "items": [{"sku": "TOPI", "qty": 1}]}
+    )
     taken = client.post("/v1/complaints", json=body, headers=key("reopen", BUYER))
     assert taken.status_code == 409  # the order has an open complaint
 

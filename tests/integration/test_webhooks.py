@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from resolution.service.sweeper import sweep
 from resolution.store.documents import EventDocument, WebhookDelivery
 from resolution.web.app import create_app
 from resolution.workers import deliverer
@@ -308,3 +309,35 @@ def test_the_readme_receiver_takes_every_change_once(client, context, clock):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_payment_system_is_told_each_settlement_step(client, context, clock, receiver):
+    """Subscribed to the settlement's steps only, the payment system gets the request when the
+    decision's review window closes, then each answer and care's retry, in order."""
+    steps = ["settlement_requested", "settlement_failed", "settlement_retried"]
+    subscribe(client, receiver.url, types=[*steps, "settlement_confirmed"])
+    cid = a_lifecycle(client)
+    assert deliverer.run(context).delivered == 0  # held for the review window: nothing to pay
+    decided = client.get(f"/v1/complaints/{cid}", headers=BUYER).get_json()
+    clock.now = datetime.fromisoformat(decided["review_until"])
+    assert sweep(context, clock.now)["settlement_requested"] == 1
+    assert deliverer.run(context).delivered == 1
+    (asked,) = receiver.payloads()
+    assert asked["type"] == "settlement_requested"
+    settlement = asked["complaint"]["settlement"]
+    assert (settlement["to_buyer"], settlement["to_seller"]) == (45000, 60000)
+    assert asked["complaint"]["resolution"]["reason_label"]["id"]  # both languages travel
+
+    market = auth("integration", "payments", channels=("tokopedia",))
+    sid = settlement["id"]
+    failed = client.post(f"/v1/settlements/{sid}/fail", json={"reason": "Ditolak."}, headers=market)
+    assert failed.status_code == 200
+    assert client.post(f"/v1/settlements/{sid}/retry", json={}, headers=CARE).status_code == 200
+    paid = client.post(f"/v1/settlements/{sid}/confirm", json={"reference": "P-1"}, headers=market)
+    assert paid.status_code == 200
+    assert deliverer.run(context).delivered == 3
+    got = receiver.payloads()
+    assert [p["type"] for p in got] == [*steps, "settlement_confirmed"]
+    assert got[-1]["data"] == {"settlement_id": sid, "attempt": 2, "reference": "P-1"}
+    assert got[-1]["complaint"]["settlement"]["status"] == "confirmed"
+    assert [p["seq"] for p in got] == sorted(p["seq"] for p in got)

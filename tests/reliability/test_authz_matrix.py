@@ -138,9 +138,17 @@ class Target:
     webhook: str = ""  # own, other, absent, junk
     delivery: str = ""  # own, other, absent
     order: str = ""  # the order of complaint A-D, "absent", "junk"
+    settlement: str = ""  # own (its channel's), other (another channel's), absent, junk
 
     def __str__(self) -> str:
-        parts = (self.complaint, self.evidence, self.webhook, self.delivery, self.order)
+        parts = (
+            self.complaint,
+            self.evidence,
+            self.webhook,
+            self.delivery,
+            self.order,
+            self.settlement,
+        )
         return "/".join(p for p in parts if p)
 
 
@@ -249,6 +257,38 @@ def public(role: str, t: Target) -> int:
     return 200
 
 
+SETTLEMENT_TARGETS = [Target(settlement=k) for k in ("own", "other", "absent", "junk")]
+
+
+def on_settlement_read(role: str, t: Target) -> int:
+    """Read by the payment system (its channels'), care and auditors; 403 for the parties."""
+    if role == "none":
+        return 401
+    if role in ("buyer", "seller"):
+        return 403
+    if t.settlement in ("absent", "junk"):
+        return 404
+    return 200 if role != "integration" or t.settlement == "own" else 404
+
+
+def on_settlement_step(taker: str, success: int) -> Callable[[str, Target], int]:
+    """Answered by the payment system of the channel (confirm, fail) or retried by care; the
+    world's settlements are `requested`, so a retry of one is 409."""
+
+    def expect(role: str, t: Target) -> int:
+        if role == "none":
+            return 401
+        if role != taker:
+            return 403
+        if t.settlement in ("absent", "junk"):
+            return 404
+        if role == "integration" and t.settlement != "own":
+            return 404
+        return success
+
+    return expect
+
+
 def console_page(role: str, t: Target) -> int | str:
     """Care only; anyone else (whatever token it holds) is sent to sign in (302)."""
     if role != "care":
@@ -319,6 +359,20 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "console.message"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.request_evidence"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.review"): Row(console_form, EVIDENCE_TARGETS),
+    ("POST", "console.retry_settlement"): Row(console_form, COMPLAINT_TARGETS),
+    ("GET", "settlements.list_settlements"): Row(
+        collection({"care": 200, "auditor": 200, "integration": 200})
+    ),
+    ("GET", "settlements.get_settlement"): Row(on_settlement_read, SETTLEMENT_TARGETS),
+    ("POST", "settlements.confirm_settlement"): Row(
+        on_settlement_step("integration", 200), SETTLEMENT_TARGETS
+    ),
+    ("POST", "settlements.fail_settlement"): Row(
+        on_settlement_step("integration", 200), SETTLEMENT_TARGETS
+    ),
+    ("POST", "settlements.retry_settlement"): Row(
+        on_settlement_step("care", 409), SETTLEMENT_TARGETS
+    ),
 }
 for _action in ACTION_ROLES:
     TABLE[("POST", f"complaints.action_{_action}")] = Row(on_action(_action), COMPLAINT_TARGETS)
@@ -335,6 +389,7 @@ class World:
     webhooks: dict[str, str]  # own/other -> subscription id
     deliveries: dict[str, str]  # own/other -> delivery id
     markers: dict[str, set[str]]  # complaint key -> strings that belong to it
+    settlements: dict[str, str]  # own/other -> the id of a requested settlement
     restricted: dict[tuple[str, str], set[str]]  # (key, item) -> its hidden content
     baseline: dict[str, list[dict]] = field(default_factory=dict)
     allowed: dict[tuple[str, str], list[str]] = field(default_factory=dict)
@@ -482,7 +537,15 @@ def _build(mongodb_uri: str) -> Iterator[World]:
         side: db["webhook_deliveries"].find_one({"subscription_id": webhooks[side]})["_id"]
         for side in ("own", "other")
     }
-    world = World(app, ctx, ids, evidence, webhooks, deliveries, markers, restricted)
+    # Two withdrawn complaints, on this integration's channel and on another: their
+    # settlements are requested (buyer-1's orders at shop-1, outside the four above).
+    settlements = {}
+    for side, channel in (("own", "tokopedia"), ("other", "tiktok_shop")):
+        withdrawn = complaint_body(f"INV-S-{side}", order=order(f"INV-S-{side}", channel=channel))
+        cid = _ok(c.post("/v1/complaints", json=withdrawn, headers=HEADERS["buyer"]), 201)["id"]
+        closed = c.post(f"/v1/complaints/{cid}/actions/withdraw", json={}, headers=HEADERS["buyer"])
+        settlements[side] = _ok(closed)["settlement"]["id"]
+    world = World(app, ctx, ids, evidence, webhooks, deliveries, markers, settlements, restricted)
     for role in READERS:
         for key in SEES[role]:
             shown = c.get(f"/v1/complaints/{ids[key]}", headers=HEADERS[role]).get_json()
@@ -538,6 +601,10 @@ def resolve(world: World, t: Target) -> dict[str, str]:
         values["wid"] = {"absent": ABSENT, "junk": JUNK}.get(t.webhook) or world.webhooks[t.webhook]
     if t.delivery:
         values["did"] = world.deliveries.get(t.delivery, ABSENT)
+    if t.settlement:
+        values["sid"] = {"absent": ABSENT, "junk": JUNK}.get(t.settlement) or world.settlements[
+            t.settlement
+        ]
     if t.order:
         values["channel"] = "tokopedia"
         values["order_id"] = {"absent": "INV-ABSENT-1", "junk": "junk order"}.get(
@@ -616,6 +683,14 @@ def send(world: World, method: str, endpoint: str, path: str, role: str):
         body = {"note": "Sudah dilihat."}
     elif endpoint == "webhooks.subscribe":
         body = {"url": "http://127.0.0.1:9/new-hook"}
+    elif endpoint == "settlements.confirm_settlement":
+        body = {"reference": "PAY-1"}
+    elif endpoint == "settlements.fail_settlement":
+        body = {"reason": "Ditolak bank."}
+    elif action == "decide":  # the evidence considered: all of this complaint's
+        key = next((k for k, cid in world.ids.items() if cid in path), None)
+        considered = [eid for (k, _), eid in world.evidence.items() if k == key]
+        body = {**BODIES["decide"], "evidence_considered": considered}
     elif action in BODIES:
         body = BODIES[action]
     else:

@@ -40,6 +40,7 @@ from resolution.domain.projection import replay
 from resolution.store import database, eventstore
 from resolution.store.documents import ComplaintDocument
 from tests.support.bodies import complaint_body
+from tests.support.gauntlet import acted_at
 from tests.support.http import PROBLEM
 from tests.support.parties import SECRET, headers_of
 from tests.support.servers import Reply, free_port, send
@@ -301,11 +302,11 @@ def check(service: Service, sent: list[Sent], tally: Tally, deadlines, label: st
                 tally.acknowledged += 1
                 version = reply.version
                 cid = reply.body.get("id") if request.kind == "open" else request.cid
-                at_version = [e for e in by_cid.get(cid, []) if e.seq == version]
+                acted = acted_at({e.seq: e for e in by_cid.get(cid, [])}, version)
                 if request.kind == "accept":
-                    ok = at_version and at_version[0].type == "accept"
+                    ok = acted is not None and acted.type == "accept"
                 else:
-                    ok = at_version and request.marker in by_marker and at_version[0] in found
+                    ok = acted is not None and request.marker in by_marker and acted in found
                 if not ok:
                     tally.events_lost += 1
                     tally.fault(f"{label}: acknowledged {request.kind} v{version} not in {cid}")

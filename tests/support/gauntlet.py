@@ -35,3 +35,24 @@ class Figures:
             return
         with self.path.open("a") as out:
             out.write(json.dumps({"part": part, "name": name, "value": value}) + "\n")
+
+
+def acted_at(by_seq, version: int):
+    """The event an acknowledged write recorded for its action, given the version it answered
+    (`by_seq`: the complaint's events by `seq`). A write that closed a complaint with money to
+    move also appended the settlement's request (`settlement_requested`, by the system) in the
+    same transaction: it answered that later version, and its action is the event before."""
+    event = by_seq.get(version)
+    if (
+        event is not None
+        and event.type == "settlement_requested"
+        and event.actor["role"] == "system"
+    ):
+        return by_seq.get(version - 1)
+    return event
+
+
+def versions_written(by_seq, version: int) -> set[int]:
+    """The `seq`s one acknowledged write appended: its action's, and its settlement request's."""
+    acted = acted_at(by_seq, version)
+    return {version} if acted is None or acted.seq == version else {acted.seq, version}

@@ -81,7 +81,9 @@ def test_decide_waits_for_the_requested_evidence_and_its_review(client):
     assert shown["turn"] == "seller"
     assert shown["evidence_request"]["party"] == "seller"
     assert shown["evidence_request"]["what"] == "Video unboxing paket."
-    refused = assert_problem(post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409)
+    refused = assert_problem(
+        post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409
+    )
     assert "evidence" in refused["detail"]
     assert "decide" not in refused["allowed_actions"]
     assert "decide" not in complaint(client, cid)["allowed_actions"]
@@ -93,7 +95,9 @@ def test_decide_waits_for_the_requested_evidence_and_its_review(client):
     assert shown["turn"] == "care"
     assert shown["evidence_request"]["answered_at"]
     assert shown["evidence_request"]["answer_ids"] == [eid]
-    refused = assert_problem(post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409)
+    refused = assert_problem(
+        post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409
+    )
     assert "evidence" in refused["detail"] and "review" in refused["detail"]
 
     assert_problem(review(client, cid, eid, BUYER), 403)
@@ -222,7 +226,9 @@ def test_done_when(client, clock):
     assert complaint(client, cid, SELLER)["turn"] == "seller"
     assert (
         "evidence"
-        in assert_problem(post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409)["detail"]
+        in assert_problem(post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409)[
+            "detail"
+        ]
     )
     clock.advance(hours=2)
     video = upload(client, cid, SELLER, "video", mp4(), "unboxing.mp4", answers=request["id"])
