@@ -7,12 +7,16 @@ DNS answers are the test's (the deliverer's resolver seam), and every receiver i
 from __future__ import annotations
 
 import datetime as dt
+import os
 import ssl
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -20,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from resolution.config import Config, ConfigError
 from resolution.service import Context
 from resolution.service.egress import DEADLINE, MAX_ANSWER, Egress
 from resolution.web.app import create_app
@@ -29,6 +34,7 @@ from tests.support.egress import ConnectProxy, Flood, RawServer, Redirect, Resol
 from tests.support.parties import BUYER, auth
 from tests.support.receiver import Receiver
 
+ROOT = Path(__file__).resolve().parents[2]
 MARKET = auth("integration", "market-1")
 PUBLIC = "93.184.215.14"  # a public address (no receiver of ours is there)
 NAMES = {"rebind.example": [PUBLIC], "hooks.example": ["127.0.0.1"]}
@@ -366,3 +372,60 @@ def _certificate(directory, name: str):
         )
     )
     return cert_path, key_path
+
+
+# --- RESOLUTION_WEBHOOK_PROXY ---------------------------------------------------------------
+
+
+def test_resolution_deliver_sends_through_the_configured_proxy(client, config):
+    receiver = Receiver()
+    proxy = ConnectProxy()
+    try:
+        subscribe(client, receiver.url)
+        an_event(client)
+        env = {
+            **os.environ,
+            "MONGODB_URI": config.mongodb_uri,
+            "RESOLUTION_DB_NAME": config.db_name,
+            "RESOLUTION_WEBHOOK_ALLOW_PRIVATE": "1",
+            "RESOLUTION_WEBHOOK_PROXY": proxy.url,
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "resolution", "deliver"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0 and "Delivered 1" in done.stdout, done.stderr
+        port = receiver.server.server_port
+        assert proxy.requests == [f"CONNECT 127.0.0.1:{port} HTTP/1.1"]
+        assert len(receiver.received) == 1
+    finally:
+        proxy.close()
+        receiver.close()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "ftp://proxy:21",
+        "proxy.internal:3128",
+        "http://proxy:3128/path",
+        "http://proxy:x",
+        "http://",
+    ],
+)
+def test_a_malformed_proxy_setting_stops_the_start(value):
+    with pytest.raises(ConfigError, match="RESOLUTION_WEBHOOK_PROXY"):
+        Config.from_env({"RESOLUTION_WEBHOOK_PROXY": value}, tokens=False)
+
+
+def test_the_proxy_setting_is_read_and_its_password_never_shown():
+    env = {"RESOLUTION_WEBHOOK_PROXY": "https://egress:s3cret@proxy.internal:4750"}
+    assert Config.from_env(env, tokens=False).webhook_proxy == env["RESOLUTION_WEBHOOK_PROXY"]
+    assert Config.from_env({}, tokens=False).webhook_proxy is None
+    with pytest.raises(ConfigError) as refused:
+        Config.from_env({"RESOLUTION_WEBHOOK_PROXY": "ftp://egress:s3cret@proxy:21"}, tokens=False)
+    assert "s3cret" not in str(refused.value)
