@@ -305,7 +305,11 @@ def deliver(loop: bool, interval: float, lease: float, data_dir: Path) -> None:
         configure_logging()
     with _connected(data_dir) as config:
         done = deliverer.run(
-            context_for(config), loop=loop, interval=interval, lease=timedelta(seconds=lease)
+            context_for(config),
+            loop=loop,
+            interval=interval,
+            lease=timedelta(seconds=lease),
+            proxy=config.webhook_proxy,
         )
         click.echo(
             f"Delivered {done.delivered}, failed {done.failed} (to retry), "

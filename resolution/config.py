@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .domain.deadlines import Deadlines, parse_duration
 from .domain.evidence import Limits
@@ -61,6 +62,9 @@ class Config:
     windows: Windows = field(default_factory=Windows)
     signing_key: str | None = None
     webhooks_allow_private: bool = False
+    # Every webhook delivery goes through this HTTP(S) proxy when set (a CONNECT tunnel to the
+    # address the deliverer checked).
+    webhook_proxy: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_leeway: timedelta = timedelta(seconds=30)
@@ -117,6 +121,7 @@ class Config:
             "evidence_limits": limits,
             "signing_key": env.get("RESOLUTION_SIGNING_KEY") or None,
             "webhooks_allow_private": _flag(env, "RESOLUTION_WEBHOOK_ALLOW_PRIVATE"),
+            "webhook_proxy": _proxy(env),
             "jwt_issuer": env.get("RESOLUTION_JWT_ISSUER") or None,
             "jwt_audience": env.get("RESOLUTION_JWT_AUDIENCE") or None,
             "jwt_leeway": _leeway(env),
@@ -177,6 +182,26 @@ def _body_timeout(env: Mapping[str, str]) -> timedelta:
     if not timedelta(0) < timeout < timedelta(seconds=60):
         raise ConfigError("RESOLUTION_BODY_TIMEOUT is above 0 and under gunicorn's 60 s timeout.")
     return timeout
+
+
+def _proxy(env: Mapping[str, str]) -> str | None:
+    """`RESOLUTION_WEBHOOK_PROXY`: `http://host:port` or `https://host:port`, with
+    `user:password@` when the proxy asks for it; nothing else (no path, query or fragment)."""
+    name = "RESOLUTION_WEBHOOK_PROXY"
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as error:
+        raise ConfigError(f"{name} is not a URL: {error}") from error
+    shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # no password
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} is an http:// or https:// proxy URL, not {shown!r}.")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(f"{name} names a proxy (scheme, host, port), not a path: {shown!r}.")
+    return text
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

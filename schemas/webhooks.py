@@ -60,6 +60,7 @@ class DeliverySchema(Schema):
     attempts = fields.Integer()
     last_status_code = fields.Integer(allow_none=True)
     last_error = fields.String(allow_none=True)
+    last_response = fields.String(allow_none=True)
     next_attempt_at = Instant(allow_none=True)
     created_at = Instant()
     delivered_at = Instant(allow_none=True)

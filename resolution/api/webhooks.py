@@ -29,7 +29,8 @@ def subscription_view(doc: dict, secret: str | None = None) -> dict:
 
 
 def delivery_view(doc: dict) -> dict:
-    return _delivery.dump({**doc, "id": doc["_id"]})
+    # `last_response` is null on deliveries recorded before answers were kept.
+    return _delivery.dump({"last_response": None, **doc, "id": doc["_id"]})
 
 
 @bp.post("")

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import ipaddress
 import random
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
@@ -70,7 +71,13 @@ def next_wait(attempts: int, rng: random.Random | None = None) -> timedelta:
 
 
 def check_target(url: str) -> tuple[str, int]:
-    """The host and port of a webhook URL, if it is one we may send to (http or https)."""
+    """The host and port of a webhook URL, if it is one we may send to (http or https).
+
+    A host whose last label is a number must be a dotted quad as written everywhere
+    (`93.184.216.34`): `2130706433`, `0177.1`, `0x7f.1` and `127.1` are all 127.0.0.1 to the
+    C resolver but something else, or nothing, to other parsers, and such a disagreement is
+    how address checks are got round (the WHATWG URL standard's "ends in a number" rule).
+    """
     try:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -82,12 +89,50 @@ def check_target(url: str) -> tuple[str, int]:
         raise Invalid("Put no credentials in the URL.", {"url": ["no user:password@"]})
     if parts.fragment:
         raise Invalid("A webhook URL has no #fragment.", {"url": ["no fragment"]})
-    return parts.hostname, port
+    host = parts.hostname
+    if _ends_in_a_number(host) and not _dotted_quad(host):
+        raise Invalid(
+            "Write an IPv4 address as four decimal numbers (a.b.c.d).",
+            {"url": [f"{host} is not a host name nor a dotted-quad address"]},
+        )
+    return host, port
+
+
+_NUMBER = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]*")
+
+
+def _ends_in_a_number(host: str) -> bool:
+    return bool(_NUMBER.fullmatch(host.rstrip(".").rpartition(".")[2]))
+
+
+def _dotted_quad(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)  # four decimal numbers, no leading zeros, no trailing dot
+    except ValueError:
+        return False
+    return True
+
+
+# IPv6 addresses that carry an IPv4 address (RFC 6052 NAT64, RFC 3056 6to4): judged by it.
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 def private_address(address: str) -> bool:
-    """Loopback, private, link-local, multicast, reserved …: anything not on the internet."""
+    """Loopback, private, link-local, multicast, reserved, unspecified …: anything not on the
+    internet, also when written inside an IPv6 address (IPv4-mapped, NAT64, 6to4)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return private_address(str(embedded))
+    return (
+        not ip.is_global
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_private
+    )

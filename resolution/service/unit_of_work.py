@@ -25,6 +25,7 @@ from ..domain.orders import Windows
 from ..domain.projection import Complaint, apply
 from ..store import eventstore, idempotency, transactions
 from ..store.transactions import Session
+from .egress import Resolver, system_resolver
 
 T = TypeVar("T")
 Response = tuple[int, dict, dict]  # status, body, headers: what an edge answered
@@ -38,13 +39,15 @@ def _utcnow() -> datetime:
 class Context:
     """What every use case needs besides its request: the clock, the deadline policy, the
     upload limits, the key that signs exports, whether webhooks may go to private addresses
-    (tests and the demo send them to loopback), and the channels' complaint windows."""
+    (tests and the demo send them to loopback) and how their hosts are looked up (a test gives
+    a hostile resolver), and the channels' complaint windows."""
 
     clock: Callable[[], datetime] = _utcnow
     deadlines: Deadlines = field(default_factory=Deadlines)
     evidence_limits: Limits = field(default_factory=Limits)
     signing_key: Any = None  # Ed25519PrivateKey: signs audit export manifests
     webhooks_allow_private: bool = False
+    webhooks_resolver: Resolver = system_resolver
     windows: Windows = field(default_factory=Windows)  # how long after an order one may complain
 
 

@@ -11,19 +11,18 @@ a deliverer that dies holding one lets it go when the lease runs out.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..domain import webhooks as rules
 from ..domain.actors import Actor, Role
-from ..domain.errors import Forbidden, Invalid, NotFound
+from ..domain.errors import Forbidden, NotFound
 from ..domain.events import Event
 from ..domain.projection import apply
 from ..store import eventstore
 from ..store import webhooks as store
-from . import views
+from . import egress, views
 from .unit_of_work import Context, Idempotency, check_replay, write
 
 LEASE = timedelta(seconds=60)
@@ -35,29 +34,17 @@ def _owner(actor: Actor) -> str:
     return actor.id
 
 
-def check_reachable(url: str, allow_private: bool) -> None:
-    """Refuses URLs whose host is, or resolves to, an address that is not on the internet."""
-    host, port = rules.check_target(url)
-    if allow_private:
-        return
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, port)}
-    except (OSError, UnicodeError) as error:
-        raise Invalid(f"The host {host} cannot be resolved.", {"url": [str(error)]}) from error
-    if any(rules.private_address(a) for a in addresses):
-        raise Invalid(
-            "Webhooks are not sent to loopback, private or reserved addresses.",
-            {"url": [f"{host} is not a public address"]},
-        )
-
-
 def subscribe(
     ctx: Context, actor: Actor, request: Mapping[str, Any], idem: Idempotency | None = None
 ) -> tuple[dict, str]:
     """A new subscription and its secret (shown this once)."""
     owner = _owner(actor)
     check_replay(idem, actor)  # before resolving the host again
-    check_reachable(request["url"], ctx.webhooks_allow_private)
+    # Refused here what can be told now; the deliverer checks again before every attempt,
+    # since what a name resolves to can change.
+    egress.checked_addresses(
+        request["url"], allow_private=ctx.webhooks_allow_private, resolve=ctx.webhooks_resolver
+    )
     secret = rules.new_secret()
     doc = {
         "_id": eventstore.new_id(),
@@ -230,6 +217,7 @@ def _delivery(sub: Mapping, event: Event, payload: dict, now: datetime) -> dict:
         "lease_until": None,
         "last_status_code": None,
         "last_error": None,
+        "last_response": None,
         "created_at": now,
         "delivered_at": None,
     }
@@ -251,15 +239,21 @@ def claim_due(ctx: Context, limit: int = 50, lease: timedelta = LEASE) -> list[d
 
 
 def record_attempt(
-    ctx: Context, delivery: Mapping, status_code: int | None, error: str | None
+    ctx: Context,
+    delivery: Mapping,
+    status_code: int | None,
+    error: str | None,
+    response: str | None = None,
 ) -> str:
-    """Notes how a send went; returns the delivery's new status."""
+    """Notes how a send went (with the start of the receiver's answer, for the listing);
+    returns the delivery's new status."""
     now = ctx.clock()
     attempts = delivery["attempts"] + 1
     update: dict[str, Any] = {
         "attempts": attempts,
         "last_status_code": status_code,
         "last_error": error,
+        "last_response": response,
         "lease_until": None,
     }
     if error is None and status_code is not None and 200 <= status_code < 300:

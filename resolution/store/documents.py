@@ -195,6 +195,7 @@ class WebhookDelivery(Document):
     lease_until = DateTimeField(null=True)
     last_status_code = IntField(null=True)
     last_error = StringField(null=True)
+    last_response = StringField(null=True)  # the start of the receiver's answer (4 KB at most)
     created_at = DateTimeField(required=True)
     delivered_at = DateTimeField(null=True)
 

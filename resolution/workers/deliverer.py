@@ -6,7 +6,9 @@
 headers
 `Resolution-Delivery` (the delivery id: the same on every retry, receivers de-duplicate on it),
 `Resolution-Event` and `Resolution-Signature` (`t=<unix seconds>,v1=<hex HMAC-SHA256 of
-"<t>.<body>">`, one `v1` per valid secret).
+"<t>.<body>">`, one `v1` per valid secret). Each goes out through `service.egress`: one lookup,
+nothing sent to an address that is not public, the connection made to the address checked,
+10 s for the whole attempt and the first 4 KB of the answer kept.
 """
 
 from __future__ import annotations
@@ -18,16 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-import httpx
-
 from ..domain import webhooks as rules
-from ..domain.errors import Invalid
 from ..service import webhooks
+from ..service.egress import Answer, Egress
 from ..service.unit_of_work import Context
 from ..store.errors import StoreError
 
 log = logging.getLogger("resolution.deliverer")
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
 @dataclass
@@ -42,15 +41,18 @@ class PassResult:
         return bool(self.fanned_out or self.delivered or self.failed or self.dead)
 
 
-def send(client: httpx.Client, ctx: Context, delivery: Mapping) -> tuple[int | None, str | None]:
-    """POSTs one delivery; (status code, error) of the attempt."""
+def egress_for(ctx: Context, proxy: str | None = None) -> Egress:
+    """The way out for this context's deliveries (its resolver, private targets or not)."""
+    return Egress(
+        allow_private=ctx.webhooks_allow_private, resolve=ctx.webhooks_resolver, proxy=proxy
+    )
+
+
+def send(egress: Egress, ctx: Context, delivery: Mapping) -> Answer:
+    """POSTs one delivery: how the attempt went."""
     sub = webhooks.subscription_by_id(delivery["subscription_id"])
     if sub is None:
-        return None, "the subscription was deleted"
-    try:
-        webhooks.check_reachable(sub["url"], ctx.webhooks_allow_private)
-    except Invalid as refused:  # the host now resolves to a private address: not sent
-        return None, str(refused)[:300]
+        return Answer(error="the subscription was deleted")
     body = json.dumps(
         {"id": delivery["_id"], **delivery["payload"]}, ensure_ascii=False, separators=(",", ":")
     ).encode()
@@ -66,29 +68,35 @@ def send(client: httpx.Client, ctx: Context, delivery: Mapping) -> tuple[int | N
         ),
     }
     try:
-        response = client.post(sub["url"], content=body, headers=headers)
-    except httpx.HTTPError as error:
-        return None, f"{type(error).__name__}: {error}"[:300]
-    return response.status_code, None if response.is_success else f"HTTP {response.status_code}"
+        return egress.post(sub["url"], body, headers.items())
+    except Exception as error:  # one integrator's odd URL or answer must not stop the others
+        log.exception("delivery %s: unexpected failure", delivery["_id"])
+        return Answer(error=f"{type(error).__name__}: {error}"[:300])
 
 
 def deliver_pass(
-    ctx: Context, client: httpx.Client, batch: int = 100, lease: timedelta = webhooks.LEASE
+    ctx: Context,
+    egress: Egress | None = None,
+    batch: int = 100,
+    lease: timedelta = webhooks.LEASE,
 ) -> PassResult:
     """Fans out what was committed, then sends every delivery that may go now."""
+    egress = egress or egress_for(ctx)
     result = PassResult(fanned_out=webhooks.fan_out(ctx))
     while claimed := webhooks.claim_due(ctx, batch, lease):
         for delivery in claimed:
-            status_code, error = send(client, ctx, delivery)
-            outcome = webhooks.record_attempt(ctx, delivery, status_code, error)
+            answer = send(egress, ctx, delivery)
+            outcome = webhooks.record_attempt(
+                ctx, delivery, answer.status_code, answer.error, answer.body
+            )
             if outcome == rules.DELIVERED:
                 result.delivered += 1
             elif outcome == rules.DEAD:
                 result.dead += 1
             else:
                 result.failed += 1
-            if error:
-                log.info("delivery %s failed: %s", delivery["_id"], error)
+            if answer.error:
+                log.info("delivery %s failed: %s", delivery["_id"], answer.error)
         if result.failed and not result.delivered:
             break  # only failures: wait for their retry times instead of spinning
     return result
@@ -100,24 +108,30 @@ def run(
     loop: bool = False,
     interval: float = 1.0,
     lease: timedelta = webhooks.LEASE,
+    proxy: str | None = None,
+    egress: Egress | None = None,
 ) -> PassResult:
-    """One pass, or passes every `interval` seconds (at once again while there is work)."""
+    """One pass, or passes every `interval` seconds (at once again while there is work).
+
+    Deliveries go out through `egress` (a test's), or one made for `ctx`, through `proxy`
+    (`RESOLUTION_WEBHOOK_PROXY`) when given.
+    """
     total = PassResult()
-    with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
-        while True:
-            try:
-                result = deliver_pass(ctx, client, lease=lease)
-            except StoreError as error:
-                if not loop:
-                    raise
-                # The database is down or restarting: a looping deliverer waits it out
-                # (leases make a pass cut short safe to run again), it does not die.
-                log.warning("deliverer: database error, trying again: %s", error)
-                time.sleep(interval)
-                continue
-            for name in ("fanned_out", "delivered", "failed", "dead"):
-                setattr(total, name, getattr(total, name) + getattr(result, name))
+    egress = egress or egress_for(ctx, proxy)
+    while True:
+        try:
+            result = deliver_pass(ctx, egress, lease=lease)
+        except StoreError as error:
             if not loop:
-                return total
-            if not result.busy:
-                time.sleep(interval)
+                raise
+            # The database is down or restarting: a looping deliverer waits it out
+            # (leases make a pass cut short safe to run again), it does not die.
+            log.warning("deliverer: database error, trying again: %s", error)
+            time.sleep(interval)
+            continue
+        for name in ("fanned_out", "delivered", "failed", "dead"):
+            setattr(total, name, getattr(total, name) + getattr(result, name))
+        if not loop:
+            return total
+        if not result.busy:
+            time.sleep(interval)

@@ -32,7 +32,6 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 from PIL import Image
 
@@ -179,8 +178,7 @@ def world(mongodb_uri: str) -> Iterator[World]:
     ok(c.post(f"{base}/actions/assign", json={}, headers=care))
     note = {"note": f"cocok: {NIK['review_note']}"}
     ok(c.post(f"{base}/evidence/{ktp_id}/review", json=note, headers=care))
-    with httpx.Client(timeout=5) as http:
-        deliverer.deliver_pass(ctx, http)
+    deliverer.deliver_pass(ctx)
     evidence = [item["id"] for item in ok(c.get(f"{base}/evidence", headers=care))["items"]]
     yield World(app, ctx, cid, evidence, receiver)
     receiver.close()
