@@ -13,6 +13,7 @@ from . import (
     orders,
     report,
     settlements,
+    shops,
     spec,
     webhooks,
 )
@@ -20,6 +21,9 @@ from . import (
 
 def register(app: Flask) -> None:
     """Serves the API's blueprints on `app`."""
-    areas = (health, spec, orders, complaints, settlements, evidence, audit, report, webhooks)
-    for area in (*areas, metrics):
+    areas = (
+        *(health, spec, orders, complaints, settlements, shops),
+        *(evidence, audit, report, webhooks, metrics),
+    )
+    for area in areas:
         app.register_blueprint(area.bp)

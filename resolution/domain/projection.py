@@ -71,6 +71,11 @@ class Complaint:
     # complaints on the order settled, as recorded when this one opened (`settlements.Ledger`).
     settlement: dict | None = None
     earlier_settled: dict | None = None
+    # For the shop's figures: whether it ever went to care (by anyone, by the clock), and when
+    # the seller first answered (any event of theirs).
+    escalated: bool = False
+    auto_escalated: bool = False
+    seller_first_answer_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -131,6 +136,11 @@ def _opened(event: Event) -> dict[str, Any]:
 def _effects(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]:
     """What one event changes besides state, outcome, turn and due time."""
     changes = _changes(c, event, deadlines)
+    if event.type in ("escalate", "auto_escalate"):
+        changes["escalated"] = True
+        changes["auto_escalated"] = c.auto_escalated or event.type == "auto_escalate"
+    if event.actor["role"] == "seller" and c.seller_first_answer_at is None:
+        changes["seller_first_answer_at"] = event.at
     if "settlement" in event.data:  # a closing: its settlement, paid at once or held
         at = event.at
         release_at = changes.get("review_until") or at

@@ -70,6 +70,9 @@ class ComplaintDocument(Document):
     shipment = DictField(null=True)
     settlement = DictField(null=True)
     earlier_settled = DictField(null=True)
+    escalated = BooleanField()
+    auto_escalated = BooleanField()
+    seller_first_answer_at = DateTimeField(null=True)
     created_at = DateTimeField()
     updated_at = DateTimeField()
     # Set while the complaint is not closed: the partial unique index below allows one such
@@ -110,6 +113,8 @@ class ComplaintDocument(Document):
                 "fields": ["channel", "settlement.status", "-settlement.id"],
             },
             {"name": "settlement_due", "fields": ["settlement.status", "settlement.release_at"]},
+            # A shop's figures: its complaints opened in a window.
+            {"name": "shop_opened", "fields": ["shop_id", "created_at"]},
         ],
     }
 

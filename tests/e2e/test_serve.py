@@ -102,7 +102,13 @@ def test_a_complaint_goes_from_open_to_agreed_through_the_real_server(server):
     status, closed = call(base, "POST", f"/v1/complaints/{cid}/actions/accept", buyer)
     assert (status, closed["state"], closed["outcome"]) == (200, "closed", "agreed")
     status, log = call(base, "GET", f"/v1/complaints/{cid}/events", buyer)
-    assert [e["type"] for e in log["items"]] == ["open", "propose", "accept"]
+    assert [e["type"] for e in log["items"]] == [
+        "open",
+        "propose",
+        "accept",
+        "settlement_requested",
+    ]
+    assert closed["settlement"]["status"] == "requested"
     assert _hash_chain_checker()(log["items"]) is None
     tampered = [dict(e) for e in log["items"]]
     tampered[1]["data"] = {**tampered[1]["data"], "solution": {"kind": "refund", "amount": 1}}

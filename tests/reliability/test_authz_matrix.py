@@ -360,6 +360,10 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "console.request_evidence"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.review"): Row(console_form, EVIDENCE_TARGETS),
     ("POST", "console.retry_settlement"): Row(console_form, COMPLAINT_TARGETS),
+    # seller-1 is of shop-1: its figures; another shop's seller would be 403 (test_shop_figures)
+    ("GET", "shops.shop_stats"): Row(
+        collection({"seller": 200, "care": 200, "auditor": 200, "integration": 200})
+    ),
     ("GET", "settlements.list_settlements"): Row(
         collection({"care": 200, "auditor": 200, "integration": 200})
     ),
@@ -619,6 +623,7 @@ def order_id_of(key: str) -> str:
 
 def path_of(rule: str, values: dict[str, str]) -> str:
     path = rule.replace("<path:filename>", "console.css" if "console" in rule else "x.css")
+    path = path.replace("<shop_id>", "shop-1")  # the shop of seller-1
     for name, value in values.items():
         path = path.replace(f"<{name}>", value)
     assert "<" not in path, path

@@ -45,12 +45,14 @@ PATH_VARIABLES = {
     "wid": "id",
     "did": "delivery_id",
     "sid": "id",
+    "shop_id": "shop_id",
     "channel": "channel",
     "order_id": "order_id",
 }
 # Path variables that are not ids of ours, and their formats.
 OTHER_PATH_FORMATS = {
     "channel": "^[a-z][a-z0-9_]{1,31}$",
+    "shop_id": "^[A-Za-z0-9][A-Za-z0-9._:\\-]{0,63}$",
     "order_id": "^[A-Za-z0-9][A-Za-z0-9._:\\-]{0,63}$",
 }
 # Writes by PUT: a whole resource the caller names (an order), keyed and conditional too.
