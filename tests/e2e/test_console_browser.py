@@ -224,9 +224,12 @@ def test_an_agent_takes_an_escalated_demo_complaint_to_a_decision(page, base, de
     assert decide.get_by_label("Jumlah (rupiah)").is_hidden()  # that takes items, not money
     decide.get_by_label("Solusi").select_option("refund")
     decide.get_by_label("Jumlah (rupiah)").fill("10000")
+    decide.get_by_label("Kode alasan (labelnya dibaca para pihak)").select_option("incomplete")
     decide.get_by_label("Alasan (dibaca para pihak)").fill(
         "Casing tidak dikirim: dana dikembalikan."
     )
+    for considered in decide.locator('#considered input[type="checkbox"]').all():
+        considered.check()  # the evidence weighed: all of it
     decide.get_by_role("button", name="Catat keputusan").click()
 
     assert page.locator("strong.current-state").get_attribute("data-state") == "closed"
@@ -235,6 +238,10 @@ def test_an_agent_takes_an_escalated_demo_complaint_to_a_decision(page, base, de
     assert page.locator('g.state.current:has(title:text-is("closed"))').count() == 1
     closed = state_of(base, cid)
     assert (closed["state"], closed["outcome"]) == ("closed", "decided")
+    assert closed["resolution"]["reason_code"] == "incomplete"
+    outcome = page.locator("#resolution")
+    assert "Barang yang diterima tidak lengkap" in outcome.inner_text()  # the code's label
+    assert page.locator("#settlement").get_attribute("data-status") == "held"
 
 
 def loaded_width(page, image) -> int:
@@ -320,3 +327,33 @@ def test_english_keyboard_and_a_phone_screen(page, base, demo):
     assert page.get_by_role("button", name="Assign to me").is_visible()
     page.goto(f"{base}/console/")
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+
+def test_a_failed_settlement_is_found_in_its_queue_and_retried(page, base, demo):
+    status, opened = call(base, "POST", "/v1/complaints", BUYER, complaint_body("INV-B-6"))
+    assert status == 201, opened
+    cid = opened["id"]
+    accepted = call(base, "POST", f"/v1/complaints/{cid}/actions/accept", SELLER, {})
+    assert accepted[0] == 200
+    sid = accepted[1]["settlement"]["id"]
+    payments = token("integration", "payments", channels=("tokopedia",))
+    why = {"reason": "Rekening pembeli ditutup."}
+    assert call(base, "POST", f"/v1/settlements/{sid}/fail", payments, why)[0] == 200
+
+    sign_in(page, demo["link"])
+    page.get_by_role("link", name="Pembayaran dana yang gagal").click()
+    row = page.locator(f'tr[data-settlement="{sid}"]')
+    assert "Rekening pembeli ditutup." in row.inner_text()
+    assert "Rp 45.000 untuk pembeli" in row.inner_text()
+    page.screenshot(path=SHOTS / "console-failed-settlements.png", full_page=True)
+    row.get_by_role("button", name="Coba lagi").click()
+    assert page.get_by_role("status").filter(has_text="sudah diminta lagi").is_visible()
+    assert page.locator(f'tr[data-settlement="{sid}"]').count() == 0
+    settlement = state_of(base, cid)["settlement"]
+    assert settlement["status"] == "requested" and len(settlement["attempts"]) == 2
+
+    # The case page tells the settlement's history.
+    page.goto(f"{base}/console/complaints/{cid}")
+    attempts = page.locator("#settlement ol.attempts > li")
+    assert attempts.count() == 2
+    assert "Rekening pembeli ditutup." in attempts.first.inner_text()
