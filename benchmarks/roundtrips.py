@@ -3,7 +3,8 @@
 Run: `.venv/bin/python benchmarks/roundtrips.py` (starts a throw-away embedded database).
 Round trips, not seconds: they are stable on a shared machine and they are what an action
 costs on the embedded database (see ../shared/docs/library-notes.md). Requests: the complaint
-writes (open, actions, a message), the reads (complaint, listing, event log, evidence list),
+writes (open, actions, a message; the accept closes it and requests its settlement), the
+payment system's settlement listing and answer, a shop's figures, the reads (complaint, listing, event log, evidence list),
 the audit export of one complaint (its whole body read), the webhook subscription, listing
 and deliveries, and the care console's queue page (signed in as an agent). Twice: with the
 rate limits off (the service's own work), then with the default limits on (Flask-Limiter's
@@ -125,6 +126,31 @@ def counts(listener: Counting, uri: str, db_name: str, limits: RateLimits) -> No
             {**registered, "held_amount": 0},
             {},
         ),
+        (
+            "settlements to pay",
+            "get",
+            "/v1/settlements?status=requested",
+            integration,
+            None,
+            {},
+        ),
+        (
+            "confirm settlement",
+            "post",
+            "/v1/settlements/{sid}/confirm",
+            integration,
+            {"reference": "PAY-1"},
+            {},
+        ),
+        (
+            "confirm again (same)",
+            "post",
+            "/v1/settlements/{sid}/confirm",
+            integration,
+            {"reference": "PAY-1"},
+            {},
+        ),
+        ("shop figures", "get", "/v1/shops/shop-1/stats", seller, None, {}),
         ("get complaint", "get", "/v1/complaints/{cid}", buyer, None, {}),
         ("list complaints", "get", "/v1/complaints?limit=20", seller, None, {}),
         (
@@ -162,6 +188,8 @@ def counts(listener: Counting, uri: str, db_name: str, limits: RateLimits) -> No
         assert response.status_code < 300, (name, response.status_code, response.text)
         if path.endswith("/v1/complaints"):
             ids.setdefault("cid", response.json["id"])
+        if name == "accept (If-Match)":
+            ids["sid"] = response.json["settlement"]["id"]
         if name == "subscribe webhook":
             ids["wid"] = response.json["id"]
         show(name, listener)

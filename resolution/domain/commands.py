@@ -408,7 +408,12 @@ def check_settles(actor: Actor, step: str) -> None:
 
 
 class Unchanged(Exception):
-    """The same answer again: the settlement already says so, and nothing is recorded."""
+    """The same answer again: the settlement already says so, and nothing is recorded. It
+    carries the complaint as it stands (the answer to give)."""
+
+    def __init__(self, complaint: Complaint) -> None:
+        super().__init__(complaint.id)
+        self.complaint = complaint
 
 
 def _settlement(complaint: Complaint, settlement_id: str) -> dict:
@@ -450,7 +455,7 @@ def answer_settlement(
             else last.get("reason") == answer.get("reason")
         )
         if same and status == (settlements.CONFIRMED if confirming else settlements.FAILED):
-            raise Unchanged(settlement_id)
+            raise Unchanged(complaint)
         said = (
             f"confirmed with reference {settlement['reference']}"
             if status == settlements.CONFIRMED

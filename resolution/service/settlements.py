@@ -82,9 +82,10 @@ def _step(
     complaint_id = _complaint_id(actor, settlement_id)
     try:
         return change(ctx, actor, complaint_id, decide, idem=idem)
-    except commands.Unchanged:
-        # The same answer again: nothing recorded; the settlement as it stands.
-        return get_settlement(ctx, actor, settlement_id)
+    except commands.Unchanged as same:
+        # The same answer again: nothing recorded; the settlement as it stands (read in the
+        # transaction, by a caller who may see it).
+        return same.complaint
     except NotFound as unknown:
         # Another channel's complaint is unknown to this integration: so is its settlement.
         raise NotFound(f"There is no settlement {settlement_id}.") from unknown
