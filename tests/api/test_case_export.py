@@ -144,3 +144,21 @@ def test_who_may_print_it(client):
         assert refused.status_code == 404 and refused.mimetype == "application/problem+json"
     assert client.get(f"/v1/complaints/{cid}/export").status_code == 401
     assert client.get("/v1/complaints/not-an-id/export", headers=BUYER).status_code == 404
+
+
+def test_the_record_says_why_it_was_decided_and_what_the_money_does(client):
+    cid = decided_case(client)
+    seller = client.get(f"/v1/complaints/{cid}/export?lang=en", headers=SELLER).get_data(
+        as_text=True
+    )
+    assert "The item arrived damaged" in seller and "(damaged)" in seller  # code and label
+    assert "Foto jelas." in seller  # the rationale
+    # The evidence considered: the buyer's KTP, named as personal data, never shown.
+    considered = seller.split('<ul class="considered">')[1].split("</ul>")[0]
+    assert "identity document" in considered and "personal data" in considered
+    assert NIK[-4:] not in considered and "KTP" not in considered
+    assert "Rp 45.000 to the buyer, Rp 60.000 to the seller" in seller
+    assert "held until the review window closes" in seller
+    indonesian = client.get(f"/v1/complaints/{cid}/export", headers=BUYER).get_data(as_text=True)
+    assert "Barang diterima dalam keadaan rusak" in indonesian
+    assert "Rp 45.000 untuk pembeli, Rp 60.000 untuk penjual" in indonesian

@@ -356,3 +356,25 @@ def test_the_settlement_steps_are_events_in_the_chain(client):
     confirmed = events[-1]
     assert confirmed.actor["role"] == "integration"
     assert confirmed.data == {"settlement_id": sid, "attempt": 1, "reference": "PAY-9"}
+
+
+def test_a_confirmation_and_a_failure_racing_leave_one_answer(app):
+    client = app.test_client()
+    cid = agreed(client)
+    sid = settlement_of(client, cid)["id"]
+
+    def send(n: int) -> int:
+        other = app.test_client()
+        return (confirm(other, sid, "PAY-R") if n % 2 else fail(other, sid)).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(send, range(16)))
+    settlement = settlement_of(client, cid)
+    won = "confirmed" if settlement["status"] == "confirmed" else "failed"
+    answers = [
+        t for t in event_types(client, cid) if t in ("settlement_confirmed", "settlement_failed")
+    ]
+    assert answers == [f"settlement_{won}"]
+    # The winner's kind answers 200 each time (the same answer again); the other kind 409.
+    assert sorted(set(statuses)) == [200, 409]
+    assert statuses.count(200) == 8 and statuses.count(409) == 8

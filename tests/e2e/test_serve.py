@@ -131,7 +131,7 @@ def test_seed_demo_reuses_the_running_database_and_the_server_stops_it(server, t
     assert _pid_alive(address["pid"]), "seed-demo must not stop the server's database"
     seller = re.search(r"SELLER_TOKEN=(\S+)", seeded.stdout).group(1)
     status, page = call(base, "GET", "/v1/complaints?limit=100", seller)
-    assert status == 200 and len(page["items"]) == 7
+    assert status == 200 and len(page["items"]) == 8
     assert {c["state"] for c in page["items"]} >= {"awaiting_seller", "in_mediation", "closed"}
     again = subprocess.run(
         [sys.executable, "-m", "resolution", "seed-demo", "--data-dir", str(data_dir)],
