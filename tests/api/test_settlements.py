@@ -378,3 +378,18 @@ def test_a_confirmation_and_a_failure_racing_leave_one_answer(app):
     # The winner's kind answers 200 each time (the same answer again); the other kind 409.
     assert sorted(set(statuses)) == [200, 409]
     assert statuses.count(200) == 8 and statuses.count(409) == 8
+
+
+def test_the_listing_pages_newest_first_and_filters_by_channel(client):
+    ids = [settlement_of(client, agreed(client, f"INV-L{n}"))["id"] for n in range(3)]
+    first = client.get("/v1/settlements?limit=2", headers=CARE).get_json()
+    assert [s["id"] for s in first["items"]] == ids[::-1][:2]
+    rest = client.get(f"/v1/settlements?limit=2&cursor={first['next_cursor']}", headers=CARE)
+    assert [s["id"] for s in rest.get_json()["items"]] == ids[:1]
+    assert rest.get_json()["next_cursor"] is None
+    assert client.get("/v1/settlements?channel=tiktok_shop", headers=CARE).get_json()["items"] == []
+    # A channel the marketplace does not act for lists nothing, never another's settlements.
+    other = client.get("/v1/settlements?channel=tokopedia", headers=OTHER_MARKETPLACE)
+    assert other.get_json()["items"] == []
+    assert_problem(client.get("/v1/settlements?status=paid", headers=CARE), 422)
+    assert_problem(client.get("/v1/settlements?cursor=zzz", headers=CARE), 422)

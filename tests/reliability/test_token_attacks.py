@@ -121,7 +121,7 @@ def test_every_forged_or_stale_token_is_401_everywhere(client, figures):
     assert opened.status_code == 201, opened.get_json()
     cid = opened.get_json()["id"]
     values = {"id": cid, "evidence_id": "0" * 24, "delivery_id": "0" * 24}
-    values |= {"channel": "tokopedia", "order_id": "INV-1001"}
+    values |= {"channel": "tokopedia", "order_id": "INV-1001", "shop_id": "shop-1"}
     before, cases, accepted = stored(), 0, []
     for name, make in ATTACKS.items():
         headers = {"Authorization": f"Bearer {make()}"}
