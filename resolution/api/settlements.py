@@ -5,6 +5,7 @@ auditors read them all."""
 from __future__ import annotations
 
 from flask import Blueprint, Response
+from marshmallow import Schema
 
 from schemas.settlements import (
     ConfirmSettlementSchema,
@@ -49,34 +50,43 @@ def get_settlement(sid: str) -> Response:
     return json_response(views.settlement_as_seen(complaint))
 
 
+def _step(step: str, schema: Schema, sid: str, run) -> Response:
+    """A step of a settlement: the role checked (403) before the id and the body are read,
+    then the service's `run(ctx, actor, sid, body, idem)` under the request's key."""
+    actor = authenticated()
+    check_settles(actor, step)
+    sid = _settlement_id(sid)
+    body = load_body(schema)
+    return write_once(lambda idem: run(context(), actor, sid, body, idem), _render)
+
+
 @bp.post("/<sid>/confirm")
 def confirm_settlement(sid: str) -> Response:
-    actor = authenticated()
-    check_settles(actor, "confirm")  # 403 before the body is read
-    sid = _settlement_id(sid)
-    body = load_body(ConfirmSettlementSchema())
-    return write_once(
-        lambda idem: service.confirm(context(), actor, sid, body["reference"], idem), _render
+    return _step(
+        "confirm",
+        ConfirmSettlementSchema(),
+        sid,
+        lambda ctx, actor, sid, body, idem: service.confirm(
+            ctx, actor, sid, body["reference"], idem
+        ),
     )
 
 
 @bp.post("/<sid>/fail")
 def fail_settlement(sid: str) -> Response:
-    actor = authenticated()
-    check_settles(actor, "fail")
-    sid = _settlement_id(sid)
-    body = load_body(FailSettlementSchema())
-    return write_once(
-        lambda idem: service.fail(context(), actor, sid, body["reason"], idem), _render
+    return _step(
+        "fail",
+        FailSettlementSchema(),
+        sid,
+        lambda ctx, actor, sid, body, idem: service.fail(ctx, actor, sid, body["reason"], idem),
     )
 
 
 @bp.post("/<sid>/retry")
 def retry_settlement(sid: str) -> Response:
-    actor = authenticated()
-    check_settles(actor, "retry")
-    sid = _settlement_id(sid)
-    body = load_body(RetrySettlementSchema())
-    return write_once(
-        lambda idem: service.retry(context(), actor, sid, body.get("note"), idem), _render
+    return _step(
+        "retry",
+        RetrySettlementSchema(),
+        sid,
+        lambda ctx, actor, sid, body, idem: service.retry(ctx, actor, sid, body.get("note"), idem),
     )
