@@ -63,6 +63,10 @@ class AssignSchema(Schema):
     agent_id = identifier()
 
 
+class ReassignSchema(Schema):
+    agent_id = identifier(required=True)
+
+
 class RequestEvidenceSchema(Schema):
     party = fields.String(required=True, validate=validate.OneOf(["buyer", "seller"]))
     what = text(2000, required=True)
@@ -97,6 +101,8 @@ ACTION_SCHEMAS: dict[str, type[Schema]] = {
     "escalate": ReasonSchema,
     "withdraw": OptionalReasonSchema,
     "assign": AssignSchema,
+    "release": ReasonSchema,
+    "reassign": ReassignSchema,
     "request_evidence": RequestEvidenceSchema,
     "decide": DecideSchema,
     "ship_return": ShipmentSchema,

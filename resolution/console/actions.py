@@ -33,6 +33,8 @@ from .forms import (
     AssignForm,
     DecideForm,
     MessageForm,
+    ReassignForm,
+    ReleaseForm,
     RequestEvidenceForm,
     RetrySettlementForm,
     ReviewForm,
@@ -88,6 +90,28 @@ def assign(cid: str):
         lambda v: complaints.act(context(), me, cid, "assign", {}, if_match=v),
         _("The complaint is yours now."),
     )
+
+
+@bp.post("/complaints/<cid>/release")
+def release(cid: str):
+    me, form = agent(), ReleaseForm()
+
+    def run(version: int) -> object:
+        asked = ACTION_SCHEMAS["release"]().load({"reason": form.reason.data})
+        return complaints.act(context(), me, cid, "release", asked, if_match=version)
+
+    return _take(cid, "release", form, run, _("The case is back in the queue."))
+
+
+@bp.post("/complaints/<cid>/reassign")
+def reassign(cid: str):
+    me, form = agent(), ReassignForm()
+
+    def run(version: int) -> object:
+        asked = ACTION_SCHEMAS["reassign"]().load({"agent_id": (form.agent_id.data or "").strip()})
+        return complaints.act(context(), me, cid, "reassign", asked, if_match=version)
+
+    return _take(cid, "reassign", form, run, _("The case is handed over."))
 
 
 @bp.post("/complaints/<cid>/message")

@@ -16,6 +16,7 @@ from wtforms import (
     IntegerField,
     SelectChoice,
     SelectField,
+    StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Optional
@@ -62,6 +63,14 @@ class RequestEvidenceForm(VersionedForm):
         format="%Y-%m-%dT%H:%M",
         validators=[Optional()],
     )
+
+
+class ReleaseForm(VersionedForm):
+    reason = TextAreaField(_l("Why (the team reads it)"), validators=[DataRequired()])
+
+
+class ReassignForm(VersionedForm):
+    agent_id = StringField(_l("To the agent (their id)"), validators=[DataRequired()])
 
 
 class ReviewForm(VersionedForm):

@@ -29,6 +29,8 @@ from .forms import (
     AssignForm,
     DecideForm,
     MessageForm,
+    ReassignForm,
+    ReleaseForm,
     RequestEvidenceForm,
     RetrySettlementForm,
     ReviewForm,
@@ -176,6 +178,8 @@ def _forms(complaint: Complaint, evidence: list[dict]) -> dict[str, Any]:
         "message": MessageForm(formdata=None, version=version),
         "request_evidence": RequestEvidenceForm(formdata=None, version=version),
         "decide": DecideForm(formdata=None, version=version),
+        "release": ReleaseForm(formdata=None, version=version),
+        "reassign": ReassignForm(formdata=None, version=version),
         "retry_settlement": RetrySettlementForm(
             formdata=None, settlement_id=(complaint.settlement or {}).get("id")
         ),

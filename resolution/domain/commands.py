@@ -56,6 +56,11 @@ REFUSALS = {
     "review_unused": "a review has already been requested once for this complaint",
     "within_review_window": "the time to request a review of the decision has passed",
     "money_unmoved": "the decided money has already been sent to the payment system",
+    "goods_unmoved": "the goods have already been sent: the decision is being carried out",
+    "care_deadline_passed": (
+        "the case has an agent and its care deadline has not passed: until then only that "
+        "agent works on it (it may release or reassign it)"
+    ),
     "is_due": "the deadline has not passed yet",
     "evidence_settled": (
         "the evidence requested from a party is still awaited (until its due time) "
@@ -265,6 +270,19 @@ def _data_for(
         data["proposed_by"] = complaint.proposal["by"]
     elif action == "assign":
         data["agent_id"] = request.get("agent_id") or actor.id
+        if complaint.state == "in_mediation":  # a take-over: say from whom
+            data["from_agent"] = complaint.assigned_to
+    elif action == "release":
+        data["agent_id"] = complaint.assigned_to
+    elif action == "reassign":
+        if request["agent_id"] == actor.id:
+            raise Invalid(
+                "The case is already yours: reassign it to another agent.",
+                {"agent_id": ["another agent than you"]},
+            )
+        data["from_agent"] = actor.id
+    elif action == "request_review" and complaint.state != "closed":
+        data["called_off"] = complaint.state  # the return or shipment no longer awaited
     elif action == "request_evidence":
         due_at = request.get("due_at") or now + deadlines.inactivity
         if utc_ms(due_at) <= utc_ms(now):

@@ -29,8 +29,15 @@ if TYPE_CHECKING:
 
 # Who may decide, and when: the owner of the case, once no evidence it asked for is pending.
 _DECIDES = ["by_care", "is_assignee", "evidence_settled"]
-# When a decision may be reviewed: once, soon after it was made, before its money moves.
-_REVIEWABLE = ["was_decided", "review_unused", "within_review_window", "money_unmoved"]
+# When a decision may be reviewed: once, soon after it was made, before its money or its goods
+# move (a decision that needs a return or a shipment, until the parcel is sent).
+_REVIEWABLE = [
+    "was_decided",
+    "review_unused",
+    "within_review_window",
+    "money_unmoved",
+    "goods_unmoved",
+]
 
 
 class Lifecycle(StateMachine):
@@ -85,7 +92,16 @@ class Lifecycle(StateMachine):
     )
     auto_close = awaiting_return.to(closed, cond=["by_system", "is_due"])
     auto_complete = shipment_sent.to(closed, cond=["by_system", "is_due"])
-    assign = awaiting_care.to(in_mediation, cond=["by_care", "fresh_eyes_for_review"])
+    # Taking a case from the queue; or taking it over from its agent once care's deadline on
+    # it has passed (so no case waits on an absent agent).
+    assign = awaiting_care.to(
+        in_mediation, cond=["by_care", "fresh_eyes_for_review"]
+    ) | in_mediation.to.itself(
+        cond=["by_care", "care_deadline_passed", "fresh_eyes_for_review"], unless="is_assignee"
+    )
+    # The case's agent hands it back to the queue, or to a named colleague.
+    release = in_mediation.to(awaiting_care, cond=["by_care", "is_assignee"])
+    reassign = in_mediation.to.itself(cond=["by_care", "is_assignee", "fresh_eyes_for_review"])
     request_evidence = in_mediation.to.itself(cond=["by_care", "is_assignee"])
     decide = (
         in_mediation.to(closed, cond=[*_DECIDES, "settles_at_once"])
@@ -107,8 +123,10 @@ class Lifecycle(StateMachine):
         awaiting_return,
         cond="by_buyer",
     )
-    request_review = closed.to(awaiting_care, cond=["by_buyer", *_REVIEWABLE]) | closed.to(
-        awaiting_care, cond=["by_seller", *_REVIEWABLE]
+    request_review = awaiting_care.from_(
+        closed, awaiting_return, awaiting_shipment, cond=["by_buyer", *_REVIEWABLE]
+    ) | awaiting_care.from_(
+        closed, awaiting_return, awaiting_shipment, cond=["by_seller", *_REVIEWABLE]
     )
 
     # Who acts. The role table of the lifecycle is read back from these names (`roles_for`).
@@ -176,7 +194,17 @@ class Lifecycle(StateMachine):
         return not (complaint.under_review and (agent_id or actor.id) == complaint.decided_by)
 
     def was_decided(self) -> bool:
-        return self.model.complaint.outcome == "decided"
+        # Where the complaint stands is care's decision: closed by it, or carrying it out.
+        complaint = self.model.complaint
+        decided = (complaint.resolution or {}).get("how") == "decided"
+        return decided and complaint.outcome in (None, "decided")
+
+    def goods_unmoved(self) -> bool:
+        complaint = self.model.complaint
+        return complaint.return_shipment is None and complaint.shipment is None
+
+    def care_deadline_passed(self, now: datetime) -> bool:
+        return self.model.complaint.care_overdue(now)
 
     def review_unused(self) -> bool:
         return not self.model.complaint.review_requested

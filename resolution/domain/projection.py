@@ -170,8 +170,10 @@ def _changes(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
             changes.update(review_requested=True, under_review=True, review_until=None)
             changes["settlement"] = None
         return changes
-    if kind == "assign":
+    if kind in ("assign", "reassign"):
         return {"assigned_to": data["agent_id"], "assigned_at": at}
+    if kind == "release":
+        return {"assigned_to": None, "assigned_at": None}
     if kind == "request_evidence":
         request = {
             "id": event.seq,
@@ -207,8 +209,9 @@ def _changes(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
         changes = {"resolution": resolution, "proposal": None, "evidence_request": None}
         changes["under_review"] = False
         changes.update(decided_by=event.actor["id"], decided_at=at)
-        if data["state"] == "closed":
-            changes["review_until"] = at + deadlines.inactivity
+        # Any decision may be reviewed within the window (one that needs a return or a
+        # shipment, until the goods move).
+        changes["review_until"] = at + deadlines.inactivity
         return changes
     if kind in ("auto_close", "auto_complete") and c.resolution is not None:
         # The service's own closing says why, in the resolution both parties read.

@@ -312,8 +312,22 @@ _SENTENCES = {
         )
         + _closing(d)
     ),
-    "assign": lambda by, d: _(
-        "%(agent)s took the complaint.", agent=who({"role": "care", "id": d.get("agent_id")})
+    "assign": lambda by, d: (
+        _(
+            "%(agent)s took over the complaint from %(other)s, past its care deadline.",
+            agent=who({"role": "care", "id": d.get("agent_id")}),
+            other=d.get("from_agent"),
+        )
+        if d.get("from_agent")
+        else _(
+            "%(agent)s took the complaint.", agent=who({"role": "care", "id": d.get("agent_id")})
+        )
+    ),
+    "release": lambda by, d: _("%(who)s released the complaint back to the queue.", who=by),
+    "reassign": lambda by, d: _(
+        "%(who)s handed the complaint to %(agent)s.",
+        who=by,
+        agent=who({"role": "care", "id": d.get("agent_id")}),
     ),
     "request_evidence": lambda by, d: _(
         "%(who)s asked %(party)s for evidence, due %(due)s.",

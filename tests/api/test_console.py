@@ -583,3 +583,45 @@ def test_the_console_diagram_shows_every_state_and_transition_of_the_machine():
     edges = {i for i in ids if i and i.startswith("edge-")}
     machine = {f"edge-{t.source.id}-{t.target.id}" for s in Lifecycle.states for t in s.transitions}
     assert edges == machine, "run `make diagram`"
+
+
+def test_an_agent_hands_a_case_over_and_a_colleague_releases_it(client, clock):
+    cid = escalated(client)
+    act(client, cid, "assign", CARE)
+    sign_in(client)
+    handed = post_form(client, cid, "reassign", "form-reassign", {"agent_id": "agent-2"})
+    assert handed.status_code == 302
+    assert complaint(client, cid)["assigned_to"] == "agent-2"
+    page = text_of(client.get(f"/console/complaints/{cid}?lang=en"))
+    assert "handed the complaint to the care team (agent-2)" in page
+    assert 'id="form-release"' not in page  # no longer this agent's to release
+
+    other = client.application.test_client()
+    sign_in(other, "agent-2")
+    released = post_form(other, cid, "release", "form-release", {"reason": "Cuti besok."})
+    assert released.status_code == 302
+    after = complaint(client, cid)
+    assert (after["state"], after["assigned_to"]) == ("awaiting_care", None)
+    # Released again (the form is gone, a browser may still send it): refused, nothing changes.
+    page = other.get(f"/console/complaints/{cid}")
+    again = {"csrf_token": csrf_of(page), "version": str(after["version"]), "reason": "Lagi."}
+    refused = other.post(f"/console/complaints/{cid}/release", data=again)
+    assert refused.status_code == 409
+    assert complaint(client, cid)["version"] == after["version"]
+
+
+def test_an_overdue_case_is_taken_over_from_its_absent_agent(client, clock):
+    cid = escalated(client)
+    act(client, cid, "assign", CARE)
+    other = client.application.test_client()
+    sign_in(other, "agent-2")
+    page = other.get(f"/console/complaints/{cid}?lang=en").get_data(as_text=True)
+    assert 'id="form-assign"' not in page  # not overdue: the case is agent-1's
+    clock.advance(hours=25)
+    page = text_of(other.get(f"/console/complaints/{cid}?lang=en"))
+    assert "Take over this overdue case" in page
+    taken = post_form(other, cid, "assign", "form-assign", {})
+    assert taken.status_code == 302
+    assert complaint(client, cid)["assigned_to"] == "agent-2"
+    timeline = text_of(other.get(f"/console/complaints/{cid}?lang=en"))
+    assert "took over the complaint from agent-1, past its care deadline" in timeline

@@ -95,6 +95,8 @@ ACTION_ROLES = {
     "escalate": {"buyer", "seller"},
     "withdraw": {"buyer"},
     "assign": {"care"},
+    "release": {"care"},
+    "reassign": {"care"},
     "request_evidence": {"care"},
     "decide": {"care"},
     "ship_return": {"buyer"},
@@ -360,6 +362,8 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "console.request_evidence"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.review"): Row(console_form, EVIDENCE_TARGETS),
     ("POST", "console.retry_settlement"): Row(console_form, COMPLAINT_TARGETS),
+    ("POST", "console.release"): Row(console_form, COMPLAINT_TARGETS),
+    ("POST", "console.reassign"): Row(console_form, COMPLAINT_TARGETS),
     # seller-1 is of shop-1: its figures; another shop's seller would be 403 (test_shop_figures)
     ("GET", "shops.shop_stats"): Row(
         collection({"seller": 200, "care": 200, "auditor": 200, "integration": 200})
@@ -574,6 +578,8 @@ BODIES = {
     "escalate": {"reason": "Kami tidak sepakat."},
     "withdraw": {},
     "assign": {},
+    "release": {"reason": "Cuti."},
+    "reassign": {"agent_id": "agent-2"},
     "request_evidence": {"party": "buyer", "what": "Video unboxing."},
     "decide": {
         "solution": {"kind": "refund", "amount": 45000},

@@ -39,6 +39,8 @@ DEFAULT_REQUESTS: dict[str, dict] = {
     "escalate": {"reason": "We cannot agree."},
     "withdraw": {},
     "assign": {},
+    "release": {"reason": "On leave from tomorrow."},
+    "reassign": {"agent_id": "agent3"},
     "request_evidence": {"party": "buyer", "what": "An unboxing video."},
     "decide": {
         "solution": {"kind": "refund", "amount": 105000},

@@ -36,6 +36,10 @@ CONTRACT: list[tuple[str, set[str], str, set[str]]] = [
     ("auto_close", {"awaiting_return"}, "system", {"closed"}),
     ("auto_complete", {"shipment_sent"}, "system", {"closed"}),
     ("assign", {"awaiting_care"}, "care", {"in_mediation"}),
+    # Take-over: any agent, once the case's care deadline has passed.
+    ("assign", {"in_mediation"}, "care", {"in_mediation"}),
+    ("release", {"in_mediation"}, "care", {"awaiting_care"}),
+    ("reassign", {"in_mediation"}, "care", {"in_mediation"}),
     ("request_evidence", {"in_mediation"}, "care", {"in_mediation"}),
     ("decide", {"in_mediation"}, "care", CARE_TARGETS),
     ("ship_return", {"awaiting_return"}, "buyer", {"return_shipped"}),
@@ -49,8 +53,18 @@ CONTRACT: list[tuple[str, set[str], str, set[str]]] = [
         "buyer",
         {"closed"},
     ),
-    ("request_review", {"closed"}, "buyer", {"awaiting_care"}),
-    ("request_review", {"closed"}, "seller", {"awaiting_care"}),
+    (
+        "request_review",
+        {"closed", "awaiting_return", "awaiting_shipment"},
+        "buyer",
+        {"awaiting_care"},
+    ),
+    (
+        "request_review",
+        {"closed", "awaiting_return", "awaiting_shipment"},
+        "seller",
+        {"awaiting_care"},
+    ),
 ]
 ROLES_TAKING = {
     action: {role for a, _, role, _ in CONTRACT if a == action} for action, *_ in CONTRACT
@@ -491,10 +505,9 @@ def test_a_decision_routes_by_the_kind_of_solution(reach, solution, state, outco
     )
     assert (decided.complaint.state, decided.complaint.outcome) == (state, outcome)
     assert decided.complaint.resolution["how"] == "decided"
-    if state == "closed":  # a closing decision opens the window for a review
-        assert decided.complaint.review_until == decided.last_at + Deadlines().inactivity
-    else:
-        assert decided.complaint.review_until is None
+    # Any decision opens the window for a review (one carried out by a return or a shipment,
+    # until the goods move).
+    assert decided.complaint.review_until == decided.last_at + Deadlines().inactivity
 
 
 @pytest.mark.parametrize(

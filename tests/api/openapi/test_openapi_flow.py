@@ -185,6 +185,16 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
     assert sent.get_json()["state"] == "shipment_sent"
     assert act(wire, b, "confirm_received", BUYER, {}).get_json()["outcome"] == "fulfilled"
 
+    # Complaint D: the case changes hands, then goes back to the queue.
+    d = open_complaint(wire, complaint_body("INV-1004")).get_json()["id"]
+    assert act(wire, d, "appeal", SELLER, {"reason": "Barang sudah sesuai."}).status_code == 200
+    assert act(wire, d, "escalate", BUYER, {"reason": "Mohon dicek."}).status_code == 200
+    assert act(wire, d, "assign", CARE).status_code == 200
+    handed = act(wire, d, "reassign", CARE, {"agent_id": "agent-2"})
+    assert handed.get_json()["assigned_to"] == "agent-2"
+    released = act(wire, d, "release", CARE_2, {"reason": "Cuti."})
+    assert released.get_json()["state"] == "awaiting_care"
+
     # Complaint C: withdrawn at once.
     c = open_complaint(wire, complaint_body("INV-1003")).get_json()["id"]
     assert act(wire, c, "withdraw", BUYER).get_json()["outcome"] == "withdrawn"
@@ -220,7 +230,7 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
     # Reading: lists a page at a time, the event log to its end.
     for who in (BUYER, SELLER, CARE, AUDITOR):
         page = wire("get", "/v1/complaints", headers=who).get_json()
-        assert len(page["items"]) == 3 and page["next_cursor"] is None
+        assert len(page["items"]) == 4 and page["next_cursor"] is None
     query = {"limit": 1}
     listed = []
     while True:
@@ -229,9 +239,9 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
         if page["next_cursor"] is None:
             break
         query = {"limit": 1, "cursor": page["next_cursor"]}
-    assert listed == [c, b, cid]
+    assert listed == [c, d, b, cid]
     closed_ones = wire("get", "/v1/complaints", query={"state": "closed"}, headers=CARE).get_json()
-    assert {item["id"] for item in closed_ones["items"]} == {cid, b, c}
+    assert {item["id"] for item in closed_ones["items"]} == {cid, b, c}  # d is with care
     seqs, query = [], {"limit": 5}
     while True:
         page = wire(
