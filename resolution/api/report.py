@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, jsonify, render_template
 from flask_babel import get_locale
 
+from schemas.anchoring import ProofSchema
+
+from ..service import anchoring, views
 from ..service import complaints as service
-from ..service import views
 from ..web import narrative
-from ..web.http import caller, complaint_id, context
+from ..web.http import authenticated, caller, complaint_id, context
 
 bp = Blueprint("report", __name__, url_prefix="/v1/complaints", template_folder="templates")
 
@@ -40,3 +42,12 @@ def export(cid: str) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.vary.add("Accept-Language")
     return response
+
+
+@bp.get("/<cid>/proof")
+def proof(cid: str) -> Response:
+    """The inclusion proof of the complaint's head in the latest checkpoint: a party keeps it
+    and checks it offline against the checkpoint's line (`resolution verify-proof`)."""
+    actor = authenticated()  # whoever may see the complaint, the marketplace's back end too
+    cid = complaint_id(cid)
+    return jsonify(ProofSchema().dump(anchoring.proof(context(), actor, cid)))

@@ -15,6 +15,7 @@ What one checkpoint says of another (`compare`), and of the events in the databa
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -82,6 +83,10 @@ def parse(line: object) -> Checkpoint:
                 raise Malformed(f"the checkpoint line has no {name}=")
         raise Malformed("the checkpoint line's fields are not in the documented form")
     g = found.groupdict()
+    # One spelling per signature: base64 leaves 4 bits of the last character unused, and a
+    # line whose signature decodes the same but reads otherwise is another line.
+    if base64.b64encode(base64.b64decode(g["sig"])).decode() != g["sig"]:
+        raise Malformed("the checkpoint's signature is not canonical base64")
     return Checkpoint(
         int(g["n"]),
         int(g["size"]),

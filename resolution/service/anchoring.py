@@ -227,6 +227,10 @@ def proof(ctx: Context, actor: Actor, complaint_id: str) -> dict[str, Any]:
 
 def check_signature(checkpoint: Checkpoint, trusted: Mapping[str, str]) -> str | None:
     """Why the checkpoint's signature does not hold with the trusted keys (id → public)."""
+    try:
+        parse(checkpoint.line)  # its fields in their one documented spelling
+    except Malformed as error:
+        return f"checkpoint {checkpoint.n}: {error}"
     public = trusted.get(checkpoint.key)
     if public is None:
         return f"checkpoint {checkpoint.n} is signed by an unknown key {checkpoint.key}"
@@ -251,6 +255,11 @@ def trusted_keys(given: Sequence[str]) -> dict[str, str]:
     return found
 
 
+# What a proof proves with; `public_key` and `current` ride along for the reader, unchecked
+# (the key is pinned by the verifier, never taken from the proof).
+PROOF_FIELDS = frozenset({"complaint_id", "seq", "hash", "index", "path", "checkpoint"})
+
+
 def verify_proof(
     proof: object, trusted: Mapping[str, str], complaint_id: str | None = None
 ) -> str | None:
@@ -258,6 +267,12 @@ def verify_proof(
     checkpoint's leaf …), or None when it proves the head is in the signed checkpoint."""
     if not isinstance(proof, Mapping):
         return "a proof is a JSON object"
+    unknown = sorted(set(proof) - PROOF_FIELDS - {"public_key", "current"})
+    if unknown:
+        return f"the proof has fields no proof has: {', '.join(map(str, unknown))}"
+    missing = sorted(PROOF_FIELDS - set(proof))
+    if missing:
+        return f"the proof lacks {', '.join(missing)}"
     try:
         checkpoint = parse(proof.get("checkpoint"))
     except Malformed as error:
