@@ -341,9 +341,15 @@ def deliver(loop: bool, interval: float, lease: float, data_dir: Path) -> None:
     help="NDJSON (one record a line, the manifest last) or CSV (a row a record).",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--after",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The previous export: this one starts where it ended and names its manifest.",
+)
 @data_dir_option
-def export(since, until, types, channel, complaint_id, fmt, out, data_dir) -> None:
-    """Writes a masked, signed audit export of the event log (what GET /v1/audit/events sends)."""
+def export(since, until, types, channel, complaint_id, fmt, out, after, data_dir) -> None:
+    """Writes a masked, signed audit export of the event log (what GET /v1/audit/events sends),
+    ending at a checkpoint (a new one, without --until)."""
     import itertools
 
     from .domain.actors import Actor, Role
@@ -351,18 +357,29 @@ def export(since, until, types, channel, complaint_id, fmt, out, data_dir) -> No
     from .domain.events import EPOCH
     from .service import audit
 
+    previous = _previous_manifest(after) if after else None
     query = audit.ExportQuery(
         since=_instant(since, "--since") or EPOCH,
         until=_instant(until, "--until"),
         types=tuple(types),
         channel=channel,
         complaint_id=complaint_id,
+        after=previous["manifest"] if previous else None,
     )
     auditor = Actor(Role.AUDITOR, "cli")
     manifest: dict = {}
     partial = out.with_name(out.name + ".partial")  # the file appears whole, or not at all
     with _connected(data_dir) as config:
         ctx = context_for(config)
+        if previous is not None:
+            from .domain.events import canonical
+            from .service import signing
+
+            own = signing.public_key(ctx.signing_key)
+            if not signing.verify(own, canonical(previous["manifest"]), previous["signature"]):
+                raise click.ClickException(
+                    f"{after} is not an export signed by this service's key."
+                )
         records = audit.export_records(ctx, auditor, query)
         try:
             first = next(records)  # a refused query (--until before --since) stops here
@@ -393,6 +410,17 @@ def export(since, until, types, channel, complaint_id, fmt, out, data_dir) -> No
                 sink.write(line)
         partial.replace(out)
     click.echo(f"Wrote {out}: {manifest['count']} events ({fmt}), signed manifest last.")
+
+
+def _previous_manifest(path: Path) -> dict:
+    """The manifest record of the export named by --after, or a refusal naming what is wrong."""
+    from .service import audit
+
+    with path.open(encoding="utf-8-sig", newline="") as stream:
+        found = audit.last_manifest(stream)
+    if found is None or not isinstance(found.get("manifest"), dict):
+        raise click.BadParameter(f"{path} does not end with an export's manifest", "--after")
+    return found
 
 
 @main.group()
@@ -465,13 +493,21 @@ def import_orders(file: Path, data_dir: Path) -> None:
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--public-key", help="The service's public key (base64) to check the signature with.")
-def verify(file: Path, public_key: str | None) -> None:
-    """Checks an audit export: every chain, the manifest and its signature."""
+@click.option(
+    "--after",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The export before this one: nothing may be missing between the two.",
+)
+def verify(file: Path, public_key: str | None, after: Path | None) -> None:
+    """Checks an audit export: every chain, the manifest and its signature, the checkpoint it
+    ends at (every complaint's events reach the head it commits to), and with --after that
+    it follows that export without a gap."""
     from .service import audit
 
+    previous = _previous_manifest(after) if after else None
     # utf-8-sig: an export saved again by an editor that adds a byte-order mark still reads.
     with file.open(encoding="utf-8-sig", newline="") as stream:
-        finding = audit.verify(stream, public_key)
+        finding = audit.verify(stream, public_key, previous)
     if finding.ok:
         click.echo(finding.message)
         return

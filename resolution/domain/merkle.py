@@ -68,6 +68,26 @@ def path(nodes: Sequence[bytes], index: int) -> list[bytes]:
     return found
 
 
+def levels(nodes: Sequence[bytes]) -> list[list[bytes]]:
+    """Every level of the tree, leaves first: paths of many leaves read from it (`path_in`)."""
+    found = [list(nodes)]
+    while len(found[-1]) > 1:
+        level = found[-1]
+        paired = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        found.append(paired + ([level[-1]] if len(level) % 2 else []))
+    return found
+
+
+def path_in(tree: list[list[bytes]], index: int) -> list[bytes]:
+    """The inclusion path of leaf `index` from the tree's `levels`."""
+    found = []
+    for level in tree[:-1]:
+        if index ^ 1 < len(level):
+            found.append(level[index ^ 1])
+        index //= 2
+    return found
+
+
 def chunked_path(chunk_leaves: Sequence[bytes], chunk_roots: Sequence[bytes], index: int) -> list:
     """The path of leaf `index` of the whole tree, from its chunk's leaves and every chunk root."""
     return path(chunk_leaves, index % CHUNK) + path(chunk_roots, index // CHUNK)

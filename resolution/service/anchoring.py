@@ -73,13 +73,18 @@ def _key_of(ctx: Context) -> tuple[str, str]:
 # --- making ---------------------------------------------------------------------------------
 
 
-def make(ctx: Context) -> Checkpoint:
-    """Signs and stores a checkpoint of every complaint's head now, after the latest one."""
+def make(ctx: Context, *, reuse: bool = False) -> Checkpoint:
+    """Signs and stores a checkpoint of every complaint's head now, after the latest one
+    (`reuse`: or returns the latest when no head moved since: an export's anchor)."""
     key, public = _key_of(ctx)
     for _ in range(5):
         before = store.latest()
         previous = _stored(before).checkpoint if before else None
         roots, firsts, size, events = _chunks()
+        same_key = previous is not None and previous.key == key
+        if reuse and same_key and previous.size == size:
+            if merkle.root([bytes.fromhex(r) for r in roots]).hex() == previous.root:
+                return previous
         # The time is taken after the heads are read: every head's event is at or before it.
         unsigned = Checkpoint(
             n=previous.n + 1 if previous else 1,
@@ -261,7 +266,11 @@ PROOF_FIELDS = frozenset({"complaint_id", "seq", "hash", "index", "path", "check
 
 
 def verify_proof(
-    proof: object, trusted: Mapping[str, str], complaint_id: str | None = None
+    proof: object,
+    trusted: Mapping[str, str],
+    complaint_id: str | None = None,
+    *,
+    signature: bool = True,
 ) -> str | None:
     """Why a proof does not hold (signed by an unknown key, for another complaint, not the
     checkpoint's leaf …), or None when it proves the head is in the signed checkpoint."""
@@ -291,7 +300,7 @@ def verify_proof(
         isinstance(p, str) and _is_hex64(p) for p in audit_path
     ):
         return "the proof's path is not a list of 64-hex-digit hashes"
-    bad = check_signature(checkpoint, trusted)
+    bad = check_signature(checkpoint, trusted) if signature else None
     if bad:
         return bad
     if complaint_id is not None and cid != complaint_id:
@@ -476,3 +485,58 @@ def check_newest() -> list[Break]:
         if problem:
             breaks.append(problem)
     return breaks
+
+
+# --- anchoring exports ------------------------------------------------------------------------
+
+
+def for_export(ctx: Context, until: datetime | None) -> Checkpoint | None:
+    """The checkpoint an export ends at: a new one when it runs up to now, else the latest
+    made at or before `until` (None when there is none)."""
+    if until is None:
+        return make(ctx, reuse=True)
+    for doc in store.page(None, 500):
+        if datetime.fromisoformat(doc["time"]) <= until:
+            return _stored(doc).checkpoint
+    return None
+
+
+def heads_with_paths(checkpoint: Checkpoint, wanted) -> Iterator[list]:
+    """`[complaint_id, seq, hash, index, path]` of each head of the checkpoint `wanted(id)`
+    admits, in leaf order: what an export's manifest carries so its verifier needs only it."""
+    doc = store.get(checkpoint.n)
+    if doc is None:
+        return
+    stored = _stored(doc)
+    roots = [bytes.fromhex(r) for r in stored.chunks]
+    top = merkle.levels(roots)
+    for number, root in enumerate(stored.chunks):
+        leaves = store.chunk(root) or []
+        picked = [(i, leaf) for i, leaf in enumerate(leaves) if wanted(leaf[0])]
+        if not picked:
+            continue
+        tree = merkle.levels([merkle.leaf_hash(*leaf) for leaf in leaves])
+        above = merkle.path_in(top, number)
+        for i, (cid, seq, digest) in picked:
+            audit_path = merkle.path_in(tree, i) + above
+            yield [cid, seq, digest, number * merkle.CHUNK + i, [p.hex() for p in audit_path]]
+
+
+def head_fault(checkpoint: Checkpoint, head: object) -> str | None:
+    """Why a manifest's head is not one the checkpoint commits to (None when it is)."""
+    if not (isinstance(head, list) and len(head) == 5):
+        return "a head is [complaint_id, seq, hash, index, path]"
+    cid, seq, digest, index, audit_path = head
+    why = verify_proof(
+        {
+            "complaint_id": cid,
+            "seq": seq,
+            "hash": digest,
+            "index": index,
+            "path": audit_path,
+            "checkpoint": checkpoint.line,
+        },
+        {checkpoint.key: "unchecked"},  # the line's signature is checked once, by the caller
+        signature=False,
+    )
+    return why
