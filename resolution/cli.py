@@ -419,7 +419,9 @@ def _previous_manifest(path: Path) -> dict:
     with path.open(encoding="utf-8-sig", newline="") as stream:
         found = audit.last_manifest(stream)
     if found is None or not isinstance(found.get("manifest"), dict):
-        raise click.BadParameter(f"{path} does not end with an export's manifest", "--after")
+        raise click.BadParameter(
+            f"{path} does not end with an export's manifest", param_hint="--after"
+        )
     return found
 
 

@@ -9,6 +9,7 @@ and two complaints' last events swapped in the database), a checkpoint replaced.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 
 import pytest
@@ -235,3 +236,116 @@ def test_bad_arguments_are_named_without_a_traceback(resolution, complaints):
     assert missing.exit_code == 1 and "checkpoint 7 is missing" in missing.output
     bad_key = checked(resolution, "--public-key", "not-a-key")
     assert bad_key.exit_code != 0 and "is not a public key" in bad_key.output
+
+
+# --- exports that cannot be cut ------------------------------------------------------------------
+
+
+def test_an_export_cut_at_any_line_is_detected(resolution, complaints, tmp_path):
+    out = tmp_path / "all.ndjson"
+    assert resolution("export", "--out", str(out)).exit_code == 0
+    public = resolution("keys").output.strip()
+    assert resolution("verify", str(out), "--public-key", public).exit_code == 0
+    lines = out.read_text().splitlines(keepends=True)
+    manifest = json.loads(lines[-1])["manifest"]
+    assert manifest["checkpoint"].startswith("resolution-checkpoint/v1 n=1 ")
+    assert len(manifest["heads"]) == len(complaints)
+    for keep in range(len(lines)):
+        # The first `keep` lines, and the signed manifest put back after fewer events.
+        cuts = [lines[:keep]] + ([[*lines[:keep], lines[-1]]] if keep < len(lines) - 1 else [])
+        for cut in cuts:
+            part = tmp_path / "cut.ndjson"
+            part.write_text("".join(cut))
+            result = resolution("verify", str(part), "--public-key", public)
+            assert result.exit_code == 1, (keep, result.output)
+            assert "Traceback" not in result.output
+
+
+def test_a_stream_truncated_before_the_export_is_named_against_its_checkpoint(
+    resolution, complaints, tmp_path
+):
+    assert resolution("checkpoint").exit_code == 0
+    victim = max(complaints, key=lambda c: len(events_of(c)))
+    last = events_of(victim)[-1]
+    EventDocument._get_collection().delete_one({"_id": last["_id"]})  # the tail, events only
+    out = tmp_path / "after-cut.ndjson"
+    assert resolution("export", "--out", str(out)).exit_code == 0
+    result = resolution("verify", str(out))
+    assert result.exit_code == 1
+    assert f"complaint {victim}: its events end at seq {last['seq'] - 1}" in result.output
+    assert "(cut off)" in result.output
+
+
+def _export(context, path, after=None, **query) -> dict:
+    from resolution.domain.actors import Actor, Role
+    from resolution.service import audit
+
+    wanted = audit.ExportQuery(after=after["manifest"] if after else None, **query)
+    records = list(audit.export_records(context, Actor(Role.AUDITOR, "a-1"), wanted))
+    path.write_text("".join(audit.as_ndjson(records)))
+    return records[-1]
+
+
+def _verify(path, previous=None) -> str:
+    from resolution.service import audit
+    from tests.support.parties import SIGNING_KEY as KEY
+
+    with path.open() as stream:
+        found = audit.verify(stream, signing.public_key(KEY), previous)
+    return found.message if not found.ok else "ok"
+
+
+def test_consecutive_exports_follow_each_other_and_a_gap_is_named(
+    context, complaints, client, tmp_path
+):
+    from resolution.domain.audit import chained
+    from resolution.domain.errors import Invalid
+    from resolution.domain.events import canonical
+    from resolution.service.audit import as_ndjson
+    from tests.support.parties import SIGNING_KEY as KEY
+
+    first = tmp_path / "1.ndjson"
+    one = _export(context, first)
+    cid = complaints[2]
+    context.clock.advance(minutes=1)
+    for body in ("Satu.", "Dua.", "Tiga."):
+        sent = client.post(f"/v1/complaints/{cid}/messages", json={"body": body}, headers=BUYER)
+        assert sent.status_code == 201
+    context.clock.advance(minutes=1)
+    second = tmp_path / "2.ndjson"
+    two = _export(context, second, after=one)
+    body = two["manifest"]
+    assert body["since"] == one["manifest"]["until"] and body["count"] == 3
+    assert _verify(second, one) == "ok"
+
+    # The second export without its first event (re-signed as if the service wrote it so):
+    # against the first, the gap shows.
+    events = [json.loads(line) for line in second.read_text().splitlines()[:-1]][1:]
+    records = list(chained([{k: v for k, v in e.items() if k != "line_hash"} for e in events]))
+    forged = dict(body, count=len(records), line_hash=records[-1]["line_hash"])
+    manifest = {"manifest": forged, "signature": signing.sign(KEY, canonical(forged))}
+    gap = tmp_path / "gap.ndjson"
+    gap.write_text("".join(as_ndjson([*records, manifest])))
+    assert f"complaint {cid}: events are missing between the exports" in _verify(gap, one)
+
+    # Not the export it claims to follow; a `since` that leaves a gap.
+    assert "not the one this export follows" in _verify(second, two)
+    with pytest.raises(Invalid, match="--since must be the previous export's end"):
+        _export(context, gap, after=one, since=one_day_before(one))
+
+
+def one_day_before(manifest: dict):
+    from datetime import datetime, timedelta
+
+    return datetime.fromisoformat(manifest["manifest"]["until"]) - timedelta(days=1)
+
+
+def test_verify_after_something_that_is_not_an_export_is_refused(resolution, complaints, tmp_path):
+    out = tmp_path / "e.ndjson"
+    assert resolution("export", "--out", str(out)).exit_code == 0
+    not_export = tmp_path / "x.ndjson"
+    not_export.write_text("hello\n")
+    bad = resolution("verify", str(out), "--after", str(not_export))
+    assert bad.exit_code == 2 and "does not end with an export's manifest" in bad.output
+    again = resolution("export", "--after", str(not_export), "--out", str(out))
+    assert again.exit_code == 2 and "Traceback" not in again.output
