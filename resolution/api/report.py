@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response, jsonify, render_template
 from flask_babel import get_locale
 
@@ -24,6 +26,10 @@ def export(cid: str) -> Response:
     cid = complaint_id(cid)
     ctx = context()
     complaint, records = service.case_record(ctx, actor, cid)
+    try:
+        proof = anchoring.proof(ctx, actor, cid)
+    except anchoring.NotCovered:
+        proof = None  # no checkpoint covers it yet: the page says so
     page = render_template(
         "complaint_export.html",
         complaint=complaint,
@@ -31,6 +37,8 @@ def export(cid: str) -> Response:
         evidence=[views.evidence_as_seen(item, actor) for item in complaint.evidence],
         reader=narrative.who(actor.as_data()),
         printed_at=ctx.clock(),
+        proof=proof,
+        proof_json=json.dumps(proof, indent=1, ensure_ascii=False) if proof else None,
         n=narrative,
         lang=str(get_locale()),
     )

@@ -118,3 +118,22 @@ def test_every_single_byte_change_to_a_proof_fails(wire, context, opened):
             changed += 1
             assert anchoring.verify_proof(candidate, trusted) is not None, (i, edited)
     assert changed > 500
+
+
+def test_the_printable_record_carries_the_proof_and_the_checkpoint_line(client, context, opened):
+    page = client.get(f"/v1/complaints/{opened[0]}/export?lang=en", headers=BUYER)
+    assert page.status_code == 200
+    assert "No signed checkpoint covers this complaint yet" in page.get_data(as_text=True)
+    made = anchoring.make(context)
+    text = client.get(f"/v1/complaints/{opened[0]}/export?lang=en", headers=BUYER).get_data(
+        as_text=True
+    )
+    assert made.line in text
+    import html
+    import re
+
+    kept = json.loads(html.unescape(re.search(r"<pre[^>]*>(.*?)</pre>", text, re.S).group(1)))
+    trusted = anchoring.trusted_keys([PUBLIC])
+    assert anchoring.verify_proof(kept, trusted, opened[0]) is None
+    indonesian = client.get(f"/v1/complaints/{opened[0]}/export", headers=BUYER)
+    assert "Simpan baris checkpoint" in indonesian.get_data(as_text=True)
