@@ -73,18 +73,13 @@ def _key_of(ctx: Context) -> tuple[str, str]:
 # --- making ---------------------------------------------------------------------------------
 
 
-def make(ctx: Context, *, reuse: bool = False) -> Checkpoint:
-    """Signs and stores a checkpoint of every complaint's head now, after the latest one
-    (`reuse`: or returns the latest when no head moved since: an export's anchor)."""
+def make(ctx: Context) -> Checkpoint:
+    """Signs and stores a checkpoint of every complaint's head now, after the latest one."""
     key, public = _key_of(ctx)
     for _ in range(5):
         before = store.latest()
         previous = _stored(before).checkpoint if before else None
         roots, firsts, size, events = _chunks()
-        same_key = previous is not None and previous.key == key
-        if reuse and same_key and previous.size == size:
-            if merkle.root([bytes.fromhex(r) for r in roots]).hex() == previous.root:
-                return previous
         # The time is taken after the heads are read: every head's event is at or before it.
         unsigned = Checkpoint(
             n=previous.n + 1 if previous else 1,
@@ -490,27 +485,29 @@ def check_newest() -> list[Break]:
 # --- anchoring exports ------------------------------------------------------------------------
 
 
-def for_export(ctx: Context, until: datetime | None) -> Checkpoint | None:
-    """The checkpoint an export ends at: a new one when it runs up to now, else the latest
-    made at or before `until` (None when there is none)."""
-    if until is None:
-        return make(ctx, reuse=True)
-    for doc in store.page(None, 500):
-        if datetime.fromisoformat(doc["time"]) <= until:
-            return _stored(doc).checkpoint
-    return None
+def for_export(until: datetime) -> Checkpoint | None:
+    """The checkpoint an export ends at: the latest made at or before `until` (None when
+    there is none). An export never makes one: a read of the log writes nothing."""
+    doc = store.latest_by(iso(until))
+    return _stored(doc).checkpoint if doc else None
 
 
-def heads_with_paths(checkpoint: Checkpoint, wanted) -> Iterator[list]:
+def heads_with_paths(checkpoint: Checkpoint, wanted, only: str | None = None) -> Iterator[list]:
     """`[complaint_id, seq, hash, index, path]` of each head of the checkpoint `wanted(id)`
-    admits, in leaf order: what an export's manifest carries so its verifier needs only it."""
+    admits, in leaf order: what an export's manifest carries so its verifier needs only it.
+    `only`: one complaint, so only its chunk is read."""
     doc = store.get(checkpoint.n)
     if doc is None:
         return
     stored = _stored(doc)
     roots = [bytes.fromhex(r) for r in stored.chunks]
     top = merkle.levels(roots)
-    for number, root in enumerate(stored.chunks):
+    numbers = range(len(stored.chunks))
+    if only is not None:
+        place = bisect.bisect_right(stored.firsts, only) - 1
+        numbers = range(place, place + 1) if place >= 0 else range(0)
+    for number in numbers:
+        root = stored.chunks[number]
         leaves = store.chunk(root) or []
         picked = [(i, leaf) for i, leaf in enumerate(leaves) if wanted(leaf[0])]
         if not picked:

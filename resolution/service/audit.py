@@ -25,8 +25,9 @@ from . import anchoring, signing, views
 from .unit_of_work import Context
 
 FORMATS = ("ndjson", "csv")
-# An export after another reads this much before the previous one's end: an event clocked
-# before that checkpoint but committed after it was read is in neither otherwise.
+# An export after another reads from this much before the previous one's checkpoint: an
+# event clocked before that checkpoint but committed after its heads were read is in neither
+# otherwise.
 OVERLAP = timedelta(minutes=10)
 
 
@@ -70,8 +71,8 @@ def check_can_export(actor: Actor) -> None:
 def export_records(ctx: Context, actor: Actor, query: ExportQuery) -> Iterator[dict]:
     """The masked, chained event records of the query, then the signed manifest record.
 
-    The export ends at a checkpoint: one made now when it runs up to now (its time is the
-    export's `until`), else the latest made by `until`. The
+    The export ends at a checkpoint: the latest made by its `until` (run `resolution
+    checkpoint` first for one up to the minute). The
     manifest carries that checkpoint's line and, unless filtered by type, the head of every
     complaint it covers with its inclusion proof: `verify` then finds a complaint whose events
     stop short of its head. After another export (`after`), it starts where that one ended.
@@ -84,10 +85,8 @@ def export_records(ctx: Context, actor: Actor, query: ExportQuery) -> Iterator[d
         raise Invalid(
             "`until` must be later than `since`.", {"until": ["must be later than since"]}
         )
-    checkpoint = anchoring.for_export(ctx, query.until)
-    fresh = query.until is None and checkpoint is not None
-    until = datetime.fromisoformat(checkpoint.time) if fresh else query.until or ctx.clock()
-
+    until = query.until or ctx.clock()
+    checkpoint = anchoring.for_export(until)
     # bounded: memory stays flat over any number of complaints
     channel_of = lru_cache(maxsize=4096)(store.channel_of)
 
@@ -96,10 +95,14 @@ def export_records(ctx: Context, actor: Actor, query: ExportQuery) -> Iterator[d
             return False
         return not query.channel or channel_of(complaint_id) == query.channel
 
-    heads = list(anchoring.heads_with_paths(checkpoint, covered)) if checkpoint else []
-    if query.types:
-        heads = []  # a type filter skips events by design: no head to reach
-    read_from = since - OVERLAP if query.after is not None else since
+    heads = []
+    if checkpoint is not None and not query.types:  # a type filter skips events by design
+        heads = list(anchoring.heads_with_paths(checkpoint, covered, query.complaint_id))
+    read_from = since
+    if query.after is not None:
+        # From a little before the previous export's checkpoint: every event after the heads
+        # it committed to (the rest of that export's are left out below).
+        read_from = min(since, _checkpoint_time(query.after)) - OVERLAP
 
     def events() -> Iterator[dict]:
         for event in store.events_between(read_from, until, **_range(query)):
@@ -117,6 +120,13 @@ def export_records(ctx: Context, actor: Actor, query: ExportQuery) -> Iterator[d
     if query.after is not None:
         anchor["after"] = sha256(query.after)
     yield manifest(ctx, count, since, until, query.filters(), line_hash, anchor)
+
+
+def _checkpoint_time(after: dict) -> datetime:
+    try:
+        return datetime.fromisoformat(parse(after.get("checkpoint")).time)
+    except Malformed as error:
+        raise Invalid("The previous export names no checkpoint to follow on from.") from error
 
 
 def _prior_heads(after: dict | None) -> dict[str, int]:

@@ -71,6 +71,18 @@ def get(n: int) -> dict[str, Any] | None:
 
 
 @guarded
+def latest_by(time: str) -> dict[str, Any] | None:
+    """The latest checkpoint whose `time` is at or before `time` (ISO text, as stored)."""
+    found = (
+        CheckpointDocument._get_collection()
+        .find({"time": {"$gte": "0", "$lte": time}}, {"chunks": 0, "firsts": 0})
+        .sort([("time", -1)])
+        .limit(1)
+    )
+    return next(iter(found), None)
+
+
+@guarded
 def between(first: int, last: int) -> list[dict[str, Any]]:
     """The checkpoints numbered `first` to `last`, in order (a missing number is missing)."""
     found = CheckpointDocument._get_collection().find({"_id": {"$gte": first, "$lte": last}})

@@ -251,7 +251,12 @@ class CheckpointDocument(Document):
     meta = {
         "collection": "checkpoints",
         "auto_create_index": False,
-        "indexes": [{"name": "one_successor", "fields": ["prev"], "unique": True}],
+        "indexes": [
+            {"name": "one_successor", "fields": ["prev"], "unique": True},
+            # The checkpoint an export ends at: the latest at or before a time (`time` is the
+            # fixed-width ISO text, so text order is time order).
+            {"name": "checkpoint_time", "fields": ["time"]},
+        ],
     }
 
 

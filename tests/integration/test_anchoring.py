@@ -242,6 +242,7 @@ def test_bad_arguments_are_named_without_a_traceback(resolution, complaints):
 
 
 def test_an_export_cut_at_any_line_is_detected(resolution, complaints, tmp_path):
+    assert resolution("checkpoint").exit_code == 0
     out = tmp_path / "all.ndjson"
     assert resolution("export", "--out", str(out)).exit_code == 0
     public = resolution("keys").output.strip()
@@ -305,6 +306,7 @@ def test_consecutive_exports_follow_each_other_and_a_gap_is_named(
     from tests.support.parties import SIGNING_KEY as KEY
 
     first = tmp_path / "1.ndjson"
+    anchoring.make(context)
     one = _export(context, first)
     cid = complaints[2]
     context.clock.advance(minutes=1)
@@ -312,6 +314,7 @@ def test_consecutive_exports_follow_each_other_and_a_gap_is_named(
         sent = client.post(f"/v1/complaints/{cid}/messages", json={"body": body}, headers=BUYER)
         assert sent.status_code == 201
     context.clock.advance(minutes=1)
+    anchoring.make(context)
     second = tmp_path / "2.ndjson"
     two = _export(context, second, after=one)
     body = two["manifest"]
