@@ -9,7 +9,8 @@ own and in this order (the timed load first, while nothing else has run):
 2. `roundtrips.py`: database round trips per request type;
 3. `query_plans.py`: documents examined per query at 10,000 and 100,000 complaints;
 4. `rebuild_memory.py` and `export_memory.py`: throughput and peak memory at 10,000 and
-   100,000 events, each against a bare cursor read.
+   100,000 events, each against a bare cursor read;
+5. `checkpoint.py`: a checkpoint's time and peak memory at 10,000 and 100,000 complaints.
 Each script's own output is printed whole under its heading (and written to `--out`), so the
 figures quoted in docs/operations.md and the README come from one run of one box.
 """
@@ -42,6 +43,10 @@ def steps(quick: bool) -> list[tuple[str, list[str]]]:
         ("documents examined per query", ["query_plans.py", *sizes]),
         ("rebuild: throughput and memory", ["rebuild_memory.py", *sizes]),
         ("export: throughput and memory", ["export_memory.py", *sizes]),
+        (
+            "checkpoints: time and memory",
+            ["checkpoint.py", "--sizes", "1000,10000" if quick else "10000,100000"],
+        ),
     ]
 
 

@@ -243,10 +243,20 @@ def check_chains(data_dir: Path) -> None:
 @click.option("--now", "now_text", help="Evaluate deadlines as of this instant (ISO 8601).")
 @click.option("--loop", is_flag=True, help="Keep sweeping every --interval seconds.")
 @click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(min=1))
+@click.option(
+    "--checkpoint-every",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Sign a checkpoint when the latest is this many seconds old (0: never).",
+)
 @data_dir_option
-def sweep(now_text: str | None, loop: bool, interval: float, data_dir: Path) -> None:
+def sweep(
+    now_text: str | None, loop: bool, interval: float, checkpoint_every: float, data_dir: Path
+) -> None:
     """Escalates, closes or completes complaints whose turn-holder stayed silent too long,
-    and reminds turn-holders whose deadline is near."""
+    and reminds turn-holders whose deadline is near; signs a checkpoint when one is due and
+    checks it against the one before (a break: a log line and a metric)."""
     from .service.sweeper import REMINDER
     from .workers import sweeper
 
@@ -261,12 +271,15 @@ def sweep(now_text: str | None, loop: bool, interval: float, data_dir: Path) -> 
 
     now = _instant(now_text, "--now")
     with _connected(data_dir) as config:
-        ctx = service.Context(deadlines=config.deadlines)
+        ctx = service.Context(
+            deadlines=config.deadlines, signing_key=context_for(config).signing_key
+        )
         sweeper.run(
             ctx,
             now,
             loop=loop,
             interval=interval,
+            checkpoint_every=timedelta(seconds=checkpoint_every) if checkpoint_every else None,
             report=report,
             warn=lambda message: click.echo(message, err=True),
         )
@@ -332,9 +345,15 @@ def deliver(loop: bool, interval: float, lease: float, data_dir: Path) -> None:
     help="NDJSON (one record a line, the manifest last) or CSV (a row a record).",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--after",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The previous export: this one starts where it ended and names its manifest.",
+)
 @data_dir_option
-def export(since, until, types, channel, complaint_id, fmt, out, data_dir) -> None:
-    """Writes a masked, signed audit export of the event log (what GET /v1/audit/events sends)."""
+def export(since, until, types, channel, complaint_id, fmt, out, after, data_dir) -> None:
+    """Writes a masked, signed audit export of the event log (what GET /v1/audit/events sends),
+    ending at a checkpoint (a new one, without --until)."""
     import itertools
 
     from .domain.actors import Actor, Role
@@ -342,18 +361,29 @@ def export(since, until, types, channel, complaint_id, fmt, out, data_dir) -> No
     from .domain.events import EPOCH
     from .service import audit
 
+    previous = _previous_manifest(after) if after else None
     query = audit.ExportQuery(
         since=_instant(since, "--since") or EPOCH,
         until=_instant(until, "--until"),
         types=tuple(types),
         channel=channel,
         complaint_id=complaint_id,
+        after=previous["manifest"] if previous else None,
     )
     auditor = Actor(Role.AUDITOR, "cli")
     manifest: dict = {}
     partial = out.with_name(out.name + ".partial")  # the file appears whole, or not at all
     with _connected(data_dir) as config:
         ctx = context_for(config)
+        if previous is not None:
+            from .domain.events import canonical
+            from .service import signing
+
+            own = signing.public_key(ctx.signing_key)
+            if not signing.verify(own, canonical(previous["manifest"]), previous["signature"]):
+                raise click.ClickException(
+                    f"{after} is not an export signed by this service's key."
+                )
         records = audit.export_records(ctx, auditor, query)
         try:
             first = next(records)  # a refused query (--until before --since) stops here
@@ -384,6 +414,19 @@ def export(since, until, types, channel, complaint_id, fmt, out, data_dir) -> No
                 sink.write(line)
         partial.replace(out)
     click.echo(f"Wrote {out}: {manifest['count']} events ({fmt}), signed manifest last.")
+
+
+def _previous_manifest(path: Path) -> dict:
+    """The manifest record of the export named by --after, or a refusal naming what is wrong."""
+    from .service import audit
+
+    with path.open(encoding="utf-8-sig", newline="") as stream:
+        found = audit.last_manifest(stream)
+    if found is None or not isinstance(found.get("manifest"), dict):
+        raise click.BadParameter(
+            f"{path} does not end with an export's manifest", param_hint="--after"
+        )
+    return found
 
 
 @main.group()
@@ -456,13 +499,21 @@ def import_orders(file: Path, data_dir: Path) -> None:
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--public-key", help="The service's public key (base64) to check the signature with.")
-def verify(file: Path, public_key: str | None) -> None:
-    """Checks an audit export: every chain, the manifest and its signature."""
+@click.option(
+    "--after",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The export before this one: nothing may be missing between the two.",
+)
+def verify(file: Path, public_key: str | None, after: Path | None) -> None:
+    """Checks an audit export: every chain, the manifest and its signature, the checkpoint it
+    ends at (every complaint's events reach the head it commits to), and with --after that
+    it follows that export without a gap."""
     from .service import audit
 
+    previous = _previous_manifest(after) if after else None
     # utf-8-sig: an export saved again by an editor that adds a byte-order mark still reads.
     with file.open(encoding="utf-8-sig", newline="") as stream:
-        finding = audit.verify(stream, public_key)
+        finding = audit.verify(stream, public_key, previous)
     if finding.ok:
         click.echo(finding.message)
         return
@@ -477,16 +528,120 @@ def verify(file: Path, public_key: str | None) -> None:
 
 
 @main.command()
+@data_dir_option
+def checkpoint(data_dir: Path) -> None:
+    """Signs a checkpoint of every complaint's head now, and prints its line."""
+    from .service import anchoring
+
+    with _connected(data_dir) as config:
+        made = anchoring.make(context_for(config))
+    click.echo(made.line)
+
+
+@main.command("verify-log")
+@click.option("--from", "first", type=click.IntRange(min=1), help="The first checkpoint (number).")
+@click.option("--to", "last", type=click.IntRange(min=1), help="The last checkpoint (number).")
+@click.option(
+    "--public-key",
+    "public_keys",
+    multiple=True,
+    help="A key to trust (base64, repeatable). Default: the key history in the database.",
+)
+@data_dir_option
+def verify_log(first, last, public_keys, data_dir: Path) -> None:
+    """Proves each checkpoint extends the one before and the database now extends them all.
+
+    Names every complaint deleted, truncated or rewritten since a checkpoint committed to
+    its head, and every checkpoint replaced, missing or signed by a key not trusted; exits 1.
+    """
+    from .domain.errors import DomainError
+    from .service import anchoring, signing
+
+    with _connected(data_dir) as config:
+        try:
+            trusted = anchoring.trusted_keys(public_keys)
+            if not trusted:
+                history = {k["key"]: k["public_key"] for k in anchoring.key_history()}
+                own = signing.public_key(context_for(config).signing_key)
+                trusted = {**history, **anchoring.trusted_keys([own])}
+            if last is not None and first is not None and first > last:
+                raise click.BadParameter(f"--from {first} is after --to {last}")
+            report = anchoring.verify_log(trusted, first, last)
+        except DomainError as error:
+            raise click.ClickException(error.detail) from error
+    for found in report.breaks:
+        click.echo(str(found))
+    span = f"{report.checked[0]}..{report.checked[-1]}" if report.checked else "none"
+    source = "the given keys" if public_keys else "the database's key history and this key"
+    if report.breaks:
+        raise click.ClickException(
+            f"{len(report.breaks)} breaks: checkpoints {span}, {report.complaints} complaints"
+        )
+    click.echo(
+        f"ok: checkpoints {span} each extend the one before, and the database extends them"
+        f" ({report.complaints} complaints; signatures checked with {source})"
+    )
+
+
+@main.command("verify-proof")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--complaint-id", help="The complaint the proof must be for.")
+@click.option(
+    "--public-key",
+    "public_keys",
+    multiple=True,
+    required=True,
+    help="The service's public key (base64, repeatable: keys of the key history).",
+)
+def verify_proof(file: Path, complaint_id: str | None, public_keys) -> None:
+    """Checks a proof (GET /v1/complaints/{id}/proof) offline: the head is in the checkpoint."""
+    import json
+
+    from .domain.errors import DomainError
+    from .service import anchoring
+
+    try:
+        trusted = anchoring.trusted_keys(public_keys)
+    except DomainError as error:
+        raise click.BadParameter(error.detail, param_hint="--public-key") from error
+    try:
+        proof = json.loads(file.read_text(encoding="utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"broken: {file} is not JSON ({error})") from error
+    if isinstance(proof, dict) and isinstance(proof.get("proof"), dict):
+        proof = proof["proof"]  # the API's whole answer
+    why = anchoring.verify_proof(proof, trusted, complaint_id)
+    if why:
+        raise click.ClickException(f"broken: {why}")
+    click.echo(
+        f"ok: complaint {proof['complaint_id']} at seq {proof['seq']} is in checkpoint "
+        f"{proof['checkpoint'].split(' n=')[1].split()[0]}"
+    )
+
+
+@main.command()
 @click.option(
     "--generate", is_flag=True, help="Print a new private key for RESOLUTION_SIGNING_KEY."
 )
+@click.option(
+    "--history",
+    is_flag=True,
+    help="Print every key that signed a checkpoint: id, public key, first and last use.",
+)
 @data_dir_option
-def keys(generate: bool, data_dir: Path) -> None:
-    """Prints the public key that signs audit exports (what auditors pass to `verify`)."""
+def keys(generate: bool, history: bool, data_dir: Path) -> None:
+    """Prints the public key that signs audit exports and checkpoints (what auditors pin)."""
     from .service import signing
 
     if generate:
         click.echo(signing.generate())
+        return
+    if history:
+        from .service import anchoring
+
+        with _connected(data_dir):
+            for k in anchoring.key_history():
+                click.echo(f"{k['key']} {k['public_key']} {k['first_used']} {k['last_used']}")
         return
 
     key = signing.load(os.environ.get("RESOLUTION_SIGNING_KEY"), data_dir)

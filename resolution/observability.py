@@ -17,7 +17,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from flask import Flask, Response, g, has_request_context, request
@@ -60,6 +60,13 @@ SWEEP_MOVES = Counter(
     "resolution_sweeper_moves_total",
     "Complaints the sweeper moved or reminded, by action.",
     ["action"],
+)
+CHECKPOINTS = Counter("resolution_checkpoints_total", "Checkpoints this process signed.")
+CHECKPOINT_BREAKS = Counter(
+    "resolution_checkpoint_breaks_total",
+    "Breaks found between the newest checkpoint and the one before (deleted, truncated, "
+    "rewritten complaints; checkpoints replaced or missing): anything above 0 is an alert.",
+    ["what"],
 )
 DATABASE_ERRORS = Counter(
     "resolution_database_errors_total",
@@ -157,6 +164,17 @@ def count_sweep(moved: Mapping[str, int]) -> None:
     SWEEPS.inc()
     for action, count in moved.items():
         SWEEP_MOVES.labels(action).inc(count)
+
+
+def count_checkpoint(n: int, breaks: Iterable[object]) -> None:
+    """Counts a checkpoint made, and alerts on each break the check after it found: the
+    metric `resolution_checkpoint_breaks_total` and one error log line per break."""
+    CHECKPOINTS.inc()
+    for found in breaks:
+        CHECKPOINT_BREAKS.labels(getattr(found, "what", "unknown")).inc()
+        logging.getLogger("resolution.anchoring").error(
+            "checkpoint %s does not extend its predecessor: %s", n, found
+        )
 
 
 def request_id() -> str | None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import NotAcceptable
 
+from schemas.anchoring import CheckpointPageSchema, ListCheckpointsQuery
 from schemas.common import CHANNEL_PATTERN, Instant, identifier
 
 from ..domain.events import EPOCH
-from ..service import audit
+from ..service import anchoring, audit
 from ..web.http import caller, context, load_query
 
 bp = Blueprint("audit", __name__, url_prefix="/v1/audit")
@@ -59,3 +60,20 @@ def events() -> Response:
 def _chain(first: dict, rest):
     yield first
     yield from rest
+
+
+@bp.get("/checkpoints")
+def checkpoints() -> Response:
+    """The newest signed checkpoints (each also as its one line of text) and the key history."""
+    actor = caller()
+    anchoring.check_can_list(actor)
+    query = load_query(ListCheckpointsQuery())
+    found = anchoring.listing(actor, query.get("before"), query["limit"])
+    items = [{**vars(c), "line": c.line} for c in found]
+    more = found and found[-1].n > 1 and len(found) == query["limit"]
+    body = {
+        "items": items,
+        "keys": anchoring.key_history(),
+        "next_before": found[-1].n if more else None,
+    }
+    return jsonify(CheckpointPageSchema().dump(body))

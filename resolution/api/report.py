@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+import json
+
+from flask import Blueprint, Response, jsonify, render_template
 from flask_babel import get_locale
 
+from schemas.anchoring import ProofSchema
+
+from ..service import anchoring, views
 from ..service import complaints as service
-from ..service import views
 from ..web import narrative
-from ..web.http import caller, complaint_id, context
+from ..web.http import authenticated, caller, complaint_id, context
 
 bp = Blueprint("report", __name__, url_prefix="/v1/complaints", template_folder="templates")
 
@@ -22,6 +26,10 @@ def export(cid: str) -> Response:
     cid = complaint_id(cid)
     ctx = context()
     complaint, records = service.case_record(ctx, actor, cid)
+    try:
+        proof = anchoring.proof(ctx, actor, cid)
+    except anchoring.NotCovered:
+        proof = None  # no checkpoint covers it yet: the page says so
     page = render_template(
         "complaint_export.html",
         complaint=complaint,
@@ -31,6 +39,8 @@ def export(cid: str) -> Response:
         settlement=complaint.settlement,
         reader=narrative.who(actor.as_data()),
         printed_at=ctx.clock(),
+        proof=proof,
+        proof_json=json.dumps(proof, indent=1, ensure_ascii=False) if proof else None,
         n=narrative,
         lang=str(get_locale()),
     )
@@ -42,3 +52,12 @@ def export(cid: str) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.vary.add("Accept-Language")
     return response
+
+
+@bp.get("/<cid>/proof")
+def proof(cid: str) -> Response:
+    """The inclusion proof of the complaint's head in the latest checkpoint: a party keeps it
+    and checks it offline against the checkpoint's line (`resolution verify-proof`)."""
+    actor = authenticated()  # whoever may see the complaint, the marketplace's back end too
+    cid = complaint_id(cid)
+    return jsonify(ProofSchema().dump(anchoring.proof(context(), actor, cid)))

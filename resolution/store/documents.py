@@ -247,8 +247,63 @@ class OrderDocument(Document):
     meta = {"collection": "orders", "auto_create_index": False, "indexes": []}
 
 
+class CheckpointDocument(Document):
+    """A signed checkpoint (`domain.checkpoints`): `_id` is its number, one per number (the
+    primary key is the unique index that lets one of two racing sweepers win), and one per
+    predecessor (`prev`, unique: two checkpoints never fork from one)."""
+
+    id = IntField(primary_key=True)
+    size = IntField(required=True)
+    events = IntField(required=True)
+    time = StringField(required=True)
+    root = StringField(required=True)
+    prev = StringField(required=True)
+    key = StringField(required=True)
+    signature = StringField(required=True)
+    # The roots of its leaves' chunks (each a `CheckpointChunk`) and each chunk's first
+    # complaint id, in leaf order: a proof reads this and one chunk.
+    chunks = ListField(StringField())
+    firsts = ListField(StringField())
+
+    meta = {
+        "collection": "checkpoints",
+        "auto_create_index": False,
+        "indexes": [
+            {"name": "one_successor", "fields": ["prev"], "unique": True},
+            # The checkpoint an export ends at: the latest at or before a time (`time` is the
+            # fixed-width ISO text, so text order is time order).
+            {"name": "checkpoint_time", "fields": ["time"]},
+        ],
+    }
+
+
+class CheckpointChunk(Document):
+    """Up to 1,024 leaves of checkpoints, `[complaint_id, seq, hash]` in complaint id order,
+    keyed by their Merkle root: a chunk no complaint of which moved is shared by the next
+    checkpoint instead of written again."""
+
+    id = StringField(primary_key=True)
+    leaves = ListField(ListField())
+
+    meta = {"collection": "checkpoint_chunks", "auto_create_index": False, "indexes": []}
+
+
+class SigningKeyDocument(Document):
+    """The key history: every public key that ever signed a checkpoint, kept after rotation."""
+
+    id = StringField(primary_key=True)  # the key id
+    public_key = StringField(required=True)
+    first_used = StringField(required=True)
+    last_used = StringField(required=True)
+
+    meta = {"collection": "signing_keys", "auto_create_index": False, "indexes": []}
+
+
 DOCUMENTS = (
     ComplaintDocument,
+    CheckpointDocument,
+    CheckpointChunk,
+    SigningKeyDocument,
     OrderDocument,
     EventDocument,
     IdempotencyRecord,

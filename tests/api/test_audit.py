@@ -45,7 +45,17 @@ RECORD_KEYS = {
     "hash",
     "line_hash",
 }
-MANIFEST_KEYS = {"count", "since", "until", "filters", "line_hash", "generated_at", "public_key"}
+MANIFEST_KEYS = {
+    "count",
+    "since",
+    "until",
+    "filters",
+    "line_hash",
+    "generated_at",
+    "public_key",
+    "checkpoint",
+    "heads",
+}
 # A 16-digit number standing on its own (hex digests may hold a run of digits: not a NIK).
 LONE_16_DIGITS = re.compile(r"(?<![0-9A-Za-z])\d{16}(?![0-9A-Za-z])")
 

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 import pytest
 
 from resolution.config import Config
-from resolution.service import Context
+from resolution.service import Context, anchoring
 from resolution.service import webhooks as webhook_service
 from resolution.store import database
 from resolution.store.documents import ComplaintDocument
@@ -341,6 +341,8 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "evidence.get_file"): Row(on_file, EVIDENCE_TARGETS),
     ("POST", "evidence.review"): Row(on_review, EVIDENCE_TARGETS),
     ("GET", "audit.events"): Row(collection({"care": 200, "auditor": 200})),
+    ("GET", "audit.checkpoints"): Row(collection({"care": 200, "auditor": 200})),
+    ("GET", "report.proof"): Row(on_complaint(MARKET_READERS, 200), COMPLAINT_TARGETS),
     ("GET", "webhooks.list_subscriptions"): Row(collection({"integration": 200})),
     ("POST", "webhooks.subscribe"): Row(collection({"integration": 201})),
     ("GET", "webhooks.get_subscription"): Row(on_webhook(200), WEBHOOK_TARGETS),
@@ -540,6 +542,7 @@ def _build(mongodb_uri: str) -> Iterator[World]:
             _ok(c.post(f"/v1/complaints/{ids[key]}/actions/{action}", json=body, headers=who))
     _ok(c.post(f"/v1/complaints/{ids['A']}/actions/assign", json={}, headers=HEADERS["care"]))
     assert webhook_service.fan_out(ctx) > 0
+    anchoring.make(ctx)  # every complaint in a checkpoint: its proof is there to be refused
     db = ComplaintDocument._get_db()
     deliveries = {
         side: db["webhook_deliveries"].find_one({"subscription_id": webhooks[side]})["_id"]

@@ -48,9 +48,9 @@ from pymongo.errors import DuplicateKeyError
 from resolution.config import Config
 from resolution.domain.actors import Actor, Role
 from resolution.domain.events import first_broken_link
-from resolution.service import Context, audit, check_chains
+from resolution.service import Context, anchoring, audit, check_chains
 from resolution.store import database, eventstore
-from resolution.store.documents import ComplaintDocument
+from resolution.store.documents import CheckpointDocument, ComplaintDocument
 from resolution.web.app import create_app
 from tests.support.bodies import complaint_body, png_file
 from tests.support.clock import Clock
@@ -280,20 +280,24 @@ def test_an_event_moved_later_in_time_is_named_by_the_export_check(world):
     assert finding.message == "the event does not match its hash"
 
 
-def test_a_last_event_moved_past_the_export_window_is_named_by_the_database_check(world):
-    """Outside the window, the export does not hold it, and what it holds verifies: a file
-    proves what it carries, not what the database left out of it. The chain check of the
-    database (`resolution check-chains`) names it."""
+def test_a_last_event_moved_past_the_export_window_is_named_by_both_checks(world):
+    """Outside the window, the export does not hold it; but the export ends at a checkpoint
+    that commits to the complaint's head, so its verify names the complaint cut short at that
+    event (issue 22; before, the file verified). The chain check of the database (`resolution
+    check-chains`) names it too."""
     events = eventstore.EventDocument._get_collection()
     cid = world.ids[0]
     last = events.find_one({"complaint_id": cid}, sort=[("seq", -1)])
+    anchoring.make(world.ctx)  # the export ends at it (removed after: the world is shared)
     events.update_one({"_id": last["_id"]}, {"$set": {"at": last["at"] + timedelta(days=400)}})
     try:
         exported = export_finding(world.ctx)
         named = dict(check_chains())
     finally:
         events.update_one({"_id": last["_id"]}, {"$set": {"at": last["at"]}})
-    assert exported.ok
+        CheckpointDocument._get_collection().delete_many({})
+    assert not exported.ok and "(cut off)" in exported.message
+    assert (exported.complaint_id, exported.seq) == (cid, last["seq"])
     assert named[cid] == last["seq"]
     assert all(seq is None for other, seq in named.items() if other != cid)
 

@@ -14,6 +14,13 @@ from resolution.api.audit import AuditEventsQuery
 from resolution.domain.commands import EVENT_TYPES, OTHER_EVENTS
 from resolution.domain.evidence import CONTENT_TYPES, KINDS
 from resolution.domain.lifecycle import PERSON_ACTIONS, Lifecycle
+from schemas.anchoring import (
+    CheckpointPageSchema,
+    CheckpointSchema,
+    ListCheckpointsQuery,
+    ProofSchema,
+    SigningKeySchema,
+)
 from schemas.complaints import (
     ACTION_SCHEMAS,
     ActorSchema,
@@ -241,6 +248,7 @@ def test_evidence_bodies_are_their_schemas(spec):
         ("/v1/complaints", ListComplaintsQuery),
         ("/v1/complaints/{id}/events", ListEventsQuery),
         (AUDIT, AuditEventsQuery),
+        ("/v1/audit/checkpoints", ListCheckpointsQuery),
         ("/v1/webhooks/{id}/deliveries", ListDeliveriesQuery),
     ],
 )
@@ -354,3 +362,17 @@ def test_webhook_responses_are_their_schemas(spec):
     assert set(js["required"]) == set(DeliverySchema().fields)
     types = resolve(spec, spec["components"]["schemas"]["Subscribe"]["properties"]["types"])
     assert types["maxItems"] == len(EVENT_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("schema", "name"),
+    [
+        (CheckpointSchema, "Checkpoint"),
+        (SigningKeySchema, "SigningKey"),
+        (CheckpointPageSchema, "CheckpointPage"),
+        (ProofSchema, "Proof"),
+    ],
+)
+def test_checkpoints_and_proofs_are_their_schemas(spec, schema, name):
+    js = assert_same_response_properties(spec, schema(), name)
+    assert set(js["required"]) == set(schema().fields)
