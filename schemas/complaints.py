@@ -120,6 +120,12 @@ class MessageSchema(Schema):
         validate=validate.Length(max=20),
     )
     answers = fields.Integer(strict=True, validate=validate.Range(min=1, max=10**9))
+    # Care only: to one party, privately (a party sending `to` is refused by the domain).
+    to = fields.String(validate=validate.OneOf(["buyer", "seller"]))
+
+
+class NoteSchema(Schema):
+    body = text(5000, required=True)
 
 
 class ListComplaintsQuery(Schema):
@@ -178,6 +184,7 @@ class ComplaintSchema(Schema):
     escalated_at = Instant(allow_none=True)
     decided_at = Instant(allow_none=True)
     review_until = Instant(allow_none=True)
+    care_reply_due_at = Instant(allow_none=True)
     care_due_at = Instant(allow_none=True)
     care_overdue = fields.Boolean()
     created_at = Instant()

@@ -10,6 +10,7 @@ from schemas.complaints import (
     ListComplaintsQuery,
     ListEventsQuery,
     MessageSchema,
+    NoteSchema,
     OpenComplaintSchema,
 )
 
@@ -19,6 +20,7 @@ from ..domain.commands import check_opener
 from ..domain.lifecycle import PERSON_ACTIONS
 from ..domain.projection import Complaint
 from ..service import Recorded, views
+from ..service import complaints as service_complaints
 from ..web.http import (
     authenticated,
     caller,
@@ -109,8 +111,27 @@ def post_message(cid: str) -> Response:
             message["body"],
             evidence_ids=message.get("evidence_ids", ()),
             answers=message.get("answers"),
+            to=message.get("to"),
             if_match=version,
             idem=idem,
+        ),
+        render,
+    )
+
+
+@bp.post("/<cid>/notes")
+def add_note(cid: str) -> Response:
+    actor = caller()  # a complaint the caller cannot see is 404 before its role is 403
+    cid = complaint_id(cid)
+    note = load_body(NoteSchema())
+    version = if_match()
+
+    def render(result: Recorded) -> tuple[int, dict, dict]:
+        return 201, _event_schema.dump(result.event), {"ETag": etag(result.complaint.version)}
+
+    return write(
+        lambda idem: service_complaints.add_note(
+            context(), actor, cid, note["body"], if_match=version, idem=idem
         ),
         render,
     )

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from schemas.complaints import ACTION_SCHEMAS, MessageSchema
+from schemas.complaints import ACTION_SCHEMAS, MessageSchema, NoteSchema
 from schemas.evidence import ReviewSchema
 from schemas.settlements import RetrySettlementSchema
 
@@ -33,6 +33,7 @@ from .forms import (
     AssignForm,
     DecideForm,
     MessageForm,
+    NoteForm,
     ReassignForm,
     ReleaseForm,
     RequestEvidenceForm,
@@ -92,6 +93,17 @@ def assign(cid: str):
     )
 
 
+@bp.post("/complaints/<cid>/note")
+def note(cid: str):
+    me, form = agent(), NoteForm()
+
+    def run(version: int) -> object:
+        body = NoteSchema().load({"body": form.body.data})["body"]
+        return complaints.add_note(context(), me, cid, body, if_match=version)
+
+    return _take(cid, "note", form, run, _("The note is added."))
+
+
 @bp.post("/complaints/<cid>/release")
 def release(cid: str):
     me, form = agent(), ReleaseForm()
@@ -119,8 +131,11 @@ def message(cid: str):
     me, form = agent(), MessageForm()
 
     def run(version: int) -> object:
-        body = MessageSchema().load({"body": form.body.data})["body"]
-        return complaints.post_message(context(), me, cid, body, if_match=version)
+        asked = {"body": form.body.data, **({"to": form.to.data} if form.to.data else {})}
+        loaded = MessageSchema().load(asked)
+        return complaints.post_message(
+            context(), me, cid, loaded["body"], to=loaded.get("to"), if_match=version
+        )
 
     return _take(cid, "message", form, run, _("Your message is in the thread."))
 

@@ -49,7 +49,20 @@ class AssignForm(VersionedForm):
 
 
 class MessageForm(VersionedForm):
-    body = TextAreaField(_l("Message to the buyer and the seller"), validators=[DataRequired()])
+    to = SelectField(
+        _l("To"),
+        choices=[
+            SelectChoice("", _l("the buyer and the seller")),
+            SelectChoice("buyer", _l("the buyer only")),
+            SelectChoice("seller", _l("the seller only")),
+        ],
+        validate_choice=False,  # the service's schema checks it (a browser may send none)
+    )
+    body = TextAreaField(_l("Message"), validators=[DataRequired()])
+
+
+class NoteForm(VersionedForm):
+    body = TextAreaField(_l("Note"), validators=[DataRequired()])
 
 
 class RequestEvidenceForm(VersionedForm):

@@ -32,6 +32,7 @@ OTHER_EVENTS: tuple[str, ...] = (
     "evidence_viewed",
     "deadline_approaching",
     "order_updated",
+    "note",
     *settlements.EVENTS,
 )
 # Every type of event a complaint's log may hold.
@@ -306,9 +307,18 @@ def message(
     *,
     evidence_ids: Sequence[str] = (),
     answers: int | None = None,
+    to: str | None = None,
 ) -> Event:
-    """A message in the complaint's thread: no state change, but the sender's activity."""
+    """A message in the complaint's thread: no state change, but the sender's activity.
+
+    Care may write to one party only (`to`: buyer or seller): only care, that party and
+    auditors read it."""
     _check_can_speak(complaint, actor, now, answers)
+    if to is not None and actor.role is not Role.CARE:
+        raise Invalid(
+            "Only the care team writes to one party privately: leave out `to`.",
+            {"to": ["only the care team writes to one party"]},
+        )
     known = {item["id"] for item in complaint.evidence}
     unknown = [eid for eid in evidence_ids if eid not in known]
     if unknown:
@@ -321,7 +331,23 @@ def message(
         data["evidence_ids"] = list(evidence_ids)
     if answers is not None:
         data["answers"] = answers
+    if to is not None:
+        data["to"] = to
     return _sealed(complaint, actor, "message", data, now)
+
+
+def check_note_taker(actor: Actor) -> None:
+    """Notes are care's own (403 for anyone else, before a body or a complaint is read)."""
+    if actor.role is not Role.CARE:
+        raise Forbidden("Notes are the care team's own.")
+
+
+def note(complaint: Complaint, actor: Actor, body: str, now: datetime) -> Event:
+    """Care's own note on a case: in the event log for care and auditors, never a party's to
+    read (they see that a note exists). Nobody's activity; no state change; also on a
+    closed complaint (its settlement may still need care)."""
+    check_note_taker(actor)
+    return _sealed(complaint, actor, "note", {"body": body}, now)
 
 
 def _check_can_speak(

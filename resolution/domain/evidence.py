@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .actors import Actor
+from .actors import Actor, Role
 
 IMAGES = frozenset({"image/jpeg", "image/png", "image/webp"})
 VIDEOS = frozenset({"video/mp4", "video/quicktime"})
@@ -60,6 +60,10 @@ def can_open(actor: Actor, item: Mapping) -> bool:
 
 
 WITHHELD = "[withheld: visible to the care team and its uploader only]"
+# Care's word to one party, and care's own notes: the others see that they exist, not what
+# they say (their hashes still chain).
+PRIVATE = "[withheld: between the care team and the other party]"
+CARE_NOTE = "[withheld: the care team's own note]"
 # What of a restricted upload's event data the other party may still see.
 MENTION_FIELDS = frozenset({"evidence_id", "kind", "care_only", "answers"})
 
@@ -75,6 +79,10 @@ def event_as_seen_by(
     and their hashes given (`data_hashes`), so the caller can still verify the event's hash
     without seeing the content.
     """
+    if event_type == "note" and not actor.is_staff:
+        return _withheld(event_data, set(), CARE_NOTE, sha256)
+    if event_type == "message" and event_data.get("to") and not reads_private(actor, event_data):
+        return _withheld(event_data, {"to"}, PRIVATE, sha256)
     if event_type == "evidence_added":
         item = {"kind": event_data.get("kind"), "care_only": event_data.get("care_only")}
         item["by"], shown = event_actor, MENTION_FIELDS
@@ -84,13 +92,25 @@ def event_as_seen_by(
         item = None
     if item is None or can_open(actor, item):
         return dict(event_data), {}
+    return _withheld(event_data, shown, WITHHELD, sha256)
+
+
+def _withheld(event_data: Mapping, shown: set[str], marker: str, sha256) -> tuple[dict, dict]:
     data, hashes = {}, {}
     for key, value in event_data.items():
         if key in shown:
             data[key] = value
         else:
-            data[key], hashes[key] = WITHHELD, sha256(value)
+            data[key], hashes[key] = marker, sha256(value)
     return data, hashes
+
+
+def reads_private(actor: Actor, message: Mapping) -> bool:
+    """Care's message to one party (`to`): for care, auditors, that party, and the
+    marketplace (which relays it to that party's app)."""
+    if actor.is_staff or actor.role in (Role.INTEGRATION, Role.SYSTEM):
+        return True
+    return actor.role.value == message.get("to")
 
 
 def as_seen_by(actor: Actor, item: Mapping) -> dict:

@@ -62,6 +62,11 @@ class Complaint:
     decided_by: str | None = None
     decided_at: datetime | None = None
     review_until: datetime | None = None
+    # Care's clocks: a first reply a party can read within the SLA of the escalation
+    # (`care_reply_due_at`, until `care_replied_at`), a decision within the SLA of the
+    # assignment; `care_due_at` is the nearer of those running (the listings' and sweeps').
+    care_replied_at: datetime | None = None
+    care_reply_due_at: datetime | None = None
     care_due_at: datetime | None = None
     review_requested: bool = False
     under_review: bool = False
@@ -98,16 +103,25 @@ class Complaint:
         return self.state not in ("new", "closed")
 
 
-def _care_due_at(c: Complaint, deadlines: Deadlines) -> datetime | None:
-    """When care breaches its SLA: 24 h from escalation to assignment, and to decision.
+def _care_clocks(c: Complaint, deadlines: Deadlines) -> dict[str, datetime | None]:
+    """When care breaches its SLA: 24 h from escalation to its first reply a party can read
+    (a message, an evidence request, a decision: taking the case is not a reply), and 24 h from
+    assignment to decision; `care_due_at` is whichever of the running ones comes first.
 
     Breaching it changes nothing in the lifecycle; it is shown and listed (`?overdue=true`).
     """
-    if c.state == "awaiting_care" and c.escalated_at:
-        return c.escalated_at + deadlines.care_sla
+    reply = None
+    if c.state in CARE_STATES and c.escalated_at and c.care_replied_at is None:
+        reply = c.escalated_at + deadlines.care_sla
+    decide = None
     if c.state == "in_mediation" and c.assigned_at:
-        return c.assigned_at + deadlines.care_sla
-    return None
+        decide = c.assigned_at + deadlines.care_sla
+    running = [t for t in (reply, decide) if t is not None]
+    return {"care_reply_due_at": reply, "care_due_at": min(running) if running else None}
+
+
+# Care speaking to the parties: what stops the first care clock.
+_CARE_REPLIES = ("message", "request_evidence", "decide")
 
 
 def _turn(state: str, evidence_request: dict | None) -> str | None:
@@ -141,6 +155,8 @@ def _effects(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
         changes["auto_escalated"] = c.auto_escalated or event.type == "auto_escalate"
     if event.actor["role"] == "seller" and c.seller_first_answer_at is None:
         changes["seller_first_answer_at"] = event.at
+    if event.actor["role"] == "care" and event.type in _CARE_REPLIES and c.care_replied_at is None:
+        changes["care_replied_at"] = event.at
     if "settlement" in event.data:  # a closing: its settlement, paid at once or held
         at = event.at
         release_at = changes.get("review_until") or at
@@ -165,6 +181,7 @@ def _changes(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
         return {"appeal": {"reason": data["reason"], "at": iso(at)}, "seller_answered": True}
     if kind in ("escalate", "auto_escalate", "request_review"):
         changes: dict[str, Any] = {"escalated_at": at, "assigned_to": None, "assigned_at": None}
+        changes["care_replied_at"] = None  # a new escalation awaits care's reply again
         if kind == "request_review":
             # The decision's held settlement goes with it: the next decision makes its own.
             changes.update(review_requested=True, under_review=True, review_until=None)
@@ -285,7 +302,7 @@ def _remind_at(due_at: datetime | None, since: datetime, deadlines: Deadlines) -
 def apply(complaint: Complaint | None, event: Event, deadlines: Deadlines) -> Complaint:
     """The complaint after `event`: a pure function of the complaint before and the event."""
     c = _apply(complaint, event, deadlines)
-    return replace(c, care_due_at=_care_due_at(c, deadlines))
+    return replace(c, **_care_clocks(c, deadlines))
 
 
 def _apply(complaint: Complaint | None, event: Event, deadlines: Deadlines) -> Complaint:

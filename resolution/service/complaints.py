@@ -102,19 +102,36 @@ def post_message(
     *,
     evidence_ids: Sequence[str] = (),
     answers: int | None = None,
+    to: str | None = None,
     if_match: int | None = None,
     idem: Idempotency | None = None,
 ) -> Recorded:
-    """Adds a message to the complaint's thread (it may point at evidence, answer a request)."""
+    """Adds a message to the complaint's thread (it may point at evidence, answer a request;
+    care may write `to` one party only)."""
     return change(
         ctx,
         actor,
         complaint_id,
         lambda c, now: commands.message(
-            c, actor, body, now, evidence_ids=evidence_ids, answers=answers
+            c, actor, body, now, evidence_ids=evidence_ids, answers=answers, to=to
         ),
         if_match,
         idem,
+    )
+
+
+def add_note(
+    ctx: Context,
+    actor: Actor,
+    complaint_id: str,
+    body: str,
+    *,
+    if_match: int | None = None,
+    idem: Idempotency | None = None,
+) -> Recorded:
+    """Care's own note on the case: for care and auditors only."""
+    return change(
+        ctx, actor, complaint_id, lambda c, now: commands.note(c, actor, body, now), if_match, idem
     )
 
 

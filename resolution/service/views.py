@@ -78,7 +78,8 @@ def complaint_as_seen(complaint: Complaint, actor: Actor, now: datetime) -> dict
     if actor.is_staff:
         view["care_overdue"] = complaint.care_overdue(now)
     else:
-        del view["care_due_at"]  # the care team's own clock: not the parties' business
+        # The care team's own clocks: not the parties' business.
+        del view["care_due_at"], view["care_reply_due_at"]
     return _complaints.dump(view)
 
 

@@ -63,6 +63,8 @@ class ComplaintDocument(Document):
     decided_by = StringField(null=True)
     decided_at = DateTimeField(null=True)
     review_until = DateTimeField(null=True)
+    care_replied_at = DateTimeField(null=True)
+    care_reply_due_at = DateTimeField(null=True)
     care_due_at = DateTimeField(null=True)
     review_requested = BooleanField()
     under_review = BooleanField()

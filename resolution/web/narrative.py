@@ -359,7 +359,12 @@ _SENTENCES = {
     ),
     "withdraw": lambda by, d: _("%(who)s withdrew the complaint.", who=by) + _closing(d),
     "request_review": lambda by, d: _("%(who)s asked for the decision to be reviewed.", who=by),
-    "message": lambda by, d: _("%(who)s wrote a message.", who=by),
+    "message": lambda by, d: (
+        _("%(who)s wrote to %(party)s only.", who=by, party=PARTIES.get(d["to"], d["to"]))
+        if d.get("to")
+        else _("%(who)s wrote a message.", who=by)
+    ),
+    "note": lambda by, d: _("%(who)s added a note for the care team.", who=by),
     "evidence_added": _evidence,
     "order_updated": _order_updated,
     "evidence_reviewed": lambda by, d: _("%(who)s reviewed a piece of evidence.", who=by),

@@ -336,6 +336,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("PUT", "orders.register"): Row(on_order_write, ORDER_TARGETS),
     ("GET", "report.export"): Row(on_complaint(READERS, 200), COMPLAINT_TARGETS),
     ("POST", "complaints.post_message"): Row(on_complaint(SPEAKERS, 201), COMPLAINT_TARGETS),
+    ("POST", "complaints.add_note"): Row(on_complaint({"care"}, 201), COMPLAINT_TARGETS),
     ("GET", "evidence.list_evidence"): Row(on_complaint(READERS, 200), COMPLAINT_TARGETS),
     ("POST", "evidence.add_evidence"): Row(on_complaint(SPEAKERS, 201), COMPLAINT_TARGETS),
     ("GET", "evidence.get_file"): Row(on_file, EVIDENCE_TARGETS),
@@ -365,6 +366,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "console.review"): Row(console_form, EVIDENCE_TARGETS),
     ("POST", "console.retry_settlement"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.release"): Row(console_form, COMPLAINT_TARGETS),
+    ("POST", "console.note"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.reassign"): Row(console_form, COMPLAINT_TARGETS),
     # seller-1 is of shop-1: its figures; another shop's seller would be 403 (test_shop_figures)
     ("GET", "shops.shop_stats"): Row(
@@ -691,6 +693,8 @@ def send(world: World, method: str, endpoint: str, path: str, role: str):
         body = complaint_body("INV-NEW-1", order=order("INV-NEW-1"))
     elif endpoint == "complaints.post_message":
         body = {"body": "Ada kabar?"}
+    elif endpoint == "complaints.add_note":
+        body = {"body": "Catatan tim care."}
     elif endpoint == "evidence.add_evidence":
         body = {"kind": "tracking", "courier": "JNE", "tracking_number": "JNE-55501"}
     elif endpoint == "evidence.review":

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from resolution.domain import commands
 from resolution.domain.deadlines import Deadlines, parse_duration
 from resolution.domain.errors import NotAllowed
-from tests.support.stories import PATHS, run_steps
+from tests.support.stories import PATHS, actor, run_steps
 
 HOURS_72 = timedelta(hours=72)
 HOURS_24 = timedelta(hours=24)
@@ -120,9 +121,30 @@ def test_care_must_assign_within_24_hours_of_the_escalation(reach, path):
 def test_care_must_decide_within_24_hours_of_the_assignment(reach):
     story = reach("in_mediation")
     assert story.complaint.assigned_at == story.last_at
-    assert story.complaint.care_due_at == story.last_at + HOURS_24
+    # Taking the case is not a reply: the first clock (from the escalation) still runs, and
+    # comes first.
+    escalated_at = story.complaint.escalated_at
+    assert story.complaint.care_reply_due_at == escalated_at + HOURS_24
+    assert story.complaint.care_due_at == escalated_at + HOURS_24
     asked = story.act("agent1", "request_evidence", minutes_later=60)
+    # Asking a party for evidence is a reply: only the clock to decide runs now.
+    assert asked.complaint.care_reply_due_at is None
     assert asked.complaint.care_due_at == story.last_at + HOURS_24
+
+
+def test_the_first_care_clock_stops_at_a_reply_a_party_can_read(reach):
+    case = reach("in_mediation")
+    due = case.complaint.escalated_at + HOURS_24
+    noted = case.record(commands.note(case.complaint, actor("agent1"), "Cek resi.", case.last_at))
+    assert noted.complaint.care_reply_due_at == due  # a note is care's own: not a reply
+    private = case.record(
+        commands.message(case.complaint, actor("agent1"), "Mohon resi.", case.last_at, to="seller")
+    )
+    assert private.complaint.care_reply_due_at is None  # care wrote to a party
+    # A new escalation (a review) waits for a reply again.
+    decided = reach("closed_decided")
+    reviewed = decided.act("buyer", "request_review", minutes_later=5)
+    assert reviewed.complaint.care_reply_due_at == reviewed.last_at + HOURS_24
 
 
 def test_the_care_service_level_is_configurable(reach):
