@@ -104,6 +104,7 @@ class Config:
             deadlines = Deadlines(
                 inactivity=parse_duration(env.get("RESOLUTION_INACTIVITY_PERIOD", "72h")),
                 care_sla=parse_duration(env.get("RESOLUTION_CARE_SLA", "24h")),
+                evidence_min_due=parse_duration(env.get("RESOLUTION_EVIDENCE_MIN_DUE", "24h")),
             )
         except ValueError as error:
             raise ConfigError(str(error)) from error

@@ -178,6 +178,7 @@ class ComplaintSchema(Schema):
     appeal = fields.Dict(allow_none=True)
     assigned_to = fields.String(allow_none=True)
     evidence_request = fields.Dict(allow_none=True)
+    evidence_requests = fields.List(fields.Dict())
     return_shipment = fields.Dict(allow_none=True)
     shipment = fields.Dict(allow_none=True)
     settlement = fields.Dict(allow_none=True)

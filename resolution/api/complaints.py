@@ -12,6 +12,7 @@ from schemas.complaints import (
     MessageSchema,
     NoteSchema,
     OpenComplaintSchema,
+    ReasonSchema,
 )
 
 from .. import service
@@ -114,6 +115,25 @@ def post_message(cid: str) -> Response:
             to=message.get("to"),
             if_match=version,
             idem=idem,
+        ),
+        render,
+    )
+
+
+@bp.post("/<cid>/evidence-requests/<int:request_id>/withdraw")
+def withdraw_evidence_request(cid: str, request_id: int) -> Response:
+    actor = caller()
+    cid = complaint_id(cid)
+    body = load_body(ReasonSchema())
+    version = if_match()
+
+    def render(result: Recorded) -> tuple[int, dict, dict]:
+        complaint = result.complaint
+        return 200, complaint_view(complaint, actor), {"ETag": etag(complaint.version)}
+
+    return write(
+        lambda idem: service_complaints.withdraw_evidence_request(
+            context(), actor, cid, request_id, body["reason"], if_match=version, idem=idem
         ),
         render,
     )

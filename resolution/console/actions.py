@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from schemas.complaints import ACTION_SCHEMAS, MessageSchema, NoteSchema
+from schemas.complaints import ACTION_SCHEMAS, MessageSchema, NoteSchema, ReasonSchema
 from schemas.evidence import ReviewSchema
 from schemas.settlements import RetrySettlementSchema
 
@@ -39,6 +39,7 @@ from .forms import (
     RequestEvidenceForm,
     RetrySettlementForm,
     ReviewForm,
+    WithdrawRequestForm,
 )
 from .pages import case_page
 from .signin import agent
@@ -102,6 +103,19 @@ def note(cid: str):
         return complaints.add_note(context(), me, cid, body, if_match=version)
 
     return _take(cid, "note", form, run, _("The note is added."))
+
+
+@bp.post("/complaints/<cid>/evidence-requests/<int:request_id>/withdraw")
+def withdraw_request(cid: str, request_id: int):
+    me, form = agent(), WithdrawRequestForm()
+
+    def run(version: int) -> object:
+        reason = ReasonSchema().load({"reason": form.reason.data})["reason"]
+        return complaints.withdraw_evidence_request(
+            context(), me, cid, request_id, reason, if_match=version
+        )
+
+    return _take(cid, "withdraw_request", form, run, _("The request is withdrawn."))
 
 
 @bp.post("/complaints/<cid>/release")

@@ -86,6 +86,10 @@ class ReassignForm(VersionedForm):
     agent_id = StringField(_l("To the agent (their id)"), validators=[DataRequired()])
 
 
+class WithdrawRequestForm(VersionedForm):
+    reason = StringField(_l("Why it is no longer needed"), validators=[DataRequired()])
+
+
 class ReviewForm(VersionedForm):
     note = TextAreaField(_l("What you found"), validators=[DataRequired()])
 

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from schemas.complaints import REASONS
 
+from ..domain import requests
 from ..domain.errors import NotFound
 from ..domain.identifiers import is_object_id
 from ..domain.lifecycle import allowed_actions, decision_waits_for_evidence
@@ -36,6 +37,7 @@ from .forms import (
     RetrySettlementForm,
     ReviewForm,
     SignOutForm,
+    WithdrawRequestForm,
 )
 from .signin import agent
 
@@ -151,6 +153,9 @@ def case_page(
         messages=[r for r in records if r["type"] in ("message", "note")],
         evidence=evidence,
         resolution=views.resolution_as_seen(complaint, me),
+        evidence_requests=[
+            (r, requests.state(r, complaint.evidence, now)) for r in complaint.evidence_requests
+        ],
         settlement=complaint.settlement,
         allowed=allowed_actions(complaint, me, now),
         decision_waits=decision_waits_for_evidence(complaint, me, now),
@@ -178,6 +183,7 @@ def _forms(complaint: Complaint, evidence: list[dict]) -> dict[str, Any]:
         "assign": AssignForm(formdata=None, version=version),
         "message": MessageForm(formdata=None, version=version),
         "note": NoteForm(formdata=None, version=version),
+        "withdraw_request": WithdrawRequestForm(formdata=None, version=version),
         "request_evidence": RequestEvidenceForm(formdata=None, version=version),
         "decide": DecideForm(formdata=None, version=version),
         "release": ReleaseForm(formdata=None, version=version),

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from statemachine.exceptions import TransitionNotAllowed
 
-from . import decisions, orders, settlements
+from . import decisions, orders, requests, settlements
 from .actors import SYSTEM, Actor, Role
 from .deadlines import Deadlines
 from .errors import Conflict, Forbidden, Invalid, NotAllowed, NotFound
@@ -33,6 +33,7 @@ OTHER_EVENTS: tuple[str, ...] = (
     "deadline_approaching",
     "order_updated",
     "note",
+    "evidence_request_withdrawn",
     *settlements.EVENTS,
 )
 # Every type of event a complaint's log may hold.
@@ -82,9 +83,18 @@ def _why_not(machine: Lifecycle, action: str, kwargs: Mapping[str, Any]) -> str:
             guard = getattr(machine, name)
             accepted = inspect.signature(guard).parameters
             if not guard(**{k: v for k, v in kwargs.items() if k in accepted}):
+                if name == "evidence_settled":
+                    return _evidence_refusal(machine.model.complaint, action, kwargs["now"])
                 return f"Cannot {action} now: {REFUSALS[name]}."
     label = state.replace("_", " ")
     return f"Cannot {action} while the complaint is {label}."
+
+
+def _evidence_refusal(complaint: Complaint, action: str, now: datetime) -> str:
+    """Which requests a decision waits for, by id, party, due time and state."""
+    waiting = requests.blocking(complaint.evidence_requests, complaint.evidence, now)
+    named = "; ".join(requests.described(r, s) for r, s in waiting)
+    return f"Cannot {action} now: {REFUSALS['evidence_settled']}: {named}."
 
 
 def _sealed(complaint: Complaint, actor: Actor, type: str, data: dict, now: datetime) -> Event:
@@ -263,6 +273,9 @@ def _data_for(
             data["evidence_considered"] = decisions.check_considered(
                 request.get("evidence_considered") or [], complaint.evidence
             )
+            lapsed = requests.expired(complaint.evidence_requests, complaint.evidence, now)
+            if lapsed:  # decided without what the party did not send in time: on record
+                data["expired_requests"] = lapsed
     elif action == "accept":
         pending = complaint.pending_solution
         if pending is not None:
@@ -286,9 +299,13 @@ def _data_for(
         data["called_off"] = complaint.state  # the return or shipment no longer awaited
     elif action == "request_evidence":
         due_at = request.get("due_at") or now + deadlines.inactivity
-        if utc_ms(due_at) <= utc_ms(now):
+        soonest = now + deadlines.evidence_min_due
+        if utc_ms(due_at) < utc_ms(soonest):
             raise Invalid(
-                "The evidence is due in the future.", {"due_at": ["must be later than now"]}
+                f"A party gets at least {_hours(deadlines.evidence_min_due)} to send evidence: "
+                f"due no sooner than {iso(soonest)}.",
+                {"due_at": [f"at least {_hours(deadlines.evidence_min_due)} from now"]},
+                earliest=iso(soonest),
             )
         data["due_at"] = iso(due_at)
     elif action.startswith("auto_"):
@@ -363,8 +380,8 @@ def _check_can_speak(
         )
     if answers is None:
         return
-    request = complaint.evidence_request
-    if request is None or request["id"] != answers or request["party"] != actor.role:
+    request = requests.answering(complaint.evidence_requests, actor.role.value, answers)
+    if request is None:
         raise Invalid(
             "`answers` must name the evidence request made to you (its `id`).",
             {"answers": ["not an evidence request made to you on this complaint"]},
@@ -537,3 +554,29 @@ def retry_settlement(
     if note:
         data["note"] = note
     return _sealed(complaint, actor, settlements.RETRIED_EVENT, data, now)
+
+
+def _hours(span: timedelta) -> str:
+    hours = int(span.total_seconds() // 3600)
+    return f"{hours} hour{'s' if hours != 1 else ''}"
+
+
+def withdraw_evidence_request(
+    complaint: Complaint, actor: Actor, request_id: int, reason: str, now: datetime
+) -> Event:
+    """Care withdraws a request it no longer needs (the case's agent, in mediation): it stops
+    holding the decision and the party's turn."""
+    if actor.role is not Role.CARE:
+        raise Forbidden("Only the care team withdraws its evidence requests.")
+    request = next((r for r in complaint.evidence_requests if r["id"] == request_id), None)
+    if request is None:
+        raise NotFound(f"There is no evidence request {request_id} on this complaint.")
+    if complaint.state != "in_mediation" or complaint.assigned_to != actor.id:
+        raise NotAllowed(
+            "Only the agent the case is assigned to withdraws its requests, in mediation.",
+            allowed_actions(complaint, actor, now),
+        )
+    if request.get("withdrawn_at"):
+        raise Conflict(f"Evidence request {request_id} was already withdrawn.")
+    data = {"request_id": request_id, "reason": reason}
+    return _sealed(complaint, actor, "evidence_request_withdrawn", data, now)

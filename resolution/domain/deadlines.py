@@ -32,3 +32,5 @@ class Deadlines:
     inactivity: timedelta = timedelta(hours=72)
     care_sla: timedelta = timedelta(hours=24)
     reminder: timedelta = timedelta(hours=24)
+    # The least time care gives a party to answer an evidence request.
+    evidence_min_due: timedelta = timedelta(hours=24)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from statemachine import State, StateMachine
 
-from . import settlements
+from . import requests, settlements
 from .actors import Actor, Role
 from .solutions import Solution
 
@@ -177,17 +177,11 @@ class Lifecycle(StateMachine):
         return self.model.complaint.assigned_to == actor.id
 
     def evidence_settled(self, now: datetime) -> bool:
-        # A case is not decided while the evidence care asked for is awaited, or sent and not
+        # A case is not decided while any evidence care asked for is awaited, or sent and not
         # yet reviewed (seed 000: a KTP video was requested, then the report closed unread).
-        # Unanswered past its due time, care may decide without it.
+        # Unanswered past its due time, care may decide without it (`requests`).
         complaint = self.model.complaint
-        request = complaint.evidence_request
-        if request is None:
-            return True
-        if request.get("answered_at"):
-            reviewed = {item["id"] for item in complaint.evidence if item.get("reviewed")}
-            return all(eid in reviewed for eid in request.get("answer_ids", ()))
-        return datetime.fromisoformat(request["due_at"]) <= now
+        return not requests.blocking(complaint.evidence_requests, complaint.evidence, now)
 
     def fresh_eyes_for_review(self, actor: Actor, agent_id: str | None = None) -> bool:
         complaint = self.model.complaint

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from . import settlements
+from . import requests, settlements
 from .deadlines import Deadlines
 from .events import GENESIS, Event, iso, utc_ms
 from .evidence import is_restricted
@@ -57,6 +57,9 @@ class Complaint:
     escalated_at: datetime | None = None
     assigned_to: str | None = None
     assigned_at: datetime | None = None
+    # Care's evidence requests since the case last came to care (`requests`); and the latest
+    # one (the API's `evidence_request`, as before several could be open).
+    evidence_requests: list = field(default_factory=list)
     evidence_request: dict | None = None
     evidence: list = field(default_factory=list)
     decided_by: str | None = None
@@ -124,9 +127,10 @@ def _care_clocks(c: Complaint, deadlines: Deadlines) -> dict[str, datetime | Non
 _CARE_REPLIES = ("message", "request_evidence", "decide")
 
 
-def _turn(state: str, evidence_request: dict | None) -> str | None:
-    if state == "in_mediation" and evidence_request and not evidence_request.get("answered_at"):
-        return evidence_request["party"]
+def _turn(state: str, evidence_requests: list) -> str | None:
+    awaited = requests.awaited(evidence_requests)
+    if state == "in_mediation" and awaited is not None:
+        return awaited["party"]
     if state in CARE_STATES:
         return "care"
     return PARTY_TURNS.get(state)
@@ -201,11 +205,17 @@ def _changes(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
             "at": iso(at),
             "answer_ids": [],
         }
-        return {"evidence_request": request}
+        return {"evidence_request": request, "evidence_requests": [*c.evidence_requests, request]}
+    if kind == "evidence_request_withdrawn":
+        withdrawn = {"withdrawn_at": iso(at), "withdrawn_reason": data["reason"]}
+        listed = [
+            {**r, **withdrawn} if r["id"] == data["request_id"] else r for r in c.evidence_requests
+        ]
+        return _requests(listed)
     if kind == "evidence_added":
         return {
             "evidence": [*c.evidence, _evidence_item(event)],
-            "evidence_request": _answered(c.evidence_request, event, data["evidence_id"]),
+            **_answered(c, event, data["evidence_id"]),
         }
     if kind == "evidence_reviewed":
         review = {"by": event.actor["id"], "at": iso(at), "note": data["note"]}
@@ -224,6 +234,7 @@ def _changes(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
             "at": iso(at),
         }
         changes = {"resolution": resolution, "proposal": None, "evidence_request": None}
+        changes["evidence_requests"] = []  # settled by the decision (expired ones it names)
         changes["under_review"] = False
         changes.update(decided_by=event.actor["id"], decided_at=at)
         # Any decision may be reviewed within the window (one that needs a return or a
@@ -243,7 +254,7 @@ def _changes(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
         shipped = {"courier": data["courier"], "tracking_number": data["tracking_number"]}
         return {"shipment": {**shipped, "at": iso(at)}}
     if kind == "message":
-        return {"evidence_request": _answered(c.evidence_request, event, None)}
+        return _answered(c, event, None)
     if kind == "deadline_approaching":
         return {"remind_at": None}
     if kind == "order_updated":
@@ -251,14 +262,21 @@ def _changes(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
     return {}
 
 
-def _answered(request: dict | None, event: Event, evidence_id: str | None) -> dict | None:
-    """The evidence request after the asked party spoke: answered, with what it sent."""
-    if request is None or event.actor["role"] != request["party"]:
-        return request
-    request = {**request, "answered_at": request.get("answered_at") or iso(event.at)}
-    if evidence_id is not None:
-        request["answer_ids"] = [*request.get("answer_ids", []), evidence_id]
-    return request
+def _answered(c: Complaint, event: Event, evidence_id: str | None) -> dict[str, Any]:
+    """The evidence requests after a party spoke: the one it answered (named by `answers`,
+    else its oldest unanswered) marked answered, with what it sent."""
+    role = event.actor["role"]
+    if role not in ("buyer", "seller") or not c.evidence_requests:
+        return {}
+    listed = requests.answered(
+        c.evidence_requests, role, event.at, event.data.get("answers"), evidence_id
+    )
+    return _requests(listed)
+
+
+def _requests(listed: list) -> dict[str, Any]:
+    """The requests, and the latest of them as the singular `evidence_request`."""
+    return {"evidence_requests": listed, "evidence_request": listed[-1] if listed else None}
 
 
 def _evidence_item(event: Event) -> dict:
@@ -281,7 +299,7 @@ def _evidence_item(event: Event) -> dict:
 
 def _due_at(c: Complaint, at: datetime, deadlines: Deadlines) -> datetime | None:
     if c.turn in ("buyer", "seller") and c.state == "in_mediation":
-        return datetime.fromisoformat(c.evidence_request["due_at"])
+        return datetime.fromisoformat(requests.awaited(c.evidence_requests)["due_at"])
     if c.turn in ("buyer", "seller"):
         return at + deadlines.inactivity
     return None
@@ -308,6 +326,7 @@ def apply(complaint: Complaint | None, event: Event, deadlines: Deadlines) -> Co
 def _apply(complaint: Complaint | None, event: Event, deadlines: Deadlines) -> Complaint:
     c = complaint or Complaint(id=event.complaint_id)
     before_turn = c.turn
+    before_awaited = requests.awaited(c.evidence_requests)
     state = event.data.get("state", c.state)
     c = replace(
         c,
@@ -318,8 +337,11 @@ def _apply(complaint: Complaint | None, event: Event, deadlines: Deadlines) -> C
         last_hash=event.hash,
         updated_at=event.at,
     )
-    turn = _turn(c.state, c.evidence_request)
-    moved = "state" in event.data or event.type == "request_evidence" or turn != before_turn
+    turn = _turn(c.state, c.evidence_requests)
+    # A new turn: a transition, another turn-holder, or another request awaited (one was
+    # answered or withdrawn, or a new one is due first).
+    awaited = requests.awaited(c.evidence_requests)
+    moved = "state" in event.data or turn != before_turn or awaited != before_awaited
     if moved:
         # A new turn starts now: its clock starts now.
         c = replace(c, turn=turn, turn_started_at=event.at if turn else None)

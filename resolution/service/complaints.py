@@ -120,6 +120,27 @@ def post_message(
     )
 
 
+def withdraw_evidence_request(
+    ctx: Context,
+    actor: Actor,
+    complaint_id: str,
+    request_id: int,
+    reason: str,
+    *,
+    if_match: int | None = None,
+    idem: Idempotency | None = None,
+) -> Recorded:
+    """Care withdraws an evidence request it no longer needs, with a reason."""
+    return change(
+        ctx,
+        actor,
+        complaint_id,
+        lambda c, now: commands.withdraw_evidence_request(c, actor, request_id, reason, now),
+        if_match,
+        idem,
+    )
+
+
 def add_note(
     ctx: Context,
     actor: Actor,

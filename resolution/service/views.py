@@ -15,7 +15,7 @@ from datetime import datetime
 from schemas.complaints import ComplaintSchema, EventSchema
 from schemas.settlements import SettlementSchema
 
-from ..domain import decisions
+from ..domain import decisions, requests
 from ..domain.actors import Actor, Role
 from ..domain.audit import masked_record
 from ..domain.events import Event, sha256
@@ -75,6 +75,10 @@ def complaint_as_seen(complaint: Complaint, actor: Actor, now: datetime) -> dict
     }
     if complaint.settlement is not None:
         view["settlement"] = settlement_as_seen(complaint)
+    view["evidence_requests"] = [
+        {**r, "state": requests.state(r, complaint.evidence, now)}
+        for r in complaint.evidence_requests
+    ]
     if actor.is_staff:
         view["care_overdue"] = complaint.care_overdue(now)
     else:

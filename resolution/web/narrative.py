@@ -337,6 +337,11 @@ _SENTENCES = {
     ),
     "decide": lambda by, d: (
         _("%(who)s decided: %(solution)s.", who=by, solution=solution(d.get("solution")))
+        + (
+            " " + _("The evidence asked for was not sent in time: decided without it.")
+            if d.get("expired_requests")
+            else ""
+        )
         + _closing(d)
     ),
     "ship_return": lambda by, d: _(
@@ -365,6 +370,9 @@ _SENTENCES = {
         else _("%(who)s wrote a message.", who=by)
     ),
     "note": lambda by, d: _("%(who)s added a note for the care team.", who=by),
+    "evidence_request_withdrawn": lambda by, d: _(
+        "%(who)s withdrew an evidence request it no longer needed.", who=by
+    ),
     "evidence_added": _evidence,
     "order_updated": _order_updated,
     "evidence_reviewed": lambda by, d: _("%(who)s reviewed a piece of evidence.", who=by),

@@ -337,6 +337,10 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "report.export"): Row(on_complaint(READERS, 200), COMPLAINT_TARGETS),
     ("POST", "complaints.post_message"): Row(on_complaint(SPEAKERS, 201), COMPLAINT_TARGETS),
     ("POST", "complaints.add_note"): Row(on_complaint({"care"}, 201), COMPLAINT_TARGETS),
+    # No request is open on these complaints: for care, an unknown request (404).
+    ("POST", "complaints.withdraw_evidence_request"): Row(
+        on_complaint({"care"}, 404), COMPLAINT_TARGETS
+    ),
     ("GET", "evidence.list_evidence"): Row(on_complaint(READERS, 200), COMPLAINT_TARGETS),
     ("POST", "evidence.add_evidence"): Row(on_complaint(SPEAKERS, 201), COMPLAINT_TARGETS),
     ("GET", "evidence.get_file"): Row(on_file, EVIDENCE_TARGETS),
@@ -367,6 +371,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "console.retry_settlement"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.release"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.note"): Row(console_form, COMPLAINT_TARGETS),
+    ("POST", "console.withdraw_request"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.reassign"): Row(console_form, COMPLAINT_TARGETS),
     # seller-1 is of shop-1: its figures; another shop's seller would be 403 (test_shop_figures)
     ("GET", "shops.shop_stats"): Row(
@@ -635,6 +640,7 @@ def order_id_of(key: str) -> str:
 def path_of(rule: str, values: dict[str, str]) -> str:
     path = rule.replace("<path:filename>", "console.css" if "console" in rule else "x.css")
     path = path.replace("<shop_id>", "shop-1")  # the shop of seller-1
+    path = path.replace("<int:request_id>", "7")  # an evidence request no complaint here has
     for name, value in values.items():
         path = path.replace(f"<{name}>", value)
     assert "<" not in path, path
@@ -693,6 +699,8 @@ def send(world: World, method: str, endpoint: str, path: str, role: str):
         body = complaint_body("INV-NEW-1", order=order("INV-NEW-1"))
     elif endpoint == "complaints.post_message":
         body = {"body": "Ada kabar?"}
+    elif endpoint == "complaints.withdraw_evidence_request":
+        body = {"reason": "Tidak perlu lagi."}
     elif endpoint == "complaints.add_note":
         body = {"body": "Catatan tim care."}
     elif endpoint == "evidence.add_evidence":

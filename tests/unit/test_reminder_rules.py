@@ -142,12 +142,14 @@ def test_a_period_under_48_hours_is_reminded_halfway(period, reminded_after):
     assert story.complaint.remind_at == story.last_at + reminded_after
 
 
-def test_evidence_due_within_a_day_is_reminded_halfway(reach):
+def test_evidence_due_within_two_days_is_reminded_halfway(reach):
+    # (A request is due at least 24 hours away: 24 hours before a 30-hour deadline would be
+    # too early to say anything the request did not.)
     assigned = reach("in_mediation")
     asked_at = assigned.last_at + timedelta(minutes=10)
-    request = {"party": "seller", "what": "Resi.", "due_at": asked_at + timedelta(hours=10)}
+    request = {"party": "seller", "what": "Resi.", "due_at": asked_at + timedelta(hours=30)}
     asked = assigned.act("agent1", "request_evidence", request, at=asked_at)
-    assert asked.complaint.remind_at == asked_at + timedelta(hours=5)
+    assert asked.complaint.remind_at == asked_at + timedelta(hours=15)
 
 
 def test_an_answered_evidence_request_needs_no_reminder(reach):

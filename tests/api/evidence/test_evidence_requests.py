@@ -122,15 +122,74 @@ def test_decide_waits_for_the_requested_evidence_and_its_review(client):
 
 def test_an_unanswered_request_stops_blocking_at_its_due_time(client, clock):
     cid = in_mediation(client)
-    due = clock.now + timedelta(hours=6)
+    due = clock.now + timedelta(hours=26)
     request = request_evidence(client, cid, due_at=due.isoformat())
     assert datetime.fromisoformat(request["due_at"]) == due
-    clock.advance(hours=5, minutes=59)
-    assert_problem(post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409)
+    clock.advance(hours=25, minutes=59)
+    refused = assert_problem(
+        post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409
+    )
+    assert f"#{request['id']} (from the seller" in refused["detail"]  # it names the request
     clock.advance(minutes=1)
+    assert complaint(client, cid)["evidence_requests"][0]["state"] == "expired"
     decided = post_action(client, cid, "decide", CARE, decision_on(client, cid))
     assert decided.status_code == 200, decided.get_json()
     assert decided.get_json()["outcome"] == "decided"
+    log = client.get(f"/v1/complaints/{cid}/events", headers=CARE).get_json()["items"]
+    decide = next(e for e in log if e["type"] == "decide")
+    assert decide["data"]["expired_requests"] == [request["id"]]  # decided without it: on record
+
+
+def test_a_request_is_due_at_least_a_day_away(client, clock):
+    cid = in_mediation(client)
+    version = complaint(client, cid)["version"]
+    for soon in (timedelta(seconds=1), timedelta(hours=23, minutes=59)):
+        body = {"party": "buyer", "what": "Video.", "due_at": (clock.now + soon).isoformat()}
+        problem = assert_problem(post_action(client, cid, "request_evidence", CARE, body), 422)
+        assert "24 hours" in problem["detail"]
+    assert complaint(client, cid)["version"] == version
+
+
+def test_every_open_request_holds_the_decision_until_answered_and_reviewed(client, clock):
+    cid = in_mediation(client)
+    to_buyer = request_evidence(client, cid, party="buyer")
+    to_seller = post_action(
+        client, cid, "request_evidence", CARE, {"party": "seller", "what": "Resi asli."}
+    ).get_json()["evidence_request"]
+    assert {r["state"] for r in complaint(client, cid)["evidence_requests"]} == {"open"}
+    # The buyer answers: the seller's request still holds the decision, and it is its turn.
+    sent = upload(client, cid, BUYER, "photo", jpeg(), answers=str(to_buyer["id"])).get_json()
+    shown = complaint(client, cid)
+    assert shown["turn"] == "seller"
+    refused = assert_problem(
+        post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409
+    )
+    assert f"#{to_buyer['id']}" in refused["detail"] and f"#{to_seller['id']}" in refused["detail"]
+    # Care withdraws the seller's request; the buyer's answer still waits for its review.
+    withdrawn = client.post(
+        f"/v1/complaints/{cid}/evidence-requests/{to_seller['id']}/withdraw",
+        json={"reason": "Resi sudah ada di pesanan."},
+        headers=CARE,
+    )
+    assert withdrawn.status_code == 200, withdrawn.get_json()
+    states = {r["id"]: r["state"] for r in withdrawn.get_json()["evidence_requests"]}
+    assert states == {to_buyer["id"]: "answered", to_seller["id"]: "withdrawn"}
+    assert_problem(post_action(client, cid, "decide", CARE, decision_on(client, cid)), 409)
+    assert review(client, cid, sent["id"], CARE).status_code == 200
+    assert post_action(client, cid, "decide", CARE, decision_on(client, cid)).status_code == 200
+
+
+def test_only_the_cases_agent_withdraws_a_request_and_only_once(client):
+    cid = in_mediation(client)
+    request = request_evidence(client, cid)
+    url = f"/v1/complaints/{cid}/evidence-requests/{request['id']}/withdraw"
+    assert_problem(client.post(url, json={"reason": "x"}, headers=CARE_2), 409)
+    assert_problem(client.post(url, json={"reason": "x"}, headers=BUYER), 403)
+    assert_problem(client.post(url, json={}, headers=CARE), 422)
+    absent = f"/v1/complaints/{cid}/evidence-requests/999/withdraw"
+    assert_problem(client.post(absent, json={"reason": "x"}, headers=CARE), 404)
+    assert client.post(url, json={"reason": "Tidak perlu."}, headers=CARE).status_code == 200
+    assert_problem(client.post(url, json={"reason": "Lagi."}, headers=CARE), 409)
 
 
 def test_an_answer_by_message_alone_settles_the_request(client):

@@ -46,6 +46,7 @@ PATH_VARIABLES = {
     "did": "delivery_id",
     "sid": "id",
     "shop_id": "shop_id",
+    "request_id": "request_id",
     "channel": "channel",
     "order_id": "order_id",
 }
@@ -53,6 +54,7 @@ PATH_VARIABLES = {
 OTHER_PATH_FORMATS = {
     "channel": "^[a-z][a-z0-9_]{1,31}$",
     "shop_id": "^[A-Za-z0-9][A-Za-z0-9._:\\-]{0,63}$",
+    "request_id": "^[0-9]{1,9}$",
     "order_id": "^[A-Za-z0-9][A-Za-z0-9._:\\-]{0,63}$",
 }
 # Writes by PUT: a whole resource the caller names (an order), keyed and conditional too.
