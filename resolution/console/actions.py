@@ -25,6 +25,7 @@ from ..domain.errors import DomainError, Invalid, NotAllowed, Stale
 from ..domain.solutions import WITH_AMOUNT, WITH_ITEMS
 from ..service import complaints, evidence, settlements
 from ..service.complaints import get_complaint
+from ..service.queue import take_next
 from ..web.http import complaint_id, context
 from ..web.i18n import TIMEZONE
 from ..web.problems import status_of
@@ -33,6 +34,7 @@ from .forms import (
     AssignForm,
     DecideForm,
     MessageForm,
+    NextCaseForm,
     NoteForm,
     ReassignForm,
     ReleaseForm,
@@ -80,6 +82,19 @@ def _fields(messages: Any, prefix: str = "") -> str:
         listed = ", ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
         return f"{prefix}: {listed}" if prefix else listed
     return "; ".join(_fields(v, f"{prefix}.{k}" if prefix else str(k)) for k, v in messages.items())
+
+
+@bp.post("/next")
+def next_case():
+    me, form = agent(), NextCaseForm()
+    if not form.validate_on_submit():
+        return _error_page(_("The form was not sent from this console: reload the queue."), 400)
+    taken = take_next(context(), me)
+    if taken is None:
+        flash(_("No case is waiting for you right now."))
+        return redirect(url_for("console.queue"))
+    flash(_("The complaint is yours now."))
+    return redirect(url_for("console.case", cid=taken.complaint.id))
 
 
 @bp.post("/complaints/<cid>/assign")

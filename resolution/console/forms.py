@@ -34,6 +34,10 @@ class SignOutForm(FlaskForm):
     pass
 
 
+class NextCaseForm(FlaskForm):
+    """Takes the most urgent case nobody has taken yet."""
+
+
 class VersionedForm(FlaskForm):
     """A form that acts on the complaint as the agent saw it (its version)."""
 

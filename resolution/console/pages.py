@@ -30,6 +30,7 @@ from .forms import (
     AssignForm,
     DecideForm,
     MessageForm,
+    NextCaseForm,
     NoteForm,
     ReassignForm,
     ReleaseForm,
@@ -84,6 +85,7 @@ def queue() -> str:
         filters=filters,
         states=CARE_STATES,
         reasons=REASONS,
+        next_case=NextCaseForm(),
         page_url=lambda number: url_for(
             "console.queue", **{k: v for k, v in filters.items() if v}, page=number
         ),

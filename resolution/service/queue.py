@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..domain.actors import Actor
-from ..domain.errors import Forbidden, Invalid
+from ..domain.actors import Actor, Role
+from ..domain.errors import Forbidden, Invalid, NotAllowed, NotFound, Stale
 from ..domain.projection import CARE_STATES, Complaint
 from ..store import listings
-from .unit_of_work import Context
+from .complaints import act
+from .unit_of_work import Context, Recorded
 
 PER_PAGE = 20
 
@@ -55,3 +56,18 @@ def care_queue(
         per_page=per_page,
     )
     return QueuePage(items, total, page, max(1, -(-total // per_page)), channels)
+
+
+def take_next(ctx: Context, actor: Actor, candidates: int = 20) -> Recorded | None:
+    """The most urgent case nobody has taken (the nearest care deadline), assigned to `actor`
+    at the version it was read: two agents pressing "take the next case" at once get two
+    different cases (the loser of a race moves on to the next one). None when the queue has
+    nothing the agent may take (a review of its own decision goes to someone else)."""
+    if actor.role is not Role.CARE:
+        raise Forbidden("Only the care team takes cases.")
+    for complaint_id, version in listings.most_urgent_unassigned(candidates):
+        try:
+            return act(ctx, actor, complaint_id, "assign", {}, if_match=version)
+        except (Stale, NotAllowed, NotFound):
+            continue  # taken by someone else meanwhile, or not this agent's to take
+    return None

@@ -237,3 +237,16 @@ def shop_window(
         query["channel"] = {"$in": list(channels)}
     fields = dict.fromkeys(_FIGURES, 1) | {"_id": 0}
     return list(ComplaintDocument._get_collection().find(query, fields))
+
+
+@guarded
+def most_urgent_unassigned(limit: int) -> list[tuple[str, int]]:
+    """(id, version) of complaints waiting for care, the nearest care deadline first (`due`:
+    the state, then `care_due` ordered in memory over that state's few)."""
+    cursor = (
+        ComplaintDocument._get_collection()
+        .find({"state": "awaiting_care"}, {"_id": 1, "version": 1, "care_due_at": 1})
+        .sort([("care_due_at", 1), ("_id", 1)])
+        .limit(limit)
+    )
+    return [(doc["_id"], doc["version"]) for doc in cursor]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from html import unescape
 
@@ -625,3 +626,33 @@ def test_an_overdue_case_is_taken_over_from_its_absent_agent(client, clock):
     assert complaint(client, cid)["assigned_to"] == "agent-2"
     timeline = text_of(other.get(f"/console/complaints/{cid}?lang=en"))
     assert "took over the complaint from agent-1, past its care deadline" in timeline
+
+
+def test_two_agents_taking_the_next_case_at_once_get_two_different_cases(app, clock):
+    client = app.test_client()
+    first = escalated(client, "INV-N1")
+    clock.advance(minutes=5)
+    second = escalated(client, "INV-N2")
+    agents = []
+    for sub in ("agent-1", "agent-2"):
+        browser = app.test_client()
+        sign_in(browser, sub)
+        page = browser.get("/console/?lang=en")
+        assert "Take the next case" in text_of(page)
+        agents.append((browser, csrf_of(page)))
+
+    def take(agent):
+        browser, csrf = agent
+        return browser.post("/console/next", data={"csrf_token": csrf})
+
+    with ThreadPoolExecutor(2) as pool:
+        taken = list(pool.map(take, agents))
+    assert [r.status_code for r in taken] == [302, 302]
+    cases = {r.headers["Location"].rsplit("/", 1)[-1] for r in taken}
+    assert cases == {first, second}  # the most urgent first, each to one agent
+    owners = {complaint(client, cid)["assigned_to"] for cid in cases}
+    assert owners == {"agent-1", "agent-2"}
+    # Nothing left: the next press says so.
+    browser, csrf = agents[0]
+    empty = browser.post("/console/next", data={"csrf_token": csrf})
+    assert empty.status_code == 302 and empty.headers["Location"].endswith("/console/")

@@ -371,6 +371,8 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "console.retry_settlement"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.release"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.note"): Row(console_form, COMPLAINT_TARGETS),
+    # Care is sent to the case it took (or back to the queue); anyone else to sign in.
+    ("POST", "console.next_case"): Row(lambda role, t: 302),
     ("POST", "console.withdraw_request"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.reassign"): Row(console_form, COMPLAINT_TARGETS),
     # seller-1 is of shop-1: its figures; another shop's seller would be 403 (test_shop_figures)
