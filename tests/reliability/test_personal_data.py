@@ -8,6 +8,8 @@ the printable record, the audit export (NDJSON and CSV), the console pages, the 
 payloads a loopback receiver got, and the log lines are scanned, as bytes, for each NIK in
 full, its first 12 digits (a mask on the wrong side) and its base64.
 
+Care's message to one party and care's own notes are planted too.
+
 Where a NIK may appear in full (README "Evidence", "Records"; docs/audit.md "Masking"):
 
 - restricted content (identity documents, care_only uploads, care's note on them): care,
@@ -61,11 +63,16 @@ PLACES = (
     "review_note",
     "rejected_body",
     "path",
+    "private_to_seller",
+    "care_note",
 )
 NIK = {place: f"3174{n:02d}120385{n:04d}" for n, place in enumerate(PLACES, start=10)}
 RESTRICTED = {"tracking_care_only", "ktp_caption", "ktp_filename", "review_note"}
 NEVER = {"photo_exif", "ktp_exif", "rejected_body", "path"}
-FREE = set(PLACES) - RESTRICTED - NEVER
+# Care's word to one party (its `to`), and care's own notes.
+PRIVATE_TO = {"private_to_seller": "seller"}
+CARE_ONLY_TEXT = {"care_note"}
+FREE = set(PLACES) - RESTRICTED - NEVER - set(PRIVATE_TO) - CARE_ONLY_TEXT
 # Who uploaded each restricted item (its content is theirs to see again).
 UPLOADER = {"tracking_care_only": "buyer", "ktp_caption": "buyer", "ktp_filename": "buyer"}
 UPLOADER["review_note"] = "buyer"  # care's note on the buyer's KTP: the uploader reads it
@@ -85,6 +92,10 @@ def may_show(place: str, viewer: str, channel: str) -> bool:
     """The table: may this viewer see this place's NIK in full through this channel?"""
     if place in NEVER or channel in ("record", "audit", "log", "refusal"):
         return False
+    if place in CARE_ONLY_TEXT:  # care's own note: care and auditors, nobody else
+        return channel != "webhook" and viewer in ("care", "auditor")
+    if place in PRIVATE_TO:  # the marketplace relays it to that party
+        return channel == "webhook" or viewer in ("care", "auditor", PRIVATE_TO[place])
     if channel == "webhook":
         return place in FREE
     if viewer in ("care", "auditor"):
@@ -178,6 +189,9 @@ def world(mongodb_uri: str) -> Iterator[World]:
     ok(c.post(f"{base}/actions/assign", json={}, headers=care))
     note = {"note": f"cocok: {NIK['review_note']}"}
     ok(c.post(f"{base}/evidence/{ktp_id}/review", json=note, headers=care))
+    private = {"body": f"Mohon KTP penjual: {NIK['private_to_seller']}", "to": "seller"}
+    ok(c.post(f"{base}/messages", json=private, headers=care), 201)
+    ok(c.post(f"{base}/notes", json={"body": f"cek {NIK['care_note']}"}, headers=care), 201)
     deliverer.deliver_pass(ctx)
     evidence = [item["id"] for item in ok(c.get(f"{base}/evidence", headers=care))["items"]]
     yield World(app, ctx, cid, evidence, receiver)
@@ -228,12 +242,14 @@ def responses(world: World) -> Iterator[tuple[str, str, str, bytes]]:
 
 def test_a_planted_nik_shows_only_where_it_may(world, caplog, scale, figures):
     caplog.set_level(logging.INFO)  # the service's level (DEBUG adds pymongo's commands)
-    scanned, leaks = 0, []
+    scanned, leaks, shown = 0, [], set()
     for _ in range(scale.pick(1, 3)):
         for viewer, channel, what, body in responses(world):
             scanned += 1
             for place, nik in NIK.items():
                 if may_show(place, viewer, channel):
+                    if nik.encode() in body:
+                        shown.add((place, viewer))
                     continue  # in full, so its parts too
                 for form, needle in forms(nik).items():
                     if needle in body:
@@ -251,3 +267,11 @@ def test_a_planted_nik_shows_only_where_it_may(world, caplog, scale, figures):
     figures.add("personal_data", "responses_scanned", scanned)
     figures.add("personal_data", "leaks", len(leaks))
     assert not leaks, "\n".join(sorted(set(leaks)))
+    # And the withheld kinds still reach those they are for (a scan that hid all would pass).
+    for place, viewer in [
+        ("private_to_seller", "seller"),
+        ("private_to_seller", "integration"),
+        ("care_note", "care"),
+        ("care_note", "auditor"),
+    ]:
+        assert (place, viewer) in shown, (place, viewer)
