@@ -357,3 +357,37 @@ def test_a_failed_settlement_is_found_in_its_queue_and_retried(page, base, demo)
     attempts = page.locator("#settlement ol.attempts > li")
     assert attempts.count() == 2
     assert "Rekening pembeli ditutup." in attempts.first.inner_text()
+
+
+def test_every_console_page_passes_axe_in_both_languages(page, browser, base, demo):
+    """axe-core's WCAG 2.1 AA rules (the copy axe-playwright-python ships), on every page an
+    agent works in, in Indonesian and English: no serious or critical violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+    found = []
+
+    def check(what: str, on=page) -> None:
+        result = axe.run(on, options=options)
+        for violation in result.response["violations"]:
+            if violation["impact"] in ("serious", "critical"):
+                found.append(f"{what}: {violation['id']} ({len(violation['nodes'])} nodes)")
+
+    stranger = browser.new_context(locale="id-ID")
+    signing_in = stranger.new_page()
+    signing_in.goto(f"{base}/console/login")
+    check("sign-in", signing_in)
+    stranger.close()
+    sign_in(page, demo["link"])
+    case = page.locator("tr[data-complaint]").first.get_attribute("data-complaint")
+    for lang in ("id", "en"):
+        page.goto(f"{base}/console/?lang={lang}")
+        check(f"queue ({lang})")
+        page.goto(f"{base}/console/?settlement=failed&lang={lang}")
+        check(f"failed settlements ({lang})")
+        page.goto(f"{base}/console/complaints/{case}?lang={lang}")
+        for summary in page.locator("details.action > summary").all():
+            summary.click()  # every form open, as an agent working the case has them
+        check(f"case ({lang})")
+    assert found == [], found
