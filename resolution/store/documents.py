@@ -58,6 +58,7 @@ class ComplaintDocument(Document):
     escalated_at = DateTimeField(null=True)
     assigned_to = StringField(null=True)
     assigned_at = DateTimeField(null=True)
+    evidence_requests = ListField(DictField())
     evidence_request = DictField(null=True)
     evidence = ListField(DictField())
     decided_by = StringField(null=True)
