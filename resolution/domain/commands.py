@@ -60,8 +60,8 @@ REFUSALS = {
     "money_unmoved": "the decided money has already been sent to the payment system",
     "goods_unmoved": "the goods have already been sent: the decision is being carried out",
     "care_deadline_passed": (
-        "the case has an agent and its care deadline has not passed: until then only that "
-        "agent works on it (it may release or reassign it)"
+        "the case has an agent and its 24 hours to decide have not passed: until then only "
+        "that agent works on it (it may release or reassign it)"
     ),
     "is_due": "the deadline has not passed yet",
     "evidence_settled": (

@@ -198,7 +198,12 @@ class Lifecycle(StateMachine):
         return complaint.return_shipment is None and complaint.shipment is None
 
     def care_deadline_passed(self, now: datetime) -> bool:
-        return self.model.complaint.care_overdue(now)
+        # The current agent's own time to decide has run out (its assignment plus care's
+        # SLA). Not the first-reply clock: that one started at the escalation, and a case
+        # taken over before any reply would stay overdue, to be taken over again and again.
+        complaint = self.model.complaint
+        due = complaint.care_decide_due_at
+        return due is not None and due < now
 
     def review_unused(self) -> bool:
         return not self.model.complaint.review_requested

@@ -70,6 +70,7 @@ class Complaint:
     # assignment; `care_due_at` is the nearer of those running (the listings' and sweeps').
     care_replied_at: datetime | None = None
     care_reply_due_at: datetime | None = None
+    care_decide_due_at: datetime | None = None
     care_due_at: datetime | None = None
     review_requested: bool = False
     under_review: bool = False
@@ -120,7 +121,11 @@ def _care_clocks(c: Complaint, deadlines: Deadlines) -> dict[str, datetime | Non
     if c.state == "in_mediation" and c.assigned_at:
         decide = c.assigned_at + deadlines.care_sla
     running = [t for t in (reply, decide) if t is not None]
-    return {"care_reply_due_at": reply, "care_due_at": min(running) if running else None}
+    return {
+        "care_reply_due_at": reply,
+        "care_decide_due_at": decide,
+        "care_due_at": min(running) if running else None,
+    }
 
 
 # Care speaking to the parties: what stops the first care clock.

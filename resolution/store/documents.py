@@ -66,6 +66,7 @@ class ComplaintDocument(Document):
     review_until = DateTimeField(null=True)
     care_replied_at = DateTimeField(null=True)
     care_reply_due_at = DateTimeField(null=True)
+    care_decide_due_at = DateTimeField(null=True)
     care_due_at = DateTimeField(null=True)
     review_requested = BooleanField()
     under_review = BooleanField()

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from resolution.domain.actors import Actor, Role
 from resolution.domain.errors import Invalid, NotAllowed
 from tests.support.stories import RETURN_REFUND, SEND_REMAINING
 
@@ -44,14 +45,18 @@ def test_the_agent_hands_a_case_to_a_named_colleague(reach):
         reach("in_mediation").act("agent1", "reassign", {"agent_id": "agent1"})
 
 
-def test_any_agent_takes_over_once_the_care_deadline_has_passed(reach):
+def test_any_agent_takes_over_once_the_agents_time_to_decide_has_passed(reach):
     case = reach("in_mediation")
-    due = case.complaint.care_due_at
-    with pytest.raises(NotAllowed, match="care deadline has not passed"):
+    due = case.complaint.care_decide_due_at
+    assert due == case.complaint.assigned_at + timedelta(hours=24)
+    with pytest.raises(NotAllowed, match="24 hours to decide have not passed"):
         case.act("agent2", "assign", at=due)
     taken = case.act("agent2", "assign", at=due + timedelta(milliseconds=1))
     assert taken.complaint.assigned_to == "agent2"
     assert taken.events[-1].data["from_agent"] == "agent1"
+    # The new agent's own 24 hours start: nobody takes it from them at once.
+    with pytest.raises(NotAllowed):
+        taken.act(Actor(Role.CARE, "agent3"), "assign", minutes_later=1)
     # The case's own agent does not take over its own case.
     with pytest.raises(NotAllowed):
         case.act("agent1", "assign", at=due + timedelta(hours=1))
