@@ -1,14 +1,14 @@
 """Database round trips per request type, counted with pymongo's command monitoring.
 
 Run: `.venv/bin/python benchmarks/roundtrips.py` (starts a throw-away embedded database).
-Round trips, not seconds: they are stable on a shared machine and they are what an action
-costs on the embedded database (see ../shared/docs/library-notes.md). Requests: the complaint
-writes (open, actions, a message; the accept closes it and requests its settlement), the
-payment system's settlement listing and answer, a shop's figures, the reads (complaint, listing, event log, evidence list),
-the audit export of one complaint (its whole body read), the webhook subscription, listing
-and deliveries, and the care console's queue page (signed in as an agent). Twice: with the
-rate limits off (the service's own work), then with the default limits on (Flask-Limiter's
-moving window adds one `update` per limit a write meets, none on a read).
+Round trips, not seconds: they are stable on a shared machine and they are what an action costs
+on the embedded database (see ../shared/docs/library-notes.md). Requests: the complaint writes
+(open, actions, a message; the accept closes it and requests its settlement), the payment
+system's settlement listing and answer, a shop's figures, the reads (complaint, listing, event
+log, evidence list), the audit export of one complaint (its whole body read), the webhook
+subscription, listing and deliveries, and the care console's queue page (signed in as an
+agent). Twice: with the rate limits off (the service's own work), then with the default limits
+on (Flask-Limiter's moving window adds one `update` per limit a write meets, none on a read).
 """
 
 from __future__ import annotations
