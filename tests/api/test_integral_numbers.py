@@ -59,3 +59,22 @@ def test_fractions_strings_and_booleans_are_not_integers(client, qty):
     answer = registered(client, "INV-FLOAT-2", qty=qty)
     assert answer.status_code == 422 and answer.mimetype == "application/problem+json"
     assert "qty" in str(answer.get_json()["errors"])
+
+
+def test_with_an_idempotency_key_352_and_352_0_are_the_same_request(client):
+    registered(client, "INV-FLOAT-3")
+    body = {
+        "order": {"channel": "tokopedia", "id": "INV-FLOAT-3"},
+        "reason": "damaged",
+        "description": "Kaosnya robek.",
+        "requested_solution": {"kind": "refund", "amount": 45000.0},
+    }
+    key = {"Idempotency-Key": "float-1", **BUYER}
+    first = client.post("/v1/complaints", json=body, headers=key)
+    assert first.status_code == 201, first.get_json()
+    body["requested_solution"]["amount"] = 45000
+    again = client.post("/v1/complaints", json=body, headers=key)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    body["requested_solution"]["amount"] = 45000.5
+    other = client.post("/v1/complaints", json=body, headers={**key, "Idempotency-Key": "f-2"})
+    assert other.status_code == 422
