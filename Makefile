@@ -17,10 +17,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Seeds the demo complaints (idempotent) and serves the API with the embedded database.
+# Seeds the demo complaints (idempotent) and serves the API with the embedded database. The
+# first seed-demo writes the development settings (a random JWT secret) to var/development.env,
+# which every `resolution` command run here reads: the README's commands work as pasted.
 run: install
-	RESOLUTION_JWT_SECRET=$${RESOLUTION_JWT_SECRET:-dev-only-secret-change-me-in-production-0123} $(BIN)/resolution seed-demo --data-dir $(DATA_DIR) --console-url http://$(HOST):$(PORT)/console
-	RESOLUTION_WEBHOOK_ALLOW_PRIVATE=$${RESOLUTION_WEBHOOK_ALLOW_PRIVATE:-1} RESOLUTION_JWT_SECRET=$${RESOLUTION_JWT_SECRET:-dev-only-secret-change-me-in-production-0123} $(BIN)/resolution serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT) --workers 1 --threads 4 --sweep-interval 60 --deliver-interval 1
+	$(BIN)/resolution seed-demo --data-dir $(DATA_DIR) --console-url http://$(HOST):$(PORT)/console
+	$(BIN)/resolution serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT) --workers 1 --threads 4 --sweep-interval 60 --deliver-interval 1
 
 test: install
 	.ci/ensure-chromium

@@ -20,7 +20,13 @@ from pathlib import Path
 import click
 
 from . import service
-from .config import DEFAULT_DATA_DIR, Config, ConfigError
+from .config import (
+    DEFAULT_DATA_DIR,
+    DEVELOPMENT_SETTINGS,
+    Config,
+    ConfigError,
+    write_development_settings,
+)
 from .domain.deadlines import parse_duration
 from .domain.identifiers import CHANNEL
 from .service.unit_of_work import context_for
@@ -71,7 +77,14 @@ def _connected(data_dir: Path, *, tokens: bool = False) -> Iterator[Config]:
 @click.group()
 @click.version_option(package_name="resolution", prog_name="resolution")
 def main() -> None:
-    """resolution: a dispute resolution center for marketplaces."""
+    """resolution: a dispute resolution center for marketplaces.
+
+    \b
+    Commands that sign or check bearer tokens (serve, seed-demo, token) need
+    RESOLUTION_JWT_SECRET. In development they find the one `make run` generated in
+    var/development.env (run from the project's directory); RESOLUTION_ENV=production
+    reads no such file and wants the secret set.
+    """
 
 
 @main.command()
@@ -184,9 +197,18 @@ _OWNS_METRICS_DIR = "RESOLUTION_OWNS_METRICS_DIR"
 )
 @data_dir_option
 def seed_demo(console_url: str, data_dir: Path) -> None:
-    """Fills a few demo complaints in different states and prints a token for each role."""
+    """Fills a few demo complaints in different states and prints a token for each role.
+
+    In development (RESOLUTION_ENV unset) with no RESOLUTION_JWT_SECRET exported, it first
+    generates the development settings in var/development.env (a random secret), which every
+    later command run from this directory reads: `token`, `serve` and the rest just work."""
     from .service.demo import seed
 
+    try:
+        if write_development_settings(os.environ):
+            click.echo(f"Development settings (a new JWT secret): {DEVELOPMENT_SETTINGS}")
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
     with _connected(data_dir, tokens=True) as config:
         created = seed(service.Context(deadlines=config.deadlines))
         click.echo(f"Demo complaints: {created} created (existing ones are kept).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC
 
 from marshmallow import ValidationError, fields, validate
@@ -17,9 +18,26 @@ EXTERNAL_ID_PATTERN = rf"^{EXTERNAL_ID.pattern}\Z"
 MAX_RUPIAH = 10**13  # ten trillion rupiah: above any single order
 
 
+class JsonInteger(fields.Integer):
+    """A JSON number that is an integer, as JSON Schema's `integer` says: `352` and `352.0`
+    alike (one number in JSON), loaded as an `int`; never `352.5`, `"352"` or `true`.
+
+    Every range it is used with ends below 2**53, where a float holds each integer exactly.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)
+
+
 def money(**kwargs) -> fields.Integer:
-    """Whole rupiah, more than zero; an integer in JSON, never a float or a string."""
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_RUPIAH), **kwargs)
+    """Whole rupiah, more than zero; an integer in JSON (`352.0` is 352), never a fraction or
+    a string; an `int` from here on, so no float comes near money."""
+    return JsonInteger(validate=validate.Range(min=1, max=MAX_RUPIAH), **kwargs)
 
 
 def text(max_length: int, *, min_length: int = 1, **kwargs) -> fields.String:

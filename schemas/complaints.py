@@ -8,7 +8,15 @@ from resolution.domain.decisions import REASON_CODES
 from resolution.domain.lifecycle import Lifecycle
 from resolution.domain.solutions import Kind
 
-from .common import CHANNEL_PATTERN, OBJECT_ID_PATTERN, Instant, identifier, money, text
+from .common import (
+    CHANNEL_PATTERN,
+    OBJECT_ID_PATTERN,
+    Instant,
+    JsonInteger,
+    identifier,
+    money,
+    text,
+)
 from .orders import OrderReferenceSchema
 
 REASONS = (
@@ -25,7 +33,7 @@ STATES = tuple(s.id for s in Lifecycle.states if s.id != "new")
 
 class SolutionItemSchema(Schema):
     sku = identifier(required=True)
-    qty = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000))
+    qty = JsonInteger(required=True, validate=validate.Range(min=1, max=10_000))
 
 
 class SolutionSchema(Schema):
@@ -119,7 +127,7 @@ class MessageSchema(Schema):
         fields.String(validate=validate.Regexp(OBJECT_ID_PATTERN, error="not an evidence id")),
         validate=validate.Length(max=20),
     )
-    answers = fields.Integer(strict=True, validate=validate.Range(min=1, max=10**9))
+    answers = JsonInteger(validate=validate.Range(min=1, max=10**9))
     # Care only: to one party, privately (a party sending `to` is refused by the domain).
     to = fields.String(validate=validate.OneOf(["buyer", "seller"]))
 

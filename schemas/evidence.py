@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from resolution.domain.evidence import CONTENT_TYPES
 
-from .common import JsonBoolean, text
+from .common import JsonBoolean, JsonInteger, text
 from .complaints import ShipmentSchema
 
 
@@ -30,7 +30,7 @@ class TrackingEvidenceSchema(ShipmentSchema):
     )
     caption = text(500)
     care_only = JsonBoolean(load_default=False)
-    answers = fields.Integer(strict=True, validate=validate.Range(min=1, max=10**9))
+    answers = JsonInteger(validate=validate.Range(min=1, max=10**9))
 
 
 class ReviewSchema(Schema):

@@ -7,16 +7,14 @@ from marshmallow import Schema, fields, validate
 
 from resolution.domain.orders import PAYMENT_METHODS, PAYMENT_STATUSES
 
-from .common import CHANNEL_PATTERN, MAX_RUPIAH, Instant, identifier, money, text
+from .common import CHANNEL_PATTERN, MAX_RUPIAH, Instant, JsonInteger, identifier, money, text
 
 
 class OrderItemSchema(Schema):
     sku = identifier(required=True)
     name = text(200, required=True)
-    qty = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000))
-    price = fields.Integer(
-        strict=True, required=True, validate=validate.Range(min=0, max=MAX_RUPIAH)
-    )
+    qty = JsonInteger(required=True, validate=validate.Range(min=1, max=10_000))
+    price = JsonInteger(required=True, validate=validate.Range(min=0, max=MAX_RUPIAH))
 
 
 class PaymentSchema(Schema):
@@ -34,7 +32,7 @@ class OrderShipmentSchema(Schema):
 
 def held_money(**kwargs) -> fields.Integer:
     """Whole rupiah, zero or more (an order may hold nothing)."""
-    return fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_RUPIAH), **kwargs)
+    return JsonInteger(validate=validate.Range(min=0, max=MAX_RUPIAH), **kwargs)
 
 
 class RegisterOrderSchema(Schema):

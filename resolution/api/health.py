@@ -18,5 +18,5 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> Response:
     if not database_answers():
-        return problem(503, "Not ready", "The database does not answer.", "not-ready")
+        return problem(503, "The database does not answer.", "not-ready")
     return Response(json.dumps({"status": "ready"}), mimetype="application/json")

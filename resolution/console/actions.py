@@ -29,6 +29,7 @@ from ..service.queue import take_next
 from ..web.http import complaint_id, context
 from ..web.i18n import TIMEZONE
 from ..web.problems import status_of
+from . import refusals
 from .blueprint import bp
 from .forms import (
     AssignForm,
@@ -61,27 +62,19 @@ def _take(cid: str, name: str, form: Any, run: Callable[[int], object], done: st
     except Stale:
         return case_page(cid, submitted={name: form}, stale=True, status=409)
     except ValidationError as error:
-        problem = _("Not recorded: %(why)s", why=_fields(error.messages))
+        problem = _("Not recorded: %(why)s", why=refusals.fields(error.messages))
         return case_page(cid, submitted={name: form}, problem=problem, status=422)
     except NotAllowed as error:
-        problem = _("Not possible now: %(why)s", why=error.detail)
+        problem = _("Not possible now: %(why)s", why=refusals.reason(error.detail))
         return case_page(cid, submitted={name: form}, problem=problem, status=409)
     except Invalid as error:
-        problem = _("Not recorded: %(why)s", why=_fields(error.errors) or error.detail)
+        problem = _("Not recorded: %(why)s", why=refusals.fields(error.errors) or error.detail)
         return case_page(cid, submitted={name: form}, problem=problem, status=422)
     except DomainError as error:
         problem = _("Not recorded: %(why)s", why=error.detail)
         return case_page(cid, submitted={name: form}, problem=problem, status=status_of(error))
     flash(done)
     return redirect(url_for("console.case", cid=cid))
-
-
-def _fields(messages: Any, prefix: str = "") -> str:
-    """Marshmallow's nested field errors as one line: `solution.amount: …; rationale: …`."""
-    if not isinstance(messages, dict):
-        listed = ", ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
-        return f"{prefix}: {listed}" if prefix else listed
-    return "; ".join(_fields(v, f"{prefix}.{k}" if prefix else str(k)) for k, v in messages.items())
 
 
 @bp.post("/next")
@@ -234,7 +227,9 @@ def retry_settlement(cid: str):
         RetrySettlementSchema().load({"note": form.note.data} if form.note.data else {})
         settlements.retry(context(), me, form.settlement_id.data, form.note.data or None)
     except (ValidationError, DomainError) as error:
-        why = _fields(error.messages) if isinstance(error, ValidationError) else error.detail
+        why = (
+            refusals.fields(error.messages) if isinstance(error, ValidationError) else error.detail
+        )
         problem = _("Not recorded: %(why)s", why=why)
         status = 422 if isinstance(error, ValidationError) else status_of(error)
         return case_page(cid, submitted={"retry_settlement": form}, problem=problem, status=status)

@@ -29,6 +29,7 @@ from flask import (
 )
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ..config import Config
@@ -171,6 +172,15 @@ def _safe_next(target: str | None) -> str:
     return url_for("console.queue")
 
 
+# What a token that is not care's is, in the reader's language, with its article.
+TOKEN_KINDS = {
+    Role.BUYER: _l("a buyer's token"),
+    Role.SELLER: _l("a seller's token"),
+    Role.AUDITOR: _l("an auditor's token"),
+    Role.INTEGRATION: _l("a marketplace back end's token"),
+}
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | tuple[str, int] | str:
     form = SignInForm()
@@ -185,7 +195,8 @@ def login() -> Response | tuple[str, int] | str:
         form.token.errors = [_("This token cannot be used: %(why)s", why=refused.detail)]
         return render_template("console/login.html", form=form), 401
     if actor.role is not Role.CARE:
-        return render_template("console/refused.html", role=str(actor.role), who=actor.id), 403
+        kind = TOKEN_KINDS.get(actor.role, str(actor.role))
+        return render_template("console/refused.html", kind=kind, who=actor.id), 403
     expires = jwt.decode(token, options={"verify_signature": False})["exp"]
     session.clear()
     session.permanent = True

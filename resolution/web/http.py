@@ -164,7 +164,20 @@ def idempotency_key() -> str | None:
 
 def request_fingerprint(*more: bytes) -> str:
     """This request's fingerprint (`unit_of_work.fingerprint`): method, path, the JSON body."""
-    return fingerprint(request.method, request.path, canonical(json_body()), *more)
+    return fingerprint(request.method, request.path, canonical(_numbers(json_body())), *more)
+
+
+def _numbers(value: object) -> object:
+    """The body with each number as the schemas read it: `352.0` is the integer 352 (the same
+    request as `352`); any other float, which the schemas refuse, as its text (canonical JSON
+    takes no floats)."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else f"float:{value!r}"
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return value
 
 
 def json_response(body: dict, status: int = 200, headers: dict | None = None) -> Response:

@@ -22,42 +22,64 @@ log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, slug: str, **extra: object) -> Response:
-    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+# Every kind of problem the service answers with: its `type` (`/problems/<slug>`, listed in
+# openapi.yaml's `Problem`) and its one title, in sentence case. A test holds the spec's list
+# and this table equal.
+TYPES: dict[str, str] = {
+    "bad-request": "Bad request",
+    "malformed": "Malformed request",
+    "invalid": "Invalid request",
+    "unauthorized": "Unauthorized",
+    "forbidden": "Forbidden",
+    "not-found": "Not found",
+    "method-not-allowed": "Method not allowed",
+    "timeout": "Request timeout",
+    "not-allowed": "Action not allowed now",
+    "conflict": "Conflict",
+    "in-progress": "Request in progress",
+    "precondition-failed": "Precondition failed",
+    "too-large": "Too large",
+    "unsupported-media-type": "Unsupported media type",
+    "range-not-satisfiable": "Range not satisfiable",
+    "rate-limited": "Too many requests",
+    "internal": "Internal error",
+    "unavailable": "Service unavailable",
+    "not-ready": "Not ready",
+}
+
+
+def problem(status: int, detail: str, slug: str, **extra: object) -> Response:
+    """The problem of kind `slug` (a key of TYPES, which gives its title)."""
+    body = {"type": f"/problems/{slug}", "title": TYPES[slug], "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
     return Response(json.dumps(body), status=status, mimetype=PROBLEM)
 
 
 def too_many_requests(detail: str, retry_after: int) -> Response:
     """429: the caller sent more than its rate allows; `Retry-After` says when to try again."""
-    response = problem(429, "Too many requests", detail, "rate-limited", retry_after=retry_after)
+    response = problem(429, detail, "rate-limited", retry_after=retry_after)
     response.headers["Retry-After"] = str(retry_after)
     return response
 
 
-# (status, title, the `type`'s slug, headers) of each refusal; a subclass takes its own row
-# when it has one, else its base's.
-STATUSES: dict[type[DomainError], tuple[int, str, str, dict[str, str]]] = {
-    DomainError: (400, "Bad request", "bad-request", {}),
-    errors.Invalid: (422, "Invalid request", "invalid", {}),
-    errors.NotFound: (404, "Not found", "not-found", {}),
-    errors.Forbidden: (403, "Forbidden", "forbidden", {}),
-    errors.NotAllowed: (409, "Action not allowed now", "not-allowed", {}),
-    errors.Conflict: (409, "Conflict", "conflict", {}),
-    errors.InProgress: (409, "Request in progress", "in-progress", {"Retry-After": "1"}),
-    errors.Stale: (412, "Precondition failed", "precondition-failed", {}),
-    errors.UnsupportedFile: (415, "Unsupported media type", "unsupported-media-type", {}),
-    errors.FileTooLarge: (413, "Too large", "too-large", {}),
-    Unauthorized: (
-        401,
-        "Unauthorized",
-        "unauthorized",
-        {"WWW-Authenticate": 'Bearer realm="resolution"'},
-    ),
+# (status, the `type`'s slug, headers) of each refusal; a subclass takes its own row when it
+# has one, else its base's.
+STATUSES: dict[type[DomainError], tuple[int, str, dict[str, str]]] = {
+    DomainError: (400, "bad-request", {}),
+    errors.Invalid: (422, "invalid", {}),
+    errors.NotFound: (404, "not-found", {}),
+    errors.Forbidden: (403, "forbidden", {}),
+    errors.NotAllowed: (409, "not-allowed", {}),
+    errors.Conflict: (409, "conflict", {}),
+    errors.InProgress: (409, "in-progress", {"Retry-After": "1"}),
+    errors.Stale: (412, "precondition-failed", {}),
+    errors.UnsupportedFile: (415, "unsupported-media-type", {}),
+    errors.FileTooLarge: (413, "too-large", {}),
+    Unauthorized: (401, "unauthorized", {"WWW-Authenticate": 'Bearer realm="resolution"'}),
 }
 
 
-def _row(error: DomainError) -> tuple[int, str, str, dict[str, str]]:
+def _row(error: DomainError) -> tuple[int, str, dict[str, str]]:
     for kind in type(error).__mro__:
         if kind in STATUSES:
             return STATUSES[kind]
@@ -70,13 +92,13 @@ def status_of(error: DomainError) -> int:
 
 
 def _from_domain(error: DomainError) -> Response:
-    status, title, slug, headers = _row(error)
+    status, slug, headers = _row(error)
     extra = dict(error.extra)
     if isinstance(error, errors.Invalid):
         extra["errors"] = error.errors
     if isinstance(error, errors.NotAllowed):
         extra["allowed_actions"] = error.allowed_actions
-    response = problem(status, title, error.detail, slug, **extra)
+    response = problem(status, error.detail, slug, **extra)
     for name, value in headers.items():
         response.headers[name] = value
     return response
@@ -109,29 +131,34 @@ def _from_validation(error: ValidationError) -> Response:
     detail = "Some fields are missing, unknown or malformed: see `errors`."
     if cut:
         detail += f" (At most {MAX_ERRORS} per object are listed.)"
-    return problem(422, "Invalid request", detail, "invalid", errors=errors)
+    return problem(422, detail, "invalid", errors=errors)
+
+
+# The router's and Werkzeug's refusals: the `type` of each status, and what to say when the
+# code that raised it gave no words of its own (Werkzeug's defaults talk to a browser's user:
+# "If you entered the URL manually…").
+HTTP_TYPES = {
+    400: ("malformed", "The request could not be read."),
+    404: ("not-found", "Nothing is here: the API's paths are in /openapi.yaml."),
+    405: (
+        "method-not-allowed",
+        "This path does not take that method (`Allow` lists those it takes).",
+    ),
+    408: ("timeout", "The request's body did not arrive in time."),
+    413: ("too-large", "The request is larger than this service takes."),
+    415: ("unsupported-media-type", "The body's media type is not one this operation takes."),
+    416: ("range-not-satisfiable", "The range asked for is not in the file."),
+    429: ("rate-limited", "Too many requests: try again later."),
+}
 
 
 def _from_http(error: HTTPException) -> Response:
     if error.code == 429 and isinstance(error.response, Response):
         return error.response  # a rate limit's refusal, already a problem (`too_many_requests`)
-    slugs = {
-        400: "malformed",
-        404: "not-found",
-        405: "method-not-allowed",
-        408: "timeout",
-        413: "too-large",
-        415: "unsupported-media-type",
-        416: "range-not-satisfiable",
-        429: "rate-limited",
-    }
     status = error.code or 500
-    response = problem(
-        status,
-        error.name,
-        error.description or error.name,
-        slugs.get(status, f"http-{status}"),
-    )
+    slug, default = HTTP_TYPES.get(status, ("bad-request" if status < 500 else "internal", ""))
+    own = error.description if error.description != type(error).description else None
+    response = problem(status, own or default or "The request was refused.", slug)
     if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
         response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
     if status == 416 and getattr(error, "length", None) is not None:
@@ -152,14 +179,14 @@ def _from_database(error: Unavailable) -> Response:
         )
     else:
         detail = "The database is not answering; nothing was changed. Try again shortly."
-    response = problem(503, "Service unavailable", detail, "unavailable")
+    response = problem(503, detail, "unavailable")
     response.headers["Retry-After"] = "5"
     return response
 
 
 def _from_bug(error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
-    return problem(500, "Internal error", "Something went wrong on our side.", "internal")
+    return problem(500, "Something went wrong on our side.", "internal")
 
 
 def register(app: Flask) -> None:

@@ -118,7 +118,8 @@ def test_a_token_of_another_role_is_refused_with_a_clear_page(client, role):
     )
     assert refused.status_code == 403
     assert "This console is for the care team" in text_of(refused)
-    assert f"a {role} token" in text_of(refused)
+    kinds = {"buyer": "a buyer's token", "seller": "a seller's token"}
+    assert kinds.get(role, "an auditor's token") in text_of(refused)
     assert client.get("/console/").status_code == 302  # still not signed in
 
 
@@ -464,7 +465,9 @@ def test_an_amount_over_the_order_total_is_a_readable_refusal(client):
     )
     assert refused.status_code == 422
     text = text_of(refused)
-    assert "at most the order total (105000)" in text
+    # In Indonesian throughout: the field by its label on the form, the rule in words.
+    assert "paling banyak total pesanan (105000)" in text, text
+    assert "Jumlah" in text and "at most" not in text
     assert "Terlalu banyak." in refused.get_data(as_text=True)  # what was typed is kept
     assert complaint(client, cid)["state"] == "in_mediation"
 

@@ -280,7 +280,7 @@ def test_a_decision_names_its_code_and_this_complaints_evidence(client):
         decision(evidence_considered=[foreign["id"]]),
         decision(evidence_considered=["0" * 24]),
         decision(evidence_considered=[photo["id"], photo["id"]]),
-        decision(45000.0, evidence_considered=[photo["id"]]),
+        decision(45000.5, evidence_considered=[photo["id"]]),  # 45000.0 is 45000
     ):
         assert_problem(post_action(client, cid, "decide", CARE, body), 422)
     assert client.get(f"/v1/complaints/{cid}", headers=CARE).get_json()["version"] == before

@@ -391,3 +391,18 @@ def test_every_console_page_passes_axe_in_both_languages(page, browser, base, de
             summary.click()  # every form open, as an agent working the case has them
         check(f"case ({lang})")
     assert found == [], found
+
+
+def test_the_api_docs_render_offline_from_the_service_alone(page, base):
+    """/docs in a real browser: Swagger UI draws the contract's operations, every request
+    goes to the service itself, and its Content-Security-Policy blocks nothing it needs (a
+    blocked script or style would be a console error, failing the `page` fixture)."""
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto(f"{base}/docs")
+    page.wait_for_selector(".opblock-summary-path", timeout=30_000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert any("/v1/complaints" in p for p in paths), paths
+    assert asked and all(url.startswith(base) or url.startswith("data:") for url in asked), [
+        url for url in asked if not url.startswith(base)
+    ]

@@ -326,6 +326,8 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "health.readyz"): Row(public),
     ("GET", "spec.openapi_yaml"): Row(public),
     ("GET", "spec.openapi_json"): Row(public),
+    ("GET", "spec.docs"): Row(public),
+    ("GET", "spec.docs_asset"): Row(public),
     ("GET", "metrics.metrics"): Row(public),
     ("GET", "static"): Row(lambda role, t: 404),  # the API has no static files
     ("GET", "complaints.list_complaints"): Row(collection(dict.fromkeys(MARKET_READERS, 200))),
@@ -643,6 +645,7 @@ def path_of(rule: str, values: dict[str, str]) -> str:
     path = rule.replace("<path:filename>", "console.css" if "console" in rule else "x.css")
     path = path.replace("<shop_id>", "shop-1")  # the shop of seller-1
     path = path.replace("<int:request_id>", "7")  # an evidence request no complaint here has
+    path = path.replace("/docs/<name>", "/docs/swagger-ui.css")
     for name, value in values.items():
         path = path.replace(f"<{name}>", value)
     assert "<" not in path, path

@@ -289,8 +289,8 @@ def test_linked_operations(fuzz_app):
                 if isinstance(body, dict) and isinstance(body.get("solution"), dict):
                     body["solution"] = {"kind": "refund", "amount": 1}
                 return
-            # JSON Schema's integer admits 1.0 and its date-time any year; the service takes
-            # neither (README: money is never a float; times are in 1970-2200).
+            # JSON Schema's date-time admits any year; the service takes 1970-2200 (the
+            # spec's Instant says so).
             body["requested_solution"] = {"kind": "refund", "amount": 1}
             body["order"].update(paid_at="2025-06-01T08:00:00+07:00", delivered_at=None)
             for number, item in enumerate(body["order"].get("items") or ()):

@@ -86,15 +86,16 @@ def test_every_ref_resolves(spec):
 # --- the route table ------------------------------------------------------------------------------
 
 
-# The care console is HTML pages for people, not part of the API: openapi.yaml leaves it out.
-CONSOLE = "/console"
+# The care console and the contract's rendering (`/docs`, Swagger UI and its files) are HTML
+# pages for people, not part of the API: openapi.yaml leaves them out.
+PAGES = ("/console", "/docs")
 
 
 def routes(app) -> dict[tuple[str, str], str]:
     """Every routed (path, method) as the spec spells it, with its Flask endpoint."""
     table = {}
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static" or rule.rule.startswith(CONSOLE):
+        if rule.endpoint == "static" or rule.rule.startswith(PAGES):
             continue
         path = re.sub(
             r"<(?:[^<>:]+:)?([a-z_]+)>",
