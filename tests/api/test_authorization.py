@@ -59,6 +59,8 @@ EXPECTED = {
     "escalate":         (409,  404,         409,    404,          403,  403),  # seller not answered
     "withdraw":         (200,  404,         403,    404,          403,  403),
     "assign":           (403,  404,         403,    404,          409,  403),
+    "release":          (403,  404,         403,    404,          409,  403),
+    "reassign":         (403,  404,         403,    404,          409,  403),
     "request_evidence": (403,  404,         403,    404,          409,  403),
     "decide":           (403,  404,         403,    404,          409,  403),
     "ship_return":      (409,  404,         403,    404,          403,  403),
@@ -93,6 +95,8 @@ BODIES = {
     "escalate": {"reason": "Kami tidak sepakat."},
     "withdraw": {},
     "assign": {},
+    "release": {"reason": "Cuti."},
+    "reassign": {"agent_id": "agent-2"},
     "request_evidence": {"party": "buyer", "what": "Video unboxing."},
     "decide": {
         "solution": {"kind": "refund", "amount": 105000},

@@ -49,6 +49,12 @@ def test_assignment_starts_the_24_hours_to_a_decision(client, clock):
     cid = _escalated(client)
     clock.advance(hours=30)
     assert client.post(f"/v1/complaints/{cid}/actions/assign", headers=CARE).status_code == 200
+    # Taking the case is no reply: it stays overdue until care writes to a party.
+    assert _overdue_ids(client) == [cid]
+    reply = {"body": "Kami sedang memeriksa kasus ini."}
+    assert (
+        client.post(f"/v1/complaints/{cid}/messages", json=reply, headers=CARE).status_code == 201
+    )
     assert _overdue_ids(client) == []
     clock.advance(hours=23)
     assert _overdue_ids(client) == []

@@ -49,8 +49,10 @@ def _request(draw, action: str) -> dict:
             "rationale": "Menurut bukti.",
             "evidence_considered": [],
         }
-    if action in ("appeal", "escalate", "request_review"):
+    if action in ("appeal", "escalate", "request_review", "release"):
         return {"reason": "Tidak sepakat."}
+    if action == "reassign":
+        return {"agent_id": draw(st.sampled_from(["agent-1", "agent-2"]))}
     if action in ("ship_return", "ship_items"):
         return dict(SHIPMENT)
     if action == "request_evidence":

@@ -346,7 +346,8 @@ def check(service: Service, sent: list[Sent], tally: Tally, deadlines, label: st
                 tally.fault(f"{label}: retry of {request.kind} answered {again.status}")
             elif found and request.kind != "accept":
                 replayed = again.replayed and 200 <= again.status < 300
-                if not replayed or again.version != found[0].seq:
+                events_of_cid = {e.seq: e for e in by_cid.get(found[0].complaint_id, [])}
+                if not replayed or acted_at(events_of_cid, again.version) != found[0]:
                     tally.half_written += 1
                     tally.fault(
                         f"{label}: {request.kind} {request.marker} is in the log but its key "
