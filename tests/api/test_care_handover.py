@@ -5,16 +5,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.support.http import act, assert_problem, open_complaint, post_action
-from tests.support.parties import BUYER, CARE, CARE_2, SELLER, auth
-
-
-def in_mediation(client) -> str:
-    cid = open_complaint(client)
-    act(client, cid, "propose", SELLER, {"solution": {"kind": "refund", "amount": 10000}})
-    act(client, cid, "escalate", BUYER, {"reason": "Tidak sepakat."})
-    act(client, cid, "assign", CARE)
-    return cid
+from tests.support.evidence import in_mediation
+from tests.support.http import assert_problem, post_action
+from tests.support.parties import BUYER, CARE, CARE_2, auth
 
 
 def test_two_hand_overs_at_once_leave_one_owner(app):

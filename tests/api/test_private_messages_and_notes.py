@@ -14,7 +14,8 @@ from resolution.domain.events import first_broken_link
 from resolution.service import webhooks as webhook_service
 from resolution.store import eventstore
 from resolution.store.documents import WebhookDelivery
-from tests.support.http import act, assert_problem, open_complaint
+from tests.support.evidence import in_mediation
+from tests.support.http import assert_problem
 from tests.support.parties import AUDITOR, BUYER, CARE, MARKETPLACE, SELLER
 
 SECRET_TO_SELLER = "Mohon kirim resi pengiriman asli ke kami, rahasia-8812."
@@ -24,14 +25,6 @@ NOTE = "Penjual ini sudah tiga kali bermasalah, catatan-7731."
 @pytest.fixture
 def context(context):
     return replace(context, webhooks_allow_private=True)  # the test's hook is on loopback
-
-
-def in_mediation(client) -> str:
-    cid = open_complaint(client)
-    act(client, cid, "propose", SELLER, {"solution": {"kind": "refund", "amount": 10000}})
-    act(client, cid, "escalate", BUYER, {"reason": "Tidak sepakat."})
-    act(client, cid, "assign", CARE)
-    return cid
 
 
 def write(client, cid, who, path, body):
