@@ -169,9 +169,7 @@ def _exported(out, cwd):
 
 
 def _exported_over_http(out, cwd):
-    files = [p for p in cwd.glob("*.ndjson")]
-    assert len(files) == 1, files
-    lines = files[0].read_text(encoding="utf-8").splitlines()
+    lines = (cwd / "week.ndjson").read_text(encoding="utf-8").splitlines()
     assert len(lines) > 1 and "manifest" in json.loads(lines[-1]), lines[-1:]
 
 
@@ -179,6 +177,11 @@ def _verified(out, cwd):
     key, verdict = out.splitlines()
     assert re.fullmatch(r"[A-Za-z0-9+/=]{40,}", key), key
     assert verdict.startswith("ok"), verdict
+
+
+def _anchored(out, cwd):
+    assert (cwd / "proof.json").exists() and (cwd / "later.ndjson").exists()
+    assert out.count("ok") >= 3, out  # verify-log, verify-proof and verify each say so
 
 
 def _subscribed(out, cwd):
@@ -203,6 +206,7 @@ CHECKS: list[tuple[str, Callable[[str, Path], None]]] = [
     ("as NDJSON, masked, chained", _exported),
     ("The same over HTTP", _exported_over_http),
     ("The service's public key", _verified),
+    ("Sign a checkpoint now", _anchored),
     ("The marketplace subscribes", _subscribed),
 ]
 
