@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import flask
 import pytest
+from hypothesis import settings
 
 from resolution.config import Config
 from resolution.domain.orders import Window, Windows
@@ -24,6 +25,13 @@ from resolution.web.app import create_app
 from tests.support.clock import Clock
 from tests.support.orders import MarketplaceClient
 from tests.support.parties import SECRET, SIGNING_KEY
+
+# `make test` must pass or fail the same way on every run, or nothing lands: the property tests
+# draw the same examples each time (derandomize). Exploring new examples is a separate run:
+# HYPOTHESIS_PROFILE=explore make test (RESOLUTION_PROPERTY_EXAMPLES=3000 for more of them).
+settings.register_profile("default", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 _db_numbers = itertools.count()
 LONG_WINDOWS = Windows(Window(timedelta(days=36500), timedelta(days=36500)))

@@ -180,6 +180,9 @@ def request_for(action: str, variant: int, default_request) -> dict:
         request["party"] = ("buyer", "seller")[variant % 2]
     elif action == "assign" and variant == 0:
         request["agent_id"] = "agent2"
+    elif action == "reassign":
+        # to one of the agents the walk can act as (or to the current one: refused)
+        request["agent_id"] = ("agent1", "agent2")[variant % 2]
     return request
 
 
