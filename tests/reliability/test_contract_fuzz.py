@@ -26,13 +26,17 @@ from pathlib import Path
 import pytest
 import schemathesis
 import yaml
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.core.failures import FailureGroup
+from schemathesis.generation.stateful.state_machine import StepOutput
 from schemathesis.specs.openapi.checks import ensure_resource_availability
+from schemathesis.specs.openapi.expressions import evaluate
 
 from resolution.config import Config, RateLimits
 from resolution.domain.evidence import CONTENT_TYPES, IMAGES
 from resolution.service import Context
+from resolution.service.sweeper import sweep
 from resolution.store import database
 from resolution.store.documents import ComplaintDocument
 from resolution.web.app import create_app
@@ -240,6 +244,57 @@ def _schema(*phases: str):
     return schema
 
 
+ORDER = {
+    "buyer_id": "buyer-1",
+    "shop_id": SHOP,
+    "items": [{"sku": "SKU-0", "name": "Barang", "qty": 1, "price": 100}],
+    "total": 100,
+    "payment": {"method": "transfer", "status": "paid", "paid_at": None},
+    "held_amount": 100,
+}
+
+
+def fit(case, app, order_id: str | None = None) -> None:
+    """Makes a valid generated case one the service can take: schema-valid data that breaks a
+    rule no schema says would only ever meet its documented 4xx, and the walks would never get
+    past the opening. Invalid cases are never given to this."""
+    body = case.body
+    # A generated If-Match names a random version (412 nearly always): valid steps act on the
+    # complaint as it is. A generated Idempotency-Key is a short string drawn again and again:
+    # the same caller's key with another body is a documented 422. Each valid write is new.
+    if case.headers:
+        case.headers.pop("If-Match", None)
+        if "Idempotency-Key" in case.headers:
+            case.headers["Idempotency-Key"] = uuid.uuid4().hex
+    if isinstance(body, dict) and isinstance(body.get("file"), (bytes, str)):
+        # The service reads a file's type from its bytes, and random bytes are no image: no
+        # schema can say "a real JPEG", so a valid upload would meet a 415 for its content.
+        # Valid cases send a real PNG, under a kind that takes one.
+        body["file"] = png()
+        if "image/png" not in CONTENT_TYPES.get(body.get("kind"), IMAGES):
+            body["kind"] = "photo"
+        return
+    if not isinstance(body, dict):
+        return
+    # Random valid-looking solutions almost never fit their order (amount at most its total,
+    # items from it): settle for one that does, so complaints open and move.
+    if isinstance(body.get("solution"), dict):
+        body["solution"] = {"kind": "refund", "amount": 1}
+    if isinstance(body.get("evidence_considered"), list):
+        body["evidence_considered"] = []  # random ids are never this complaint's evidence
+    if not isinstance(body.get("order"), dict):
+        return
+    # An opening names an order the marketplace registered: register the one it names (on
+    # the channel the fuzzing's marketplace acts for, for its buyer).
+    order_id = order_id or str(body["order"].get("id") or "INV-FUZZ")
+    body["order"] = {"channel": "tokopedia", "id": order_id}
+    body["requested_solution"] = {"kind": "refund", "amount": 1}
+    registered = app.test_client().put(
+        f"/v1/orders/tokopedia/{order_id}", json=ORDER, headers=TOKENS["integration"]
+    )
+    assert registered.status_code in (200, 201, 404), registered.get_data()[:300]
+
+
 covered = _schema("examples", "coverage")
 fuzzed = _schema("fuzzing")
 
@@ -279,48 +334,8 @@ def test_linked_operations(fuzz_app):
             self.turns = itertools.count()
 
         def before_call(self, case) -> None:
-            # Random valid-looking solutions almost never fit their order (amount at most its
-            # total, items from it): in valid cases, settle for one that does, so complaints
-            # open and move, and the links have something to act on. Invalid cases stay.
-            body = case.body
-            if case.meta is None or case.meta.generation.mode.is_negative:
-                return
-            # A generated If-Match names a random version: 412 nearly always, and the walk
-            # would never get past the opening. Valid steps act on the complaint as it is.
-            if case.headers:
-                case.headers.pop("If-Match", None)
-            if isinstance(body, dict) and isinstance(body.get("file"), (bytes, str)):
-                # The service reads a file's type from its bytes, and random bytes are no
-                # image: no schema can say "a real JPEG", so a valid upload would meet a 415
-                # for its content. Valid cases send a real PNG, under a kind that takes one.
-                body["file"] = png()
-                if "image/png" not in CONTENT_TYPES.get(body.get("kind"), IMAGES):
-                    body["kind"] = "photo"
-                return
-            if not isinstance(body, dict) or not isinstance(body.get("order"), dict):
-                if isinstance(body, dict) and isinstance(body.get("solution"), dict):
-                    body["solution"] = {"kind": "refund", "amount": 1}
-                return
-            # An opening names an order the marketplace registered: register the one it
-            # names (on the channel the fuzzing's marketplace acts for, for its buyer), so
-            # complaints open and the links lead on to the actions, the decision and the
-            # settlement's answers.
-            order_id = str(body["order"].get("id") or "INV-FUZZ")
-            body["order"] = {"channel": "tokopedia", "id": order_id}
-            body["requested_solution"] = {"kind": "refund", "amount": 1}
-            registered = fuzz_app.test_client().put(
-                f"/v1/orders/tokopedia/{order_id}",
-                json={
-                    "buyer_id": "buyer-1",
-                    "shop_id": SHOP,
-                    "items": [{"sku": "SKU-0", "name": "Barang", "qty": 1, "price": 100}],
-                    "total": 100,
-                    "payment": {"method": "transfer", "status": "paid", "paid_at": None},
-                    "held_amount": 100,
-                },
-                headers=TOKENS["integration"],
-            )
-            assert registered.status_code in (200, 201, 404), registered.get_data()[:300]
+            if case.meta is not None and not case.meta.generation.mode.is_negative:
+                fit(case, fuzz_app)
 
         def get_call_kwargs(self, case) -> dict:
             if (
@@ -371,3 +386,123 @@ def test_linked_operations(fuzz_app):
             stateful_step_count=STEPS,
         )
     )
+
+
+# --- walks: from the opening to the settlement, along the spec's links ------------------------
+#
+# The stateful run above picks each next link at random among some twenty: it acts on a fresh
+# complaint, but four links in a row down one lifecycle path (escalate, assign, decide, then
+# the payment system's answer) are never drawn. Each walk here names that path; every request
+# on it is still generated from the spec, reached through a link of the previous answer (its
+# parameters read by the link's own runtime expression), and its answer is checked by every
+# check. The walk must reach its end: each step answers 2xx.
+
+SWEEP = "the review window passes and the sweeper runs"
+WALKS = {
+    "agreed, then paid": (
+        ("open_complaint", "buyer"),
+        ("action_propose", "seller"),
+        ("action_accept", "buyer"),
+        ("confirm_settlement", "integration"),
+        ("get_settlement", "auditor"),
+    ),
+    "decided by care, held for review, then paid": (
+        ("open_complaint", "buyer"),
+        ("action_propose", "seller"),
+        ("action_escalate", "buyer"),
+        ("action_assign", "care"),
+        ("action_decide", "care"),
+        SWEEP,
+        ("confirm_settlement", "integration"),
+        ("get_complaint", "seller"),
+    ),
+    "agreed, payment failed, retried by care, then paid": (
+        ("open_complaint", "buyer"),
+        ("action_propose", "seller"),
+        ("action_accept", "buyer"),
+        ("fail_settlement", "integration"),
+        ("retry_settlement", "care"),
+        ("confirm_settlement", "integration"),
+        ("get_complaint", "buyer"),
+    ),
+    "decided, then reviewed at the seller's request": (
+        ("open_complaint", "buyer"),
+        ("action_propose", "seller"),
+        ("action_escalate", "seller"),
+        ("action_assign", "care"),
+        ("add_note", "care"),
+        ("action_decide", "care"),
+        ("action_request_review", "seller"),
+        ("list_events", "auditor"),
+    ),
+}
+WALK_EXAMPLES = SCALE.pick(3, 40)
+_walk_orders = itertools.count()
+
+
+def link_to(operation, status: int, target: str) -> dict:
+    """The link of `operation`'s `status` answer that leads to `target` (the spec must say how
+    a client gets there), with $refs followed."""
+    raw = operation.definition.raw["responses"][str(status)]
+    while "$ref" in raw:
+        raw = DOCUMENT["components"]["responses"][raw["$ref"].rsplit("/", 1)[1]]
+    links = [link for link in raw.get("links", {}).values() if link["operationId"] == target]
+    assert links, f"{operation.label} {status} has no link to {target}"
+    return links[0]
+
+
+@pytest.mark.parametrize("walk", list(WALKS))
+def test_links_lead_from_the_opening_to_the_settlement(walk, fuzz_app):
+
+    schema = load_schema()
+    schema.app = fuzz_app
+    context = fuzz_app.extensions["resolution.context"]
+
+    @given(data=st.data())
+    @settings(FUZZ_SETTINGS, max_examples=WALK_EXAMPLES)
+    def walk_once(data):
+        start = context.clock.now
+        previous: StepOutput | None = None
+        shop = SHOP
+        try:
+            for step in WALKS[walk]:
+                if step == SWEEP:
+                    complaint = previous.response.json()
+                    due = datetime.fromisoformat(complaint["review_until"])
+                    context.clock.now = max(context.clock.now, due)
+                    sweep(context)
+                    continue
+                target, role = step
+                operation = schema.find_operation_by_id(target)
+                parameters = {}
+                if previous is not None:
+                    link = link_to(previous.case.operation, previous.response.status_code, target)
+                    parameters = {
+                        name: evaluate(expression, previous)
+                        for name, expression in link["parameters"].items()
+                    }
+                case = data.draw(operation.as_strategy(path_parameters=parameters))
+                fit(case, fuzz_app, order_id=f"INV-WALK-{next(_walk_orders)}")
+                if target == "action_assign" and isinstance(case.body, dict):
+                    case.body.pop("agent_id", None)  # the agent who decides next is agent-1
+                headers = bearer(role, shop_id=shop)
+                response = case.call(app=fuzz_app, headers=headers)
+                TALLY.operations.add(case.operation.label)
+                try:
+                    case.validate_response(
+                        response, additional_checks=[problem_json], headers=headers
+                    )
+                except FailureGroup as group:
+                    TALLY.failed(case.operation.label, group)
+                    raise
+                assert 200 <= response.status_code < 300, (
+                    f"{walk}: {target} as {role} answered {response.status_code}: "
+                    f"{response.text[:400]}"
+                )
+                if target == "open_complaint":
+                    shop = response.json()["shop_id"]
+                previous = StepOutput(response, case)
+        finally:
+            context.clock.now = start  # the other runs' orders and complaints keep their time
+
+    walk_once()

@@ -234,6 +234,26 @@ def test_the_open_response_links_to_every_follow_up(spec):
         assert link["parameters"] == {"id": "$response.body#/id"}
 
 
+def test_an_action_that_can_close_links_to_its_settlement_and_every_action_leads_on(spec):
+    """An action's answer links to the next actions (a client walks the lifecycle from any
+    answer, not only from the opening's), and the answer of one that can close the complaint,
+    per the machine, also to the payment system's answers to its settlement."""
+    closing = {
+        str(event)
+        for state in Lifecycle.states
+        for transition in state.transitions
+        if transition.target.id == "closed"
+        for event in transition.events
+    }
+    opened = operations(spec)[("/v1/complaints", "post")]["responses"]["201"]["links"]
+    for action in PERSON_ACTIONS:
+        op = operations(spec)[(f"/v1/complaints/{{id}}/actions/{action}", "post")]
+        links = resolve(spec, op["responses"]["200"])["links"]
+        assert {k: v for k, v in links.items() if k in opened} == opened, action
+        settles = {"confirm_settlement", "fail_settlement"} <= set(links)
+        assert settles == (action in closing), action
+
+
 def test_errors_are_problem_json(spec):
     for (path, method), op in operations(spec).items():
         for status, raw in op["responses"].items():
