@@ -8,7 +8,9 @@ settlement listing and answer, a shop's figures, the reads (complaint, listing, 
 evidence list), the audit export of one complaint (its whole body read), the webhook
 subscription, listing and deliveries, and the care console's queue page (signed in as an agent).
 Twice: with the rate limits off (the service's own work), then with the default limits on
-(Flask-Limiter's moving window adds one `update` per limit a write meets, none on a read).
+(judged in the process, store/limits.py: a write costs none, except the process's first after
+a quiet spell, which reads the shared counts once; the sharing thread's own commands, off the
+request's path, are not counted).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import re
 import sys
 import tempfile
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,11 +37,15 @@ SIGNING_KEY = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="  # base64 of a 32-b
 
 
 class Counting(monitoring.CommandListener):
+    """The commands sent by the requests' thread (listeners run in the thread that sends)."""
+
     def __init__(self) -> None:
         self.commands: Counter[str] = Counter()
+        self.thread = threading.current_thread()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.commands[event.command_name] += 1
+        if threading.current_thread() is self.thread:
+            self.commands[event.command_name] += 1
 
     def succeeded(self, event) -> None:
         pass

@@ -38,6 +38,9 @@ class RateLimits:
     writes: str | None = "120/minute"
     uploads: str | None = "30/minute"
     database: str = "resolution_limits"
+    # How often each process shares its counts (store/limits.py): the bound on how late one
+    # process learns of another's entries, and so on a burst's overshoot across processes.
+    sync_interval: timedelta = timedelta(milliseconds=500)
 
     @property
     def enabled(self) -> bool:
@@ -142,6 +145,7 @@ class Config:
                 writes=_rate(env, "RESOLUTION_RATE_LIMIT_WRITES", RateLimits.writes),
                 uploads=_rate(env, "RESOLUTION_RATE_LIMIT_UPLOADS", RateLimits.uploads),
                 database=env.get("RESOLUTION_RATE_LIMIT_DB") or RateLimits.database,
+                sync_interval=_limit_sync(env),
             ),
             "console_secure_cookie": _auto_flag(env, "RESOLUTION_CONSOLE_SECURE_COOKIE"),
             "body_timeout": _body_timeout(env),
@@ -253,6 +257,20 @@ def _body_timeout(env: Mapping[str, str]) -> timedelta:
     if not timedelta(0) < timeout < timedelta(seconds=60):
         raise ConfigError("RESOLUTION_BODY_TIMEOUT is above 0 and under gunicorn's 60 s timeout.")
     return timeout
+
+
+def _limit_sync(env: Mapping[str, str]) -> timedelta:
+    """`RESOLUTION_RATE_LIMIT_SYNC`: seconds, such as 0.5, from 0.01 to 10."""
+    text = env.get("RESOLUTION_RATE_LIMIT_SYNC", "0.5").strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0.01 <= seconds <= 10:  # (nan is neither)
+        raise ConfigError(
+            f"RESOLUTION_RATE_LIMIT_SYNC is a number of seconds from 0.01 to 10, not {text!r}."
+        )
+    return timedelta(seconds=seconds)
 
 
 def _proxy(env: Mapping[str, str]) -> str | None:

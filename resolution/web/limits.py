@@ -6,10 +6,11 @@ limited. The caller is the token's subject (role, `sub`, shop), or the signed-in
 or else the client's address. A token is checked before anything is counted, so a bad token
 is a 401, never a 429, and it is decoded once per request (`http.caller` reuses it).
 
-The counts are a moving window (limits' `moving-window`: one `update` per limit and request,
-no `findAndModify`, which SecantusDB answers by reading the whole collection) in a database of
-their own on the service's server, so every worker and every copy of the service shares them,
-and a refused request changes nothing in the service's data. A refusal is a 429 problem whose
+The counts are a moving window (limits' `moving-window`), judged in the process that serves the
+request with no database round trip, and shared through a database of their own on the
+service's server by a thread of each process (store/limits.py: how late, and the worst-case
+overshoot), so every worker and every copy of the service shares them, and a refused request
+changes nothing in the service's data. A refusal is a 429 problem whose
 `Retry-After` says when the oldest counted request leaves the window.
 """
 
@@ -100,7 +101,10 @@ def init_app(app: Flask, config: Config, storage_uri: str) -> Limiter | None:
         application_limits=limits,
         strategy="moving-window",
         storage_uri=storage_uri,
-        storage_options={"database_name": rates.database},
+        storage_options={
+            "database_name": rates.database,
+            "sync_interval": rates.sync_interval.total_seconds(),
+        },
         # Services (or test databases) sharing one server keep their own counts.
         key_prefix=config.db_name,
         headers_enabled=False,
