@@ -81,7 +81,7 @@ def queue() -> str:
         "console/queue.html",
         page=page,
         now=ctx.clock(),
-        sla=ctx.deadlines.care_sla,
+        sla=ctx.deadlines.rules(None).care_first_reply.minimum,
         filters=filters,
         states=CARE_STATES,
         reasons=REASONS,

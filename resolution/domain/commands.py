@@ -15,13 +15,12 @@ from statemachine.exceptions import TransitionNotAllowed
 
 from . import decisions, orders, requests, settlements
 from .actors import SYSTEM, Actor, Role
-from .deadlines import Deadlines
 from .errors import Conflict, Forbidden, Invalid, NotAllowed, NotFound
 from .events import Event, iso, utc_ms
 from .evidence import can_open
 from .lifecycle import PERSON_ACTIONS, Lifecycle, allowed_actions, machine_for, roles_for
 from .orders import Window
-from .projection import Complaint
+from .projection import Complaint, Deadlines
 from .solutions import Solution, check_solution
 
 # Events that record something besides a transition of the machine.
@@ -298,13 +297,14 @@ def _data_for(
     elif action == "request_review" and complaint.state != "closed":
         data["called_off"] = complaint.state  # the return or shipment no longer awaited
     elif action == "request_evidence":
-        due_at = request.get("due_at") or now + deadlines.inactivity
-        soonest = now + deadlines.evidence_min_due
+        rules = deadlines.rules(complaint.channel)
+        due_at = request.get("due_at") or rules.due_at(now, rules.inactivity)
+        soonest = now + rules.evidence_min_due
         if utc_ms(due_at) < utc_ms(soonest):
             raise Invalid(
-                f"A party gets at least {_hours(deadlines.evidence_min_due)} to send evidence: "
+                f"A party gets at least {_hours(rules.evidence_min_due)} to send evidence: "
                 f"due no sooner than {iso(soonest)}.",
-                {"due_at": [f"at least {_hours(deadlines.evidence_min_due)} from now"]},
+                {"due_at": [f"at least {_hours(rules.evidence_min_due)} from now"]},
                 earliest=iso(soonest),
             )
         data["due_at"] = iso(due_at)
