@@ -32,9 +32,11 @@ from .forms import (
     MessageForm,
     NextCaseForm,
     NoteForm,
+    PauseClockForm,
     ReassignForm,
     ReleaseForm,
     RequestEvidenceForm,
+    ResumeClockForm,
     RetrySettlementForm,
     ReviewForm,
     SignOutForm,
@@ -189,6 +191,8 @@ def _forms(complaint: Complaint, evidence: list[dict]) -> dict[str, Any]:
         "request_evidence": RequestEvidenceForm(formdata=None, version=version),
         "decide": DecideForm(formdata=None, version=version),
         "release": ReleaseForm(formdata=None, version=version),
+        "pause_clock": PauseClockForm(formdata=None, version=version),
+        "resume_clock": ResumeClockForm(formdata=None, version=version),
         "reassign": ReassignForm(formdata=None, version=version),
         "retry_settlement": RetrySettlementForm(
             formdata=None, settlement_id=(complaint.settlement or {}).get("id")

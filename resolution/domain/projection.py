@@ -367,6 +367,23 @@ def _pushed(c: Complaint, event: Event, rules: Rules, recorded: dict) -> dict | 
     return deadline
 
 
+def current_deadline(c: Complaint) -> dict:
+    """The party's running deadline, explained (a complaint stored before deadlines were
+    explained has only its `due_at`)."""
+    if c.deadline is not None:
+        return dict(c.deadline)
+    started = c.turn_started_at or c.due_at
+    return {
+        "due_at": iso(c.due_at),
+        "rule": "",
+        "started_at": iso(started),
+        "skipped": [],
+        "paused_for": "PT0S",
+        "calendar": "none",
+        "working_hours": None,
+    }
+
+
 def moved_by(deadline: dict, span) -> dict:
     """The deadline later by `span` (negative: sooner), its paused time counting it."""
     paused = parse_iso_duration(deadline["paused_for"]) + span

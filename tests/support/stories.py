@@ -52,6 +52,8 @@ DEFAULT_REQUESTS: dict[str, dict] = {
     "ship_items": {"courier": "SiCepat", "tracking_number": "SCP-0002"},
     "confirm_received": {},
     "request_review": {"reason": "The agent did not look at my video."},
+    "pause_clock": {"reason": "Waiting for the courier's investigation of the lost parcel."},
+    "resume_clock": {},
     "auto_escalate": {},
     "auto_close": {},
     "auto_complete": {},
