@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -13,6 +15,7 @@ from .domain.deadlines import Deadlines, parse_duration
 from .domain.evidence import Limits
 from .domain.identifiers import CHANNEL
 from .domain.orders import Window, Windows
+from .domain.policy import Policy, PolicyError, parse_policy
 
 DEFAULT_DATA_DIR = Path("var/db")
 # What `make run` (`resolution seed-demo`) generates for development, read beneath the
@@ -63,7 +66,9 @@ class Config:
     jwt_secret: str
     mongodb_uri: str | None = None
     db_name: str = "resolution"
-    deadlines: Deadlines = field(default_factory=Deadlines)
+    # The deadline rules: the plain-hour settings of the environment, or the policy file
+    # (`RESOLUTION_POLICY`) over them, per channel.
+    deadlines: Deadlines | Policy = field(default_factory=Deadlines)
     data_dir: Path = DEFAULT_DATA_DIR
     evidence_limits: Limits = field(default_factory=Limits)
     windows: Windows = field(default_factory=Windows)
@@ -120,9 +125,15 @@ class Config:
                 inactivity=parse_duration(env.get("RESOLUTION_INACTIVITY_PERIOD", "72h")),
                 care_sla=parse_duration(env.get("RESOLUTION_CARE_SLA", "24h")),
                 evidence_min_due=parse_duration(env.get("RESOLUTION_EVIDENCE_MIN_DUE", "24h")),
+                pause_max=parse_duration(env.get("RESOLUTION_PAUSE_MAX", "14d")),
             )
         except ValueError as error:
             raise ConfigError(str(error)) from error
+        windows = _windows(env)
+        policy: Deadlines | Policy = deadlines
+        if env.get("RESOLUTION_POLICY", "").strip():
+            policy = read_policy(Path(env["RESOLUTION_POLICY"].strip()), deadlines, windows)
+            windows = policy.windows
         limits = Limits(
             image=_megabytes(env, "RESOLUTION_MAX_IMAGE_MB", 10),
             document=_megabytes(env, "RESOLUTION_MAX_DOCUMENT_MB", 10),
@@ -132,7 +143,7 @@ class Config:
             "jwt_secret": secret,
             "mongodb_uri": env.get("MONGODB_URI") or None,
             "db_name": env.get("RESOLUTION_DB_NAME", "resolution"),
-            "deadlines": deadlines,
+            "deadlines": policy,
             "data_dir": Path(env.get("RESOLUTION_DATA_DIR", str(DEFAULT_DATA_DIR))),
             "evidence_limits": limits,
             "signing_key": env.get("RESOLUTION_SIGNING_KEY") or None,
@@ -149,7 +160,7 @@ class Config:
             ),
             "console_secure_cookie": _auto_flag(env, "RESOLUTION_CONSOLE_SECURE_COOKIE"),
             "body_timeout": _body_timeout(env),
-            "windows": _windows(env),
+            "windows": windows,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -211,6 +222,58 @@ def write_development_settings(
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         file.write("\n".join(lines) + "\n")
     return True
+
+
+def read_policy(path: Path, deadlines: Deadlines, windows: Windows) -> Policy:
+    """The policy file at `path`, over the environment's settings (`deadlines`, `windows`):
+    a key the file leaves out keeps the environment's value (or the built-in default).
+
+    Anything wrong refuses to start, naming the file, the key and its line.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"RESOLUTION_POLICY: cannot read {path}: {error.strerror}") from error
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"RESOLUTION_POLICY: {path}: not TOML: {error}") from error
+    base = deadlines.rules()
+    try:
+        return parse_policy(document, base, windows)
+    except PolicyError as error:
+        line = policy_line(text, error.where)
+        raise ConfigError(
+            f"RESOLUTION_POLICY: {path}, line {line}: {error.where}: {error.message}"
+        ) from error
+
+
+_TABLE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
+
+
+def _table_name(header: str) -> str:
+    return ".".join(part.strip().strip("\"'") for part in header.split("."))
+
+
+def policy_line(text: str, where: str) -> int:
+    """The line of the policy file that `where` (`default.calendar`, `channels.x.key`,
+    `channels.x`) comes from: the key's own line, else its table's header (1 when neither is
+    found). tomllib keeps no positions, so the text is read again here."""
+    table, _, key = where.rpartition(".")
+    current, header_line, key_line = "", None, None
+    for number, line in enumerate(text.splitlines(), start=1):
+        found = _TABLE.match(line)
+        if found:
+            current = _table_name(found[1])
+            if current == where and header_line is None:
+                header_line = number
+            elif current == table and header_line is None:
+                header_line = number
+            continue
+        names_key = re.match(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=", line)
+        if current == table and key_line is None and names_key:
+            key_line = number
+    return key_line or header_line or 1
 
 
 def _windows(env: Mapping[str, str]) -> Windows:

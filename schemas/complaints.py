@@ -102,6 +102,11 @@ class ShipmentSchema(Schema):
     )
 
 
+class PauseClockSchema(Schema):
+    reason = text(2000, required=True)
+    until = Instant()  # default: as long as the policy allows (14 days)
+
+
 ACTION_SCHEMAS: dict[str, type[Schema]] = {
     "propose": ProposeSchema,
     "accept": EmptySchema,
@@ -118,6 +123,8 @@ ACTION_SCHEMAS: dict[str, type[Schema]] = {
     "ship_items": ShipmentSchema,
     "confirm_received": EmptySchema,
     "request_review": ReasonSchema,
+    "pause_clock": PauseClockSchema,
+    "resume_clock": OptionalReasonSchema,
 }
 
 
@@ -166,6 +173,31 @@ class ActorSchema(Schema):
     shop_id = fields.String()
 
 
+class SkippedDaySchema(Schema):
+    date = fields.String()
+    name = fields.String()
+
+
+class DeadlineSchema(Schema):
+    """Why a party's deadline falls where it does (`policy.Rules.deadline`)."""
+
+    # Stored as the canonical ISO text already (`events.iso`).
+    due_at = fields.String()
+    rule = fields.String()
+    started_at = fields.String()
+    skipped = fields.List(fields.Nested(SkippedDaySchema))
+    paused_for = fields.String()
+    calendar = fields.String()
+    working_hours = fields.String(allow_none=True)
+
+
+class PausedSchema(Schema):
+    at = fields.String()
+    until = fields.String()
+    reason = fields.String()
+    by = fields.String()
+
+
 class ComplaintSchema(Schema):
     """A complaint as the API shows it, with what this caller may do next."""
 
@@ -181,6 +213,8 @@ class ComplaintSchema(Schema):
     version = fields.Integer()
     turn = fields.String(allow_none=True)
     due_at = Instant(allow_none=True)
+    deadline = fields.Nested(DeadlineSchema, allow_none=True)
+    paused = fields.Nested(PausedSchema, allow_none=True)
     proposal = fields.Dict(allow_none=True)
     resolution = fields.Dict(allow_none=True)
     appeal = fields.Dict(allow_none=True)

@@ -37,9 +37,11 @@ from .forms import (
     MessageForm,
     NextCaseForm,
     NoteForm,
+    PauseClockForm,
     ReassignForm,
     ReleaseForm,
     RequestEvidenceForm,
+    ResumeClockForm,
     RetrySettlementForm,
     ReviewForm,
     WithdrawRequestForm,
@@ -135,6 +137,32 @@ def release(cid: str):
         return complaints.act(context(), me, cid, "release", asked, if_match=version)
 
     return _take(cid, "release", form, run, _("The case is back in the queue."))
+
+
+@bp.post("/complaints/<cid>/pause-clock")
+def pause_clock(cid: str):
+    me, form = agent(), PauseClockForm()
+
+    def run(version: int) -> object:
+        asked: dict[str, Any] = {"reason": form.reason.data}
+        if form.until.data:
+            asked["until"] = _wib(form.until.data).isoformat()
+        loaded = ACTION_SCHEMAS["pause_clock"]().load(asked)
+        return complaints.act(context(), me, cid, "pause_clock", loaded, if_match=version)
+
+    return _take(cid, "pause_clock", form, run, _("The party's clock is paused."))
+
+
+@bp.post("/complaints/<cid>/resume-clock")
+def resume_clock(cid: str):
+    me = agent()
+    return _take(
+        cid,
+        "resume_clock",
+        ResumeClockForm(),
+        lambda v: complaints.act(context(), me, cid, "resume_clock", {}, if_match=v),
+        _("The party's clock runs again."),
+    )
 
 
 @bp.post("/complaints/<cid>/reassign")

@@ -86,6 +86,19 @@ class ReleaseForm(VersionedForm):
     reason = TextAreaField(_l("Why (the team reads it)"), validators=[DataRequired()])
 
 
+class PauseClockForm(VersionedForm):
+    reason = TextAreaField(_l("Why (the team reads it)"), validators=[DataRequired()])
+    until = DateTimeLocalField(
+        _l("Paused until (WIB, optional: as long as allowed)"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+    )
+
+
+class ResumeClockForm(VersionedForm):
+    """Care starts a paused clock again: nothing to fill in."""
+
+
 class ReassignForm(VersionedForm):
     agent_id = StringField(_l("To the agent (their id)"), validators=[DataRequired()])
 

@@ -32,6 +32,7 @@ FIELDS = {
     "party": _l("From"),
     "due_at": _l("Due (WIB, optional: the inactivity period by default)"),
     "note": _l("What you found"),
+    "until": _l("Paused until (WIB, optional: as long as allowed)"),
 }
 
 # The rules, as marshmallow and the domain word them, each said again.
@@ -113,6 +114,13 @@ REASONS = {
         "the evidence requested from a party is still awaited (until its due time) or has not "
         "been reviewed yet"
     ),
+    "the clock is already paused: resume it first": _l(
+        "the clock is already paused: resume it first"
+    ),
+    "the clock is running: there is no pause to end": _l(
+        "the clock is running: there is no pause to end"
+    ),
+    "the pause has not reached its end yet": _l("the pause has not reached its end yet"),
 }
 NOW = re.compile(r"Cannot \w+ now: (?P<why>.+)\.")
 WHILE = re.compile(r"Cannot \w+ while the complaint is (?P<state>[a-z ]+)\.")

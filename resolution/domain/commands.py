@@ -15,13 +15,21 @@ from statemachine.exceptions import TransitionNotAllowed
 
 from . import decisions, orders, requests, settlements
 from .actors import SYSTEM, Actor, Role
-from .deadlines import Deadlines
 from .errors import Conflict, Forbidden, Invalid, NotAllowed, NotFound
 from .events import Event, iso, utc_ms
 from .evidence import can_open
-from .lifecycle import PERSON_ACTIONS, Lifecycle, allowed_actions, machine_for, roles_for
+from .lifecycle import (
+    CLOCK_ACTIONS,
+    PERSON_ACTIONS,
+    SYSTEM_ACTIONS,
+    Lifecycle,
+    allowed_actions,
+    machine_for,
+    roles_for,
+)
 from .orders import Window
-from .projection import Complaint
+from .policy import iso_duration
+from .projection import Complaint, Deadlines, current_deadline, moved_by
 from .solutions import Solution, check_solution
 
 # Events that record something besides a transition of the machine.
@@ -68,6 +76,9 @@ REFUSALS = {
         "the evidence requested from a party is still awaited (until its due time) "
         "or has not been reviewed yet"
     ),
+    "clock_running": "the clock is already paused: resume it first",
+    "clock_paused": "the clock is running: there is no pause to end",
+    "pause_over": "the pause has not reached its end yet",
 }
 
 
@@ -229,7 +240,8 @@ def act(
     """
     if action not in PERSON_ACTIONS and actor.role is not Role.SYSTEM:
         raise NotFound(f"There is no action {action!r}.")
-    if actor.role not in roles_for(action):
+    system = actor.role is Role.SYSTEM and action in SYSTEM_ACTIONS
+    if actor.role not in roles_for(action) and not system:
         raise Forbidden(f"{a(actor.role)} cannot {action.replace('_', ' ')} a complaint.")
     asked = {"actor": actor, "now": now, "agent_id": request.get("agent_id")}
     with machine_for(complaint) as machine:
@@ -298,22 +310,57 @@ def _data_for(
     elif action == "request_review" and complaint.state != "closed":
         data["called_off"] = complaint.state  # the return or shipment no longer awaited
     elif action == "request_evidence":
-        due_at = request.get("due_at") or now + deadlines.inactivity
-        soonest = now + deadlines.evidence_min_due
+        rules = deadlines.rules(complaint.channel)
+        due_at = request.get("due_at") or rules.due_at(now, rules.inactivity)
+        soonest = now + rules.evidence_min_due
         if utc_ms(due_at) < utc_ms(soonest):
             raise Invalid(
-                f"A party gets at least {_hours(deadlines.evidence_min_due)} to send evidence: "
+                f"A party gets at least {_hours(rules.evidence_min_due)} to send evidence: "
                 f"due no sooner than {iso(soonest)}.",
-                {"due_at": [f"at least {_hours(deadlines.evidence_min_due)} from now"]},
+                {"due_at": [f"at least {_hours(rules.evidence_min_due)} from now"]},
                 earliest=iso(soonest),
             )
         data["due_at"] = iso(due_at)
+    elif action in CLOCK_ACTIONS:
+        data.update(_clock_data(complaint, action, request, now, deadlines))
     elif action.startswith("auto_"):
         data["party"] = complaint.turn
         data["deadline"] = iso(complaint.due_at)
         if action in decisions.AUTOMATIC:
             data["reason_code"], data["rationale"] = decisions.AUTOMATIC[action]
     return data
+
+
+def _clock_data(
+    complaint: Complaint, action: str, request: Mapping, now: datetime, deadlines: Deadlines
+) -> dict[str, Any]:
+    """Pausing: until when (in the future, at most the policy's longest pause away), and the
+    running deadline moved by the pause. Resuming: when it ran again (at `until` when the
+    sweeper resumes it), and the deadline moved back by what was left of the pause."""
+    at = max(now, complaint.updated_at) if complaint.updated_at else now
+    deadline = current_deadline(complaint)
+    if action == "pause_clock":
+        pause_max = deadlines.rules(complaint.channel).pause_max
+        until = utc_ms(request.get("until") or at + pause_max)
+        if until <= utc_ms(at) or until > utc_ms(at) + pause_max:
+            latest = utc_ms(at) + pause_max
+            raise Invalid(
+                f"A clock is paused for at most {_hours(pause_max)}: `until` between now and "
+                f"{iso(latest)}.",
+                {"until": [f"after now and no later than {iso(latest)}"]},
+                latest=iso(latest),
+            )
+        moved = moved_by(deadline, until - utc_ms(at))
+        return {"party": complaint.turn, "until": iso(until), "turn_deadline": moved}
+    paused_at = datetime.fromisoformat(complaint.paused["at"])
+    resumed = min(utc_ms(at), complaint.paused_until)
+    return {
+        "party": complaint.turn,
+        "paused_at": complaint.paused["at"],
+        "resumed_at": iso(resumed),
+        "paused_for": iso_duration(resumed - paused_at),
+        "turn_deadline": moved_by(deadline, resumed - complaint.paused_until),
+    }
 
 
 def message(

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .policy import Rules
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -34,3 +38,20 @@ class Deadlines:
     reminder: timedelta = timedelta(hours=24)
     # The least time care gives a party to answer an evidence request.
     evidence_min_due: timedelta = timedelta(hours=24)
+    # The longest care may pause a party's clock (`pause_clock`).
+    pause_max: timedelta = timedelta(days=14)
+
+    def rules(self, channel: str | None = None) -> Rules:
+        """These plain-hour settings as every channel's rules (no policy file): the
+        inactivity period is also the review window, the care SLA both of care's clocks."""
+        from .policy import Rules, plain
+
+        return Rules(
+            inactivity=plain(self.inactivity),
+            care_first_reply=plain(self.care_sla),
+            care_decide=plain(self.care_sla),
+            review_window=plain(self.inactivity),
+            evidence_min_due=self.evidence_min_due,
+            reminder=self.reminder,
+            pause_max=self.pause_max,
+        )

@@ -128,6 +128,34 @@ class Lifecycle(StateMachine):
     ) | awaiting_care.from_(
         closed, awaiting_return, awaiting_shipment, cond=["by_seller", *_REVIEWABLE]
     )
+    # Care stops a party's clock while the complaint waits on a third party (a courier's
+    # investigation), and starts it again; the sweeper starts it again at `until`. Not a new
+    # turn: the same deadline, moved by the time it stood still.
+    pause_clock = (
+        awaiting_seller.to.itself(cond=["by_care", "clock_running"])
+        | awaiting_buyer.to.itself(cond=["by_care", "clock_running"])
+        | appealed.to.itself(cond=["by_care", "clock_running"])
+        | awaiting_return.to.itself(cond=["by_care", "clock_running"])
+        | return_shipped.to.itself(cond=["by_care", "clock_running"])
+        | awaiting_shipment.to.itself(cond=["by_care", "clock_running"])
+        | shipment_sent.to.itself(cond=["by_care", "clock_running"])
+    )
+    resume_clock = (
+        awaiting_seller.to.itself(cond=["by_care", "clock_paused"])
+        | awaiting_seller.to.itself(cond=["by_system", "clock_paused", "pause_over"])
+        | awaiting_buyer.to.itself(cond=["by_care", "clock_paused"])
+        | awaiting_buyer.to.itself(cond=["by_system", "clock_paused", "pause_over"])
+        | appealed.to.itself(cond=["by_care", "clock_paused"])
+        | appealed.to.itself(cond=["by_system", "clock_paused", "pause_over"])
+        | awaiting_return.to.itself(cond=["by_care", "clock_paused"])
+        | awaiting_return.to.itself(cond=["by_system", "clock_paused", "pause_over"])
+        | return_shipped.to.itself(cond=["by_care", "clock_paused"])
+        | return_shipped.to.itself(cond=["by_system", "clock_paused", "pause_over"])
+        | awaiting_shipment.to.itself(cond=["by_care", "clock_paused"])
+        | awaiting_shipment.to.itself(cond=["by_system", "clock_paused", "pause_over"])
+        | shipment_sent.to.itself(cond=["by_care", "clock_paused"])
+        | shipment_sent.to.itself(cond=["by_system", "clock_paused", "pause_over"])
+    )
 
     # Who acts. The role table of the lifecycle is read back from these names (`roles_for`).
     def by_buyer(self, actor: Actor) -> bool:
@@ -170,8 +198,20 @@ class Lifecycle(StateMachine):
         return self.model.complaint.seller_answered
 
     def is_due(self, now: datetime) -> bool:
-        due_at = self.model.complaint.due_at
-        return due_at is not None and due_at <= now
+        # While care holds the clock nobody is moved: the sweeper resumes it first.
+        complaint = self.model.complaint
+        due_at = complaint.due_at
+        return due_at is not None and due_at <= now and complaint.paused is None
+
+    def clock_running(self) -> bool:
+        return self.model.complaint.paused is None
+
+    def clock_paused(self) -> bool:
+        return self.model.complaint.paused is not None
+
+    def pause_over(self, now: datetime) -> bool:
+        until = self.model.complaint.paused_until
+        return until is not None and until <= now
 
     def is_assignee(self, actor: Actor) -> bool:
         return self.model.complaint.assigned_to == actor.id
@@ -254,12 +294,16 @@ ACTIONS: tuple[str, ...] = tuple(event.id for event in Lifecycle.events)
 PERSON_ACTIONS: tuple[str, ...] = tuple(
     a for a in ACTIONS if a not in ("open", "auto_escalate", "auto_close", "auto_complete")
 )
+# What the sweeper does at a paused clock's `until` (also care's to do before then).
+CLOCK_ACTIONS = ("pause_clock", "resume_clock")
 
 
 @cache
 def timeout_action(state: str) -> str | None:
     """The action the service itself takes when the turn-holder of `state` stays silent."""
     for transition in getattr(Lifecycle, state).transitions:
+        if "resume_clock" in transition.events:
+            continue  # the system ends a pause too, but that is no timeout
         if any("by_system" in str(condition) for condition in transition.cond):
             return next(iter(transition.events)).id
     return None
@@ -270,14 +314,25 @@ TIMED_STATES: tuple[str, ...] = tuple(s.id for s in Lifecycle.states if timeout_
 
 @cache
 def roles_for(action: str) -> frozenset[Role]:
-    """The roles that may take `action` in some state, read from the machine's conditions."""
+    """The roles that may take `action` in some state, read from the machine's conditions:
+    the people's roles (the service itself, `system`, acts as the machine's guards let it:
+    its timeouts, and the end of a paused clock)."""
     roles: set[Role] = set()
     for state in Lifecycle.states:
         for transition in state.transitions:
             if action in transition.events:
                 for condition in transition.cond:
                     roles.update(Role(r) for r in re.findall(r"\bby_(\w+)", str(condition)))
-    return frozenset(roles)
+    return frozenset(roles - {Role.SYSTEM})
+
+
+SYSTEM_ACTIONS: frozenset[str] = frozenset(
+    event.id
+    for state in Lifecycle.states
+    for transition in state.transitions
+    if any("by_system" in str(condition) for condition in transition.cond)
+    for event in transition.events
+)
 
 
 def allowed_actions(

@@ -7,15 +7,29 @@ fold never re-derives a rule.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from . import requests, settlements
-from .deadlines import Deadlines
 from .events import GENESIS, Event, iso, utc_ms
 from .evidence import is_restricted
+from .policy import Rules, due_of, iso_duration, parse_iso_duration
 from .solutions import Solution
+
+
+class Deadlines(Protocol):
+    """The deadline rules of each channel: a `policy.Policy` (the policy file), or the
+    environment's plain-hour `deadlines.Deadlines`."""
+
+    def rules(self, channel: str | None) -> Rules: ...
+
+
+# The rule of a party's turn in mediation: the due time care gave its evidence request.
+EVIDENCE_RULE = "evidence request"
+# Care pausing and resuming a party's clock: not a new turn, the same deadline moved.
+CLOCK_EVENTS = ("pause_clock", "resume_clock")
 
 PARTY_TURNS = {
     "awaiting_seller": "seller",
@@ -47,6 +61,12 @@ class Complaint:
     turn: str | None = None
     turn_started_at: datetime | None = None
     due_at: datetime | None = None
+    # The party's deadline explained: {due_at, rule, started_at, skipped: [{date, name}],
+    # paused_for, calendar, working_hours}, fixed when the turn started (`policy.Rules`).
+    deadline: dict | None = None
+    # Care paused the party's clock: {at, until, reason, by}; `paused_until` for the sweeper.
+    paused: dict | None = None
+    paused_until: datetime | None = None
     # When the sweeper reminds the turn-holder of `due_at` (`deadline_approaching`); None
     # once reminded, and while nobody's deadline runs. The sweeper's `remind` index reads it.
     remind_at: datetime | None = None
@@ -107,19 +127,20 @@ class Complaint:
         return self.state not in ("new", "closed")
 
 
-def _care_clocks(c: Complaint, deadlines: Deadlines) -> dict[str, datetime | None]:
-    """When care breaches its SLA: 24 h from escalation to its first reply a party can read
-    (a message, an evidence request, a decision: taking the case is not a reply), and 24 h from
-    assignment to decision; `care_due_at` is whichever of the running ones comes first.
+def _care_clocks(c: Complaint) -> dict[str, datetime | None]:
+    """When care breaches its SLA: from escalation to its first reply a party can read
+    (a message, an evidence request, a decision: taking the case is not a reply), and from
+    assignment to decision (each fixed by the policy when it started, 24 h by default);
+    `care_due_at` is whichever of the running ones comes first.
 
     Breaching it changes nothing in the lifecycle; it is shown and listed (`?overdue=true`).
     """
     reply = None
     if c.state in CARE_STATES and c.escalated_at and c.care_replied_at is None:
-        reply = c.escalated_at + deadlines.care_sla
+        reply = c.care_reply_due_at
     decide = None
     if c.state == "in_mediation" and c.assigned_at:
-        decide = c.assigned_at + deadlines.care_sla
+        decide = c.care_decide_due_at
     running = [t for t in (reply, decide) if t is not None]
     return {
         "care_reply_due_at": reply,
@@ -156,9 +177,9 @@ def _opened(event: Event) -> dict[str, Any]:
     }
 
 
-def _effects(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]:
+def _effects(c: Complaint, event: Event, rules: Rules, recorded: dict) -> dict[str, Any]:
     """What one event changes besides state, outcome, turn and due time."""
-    changes = _changes(c, event, deadlines)
+    changes = _changes(c, event, rules, recorded)
     if event.type in ("escalate", "auto_escalate"):
         changes["escalated"] = True
         changes["auto_escalated"] = c.auto_escalated or event.type == "auto_escalate"
@@ -173,7 +194,7 @@ def _effects(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
     return changes
 
 
-def _changes(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]:
+def _changes(c: Complaint, event: Event, rules: Rules, recorded: dict) -> dict[str, Any]:
     data, at, role = event.data, event.at, event.actor["role"]
     kind = event.type
     if kind == "open":
@@ -191,13 +212,15 @@ def _changes(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
     if kind in ("escalate", "auto_escalate", "request_review"):
         changes: dict[str, Any] = {"escalated_at": at, "assigned_to": None, "assigned_at": None}
         changes["care_replied_at"] = None  # a new escalation awaits care's reply again
+        changes["care_reply_due_at"] = rules.due_at(at, rules.care_first_reply)
         if kind == "request_review":
             # The decision's held settlement goes with it: the next decision makes its own.
             changes.update(review_requested=True, under_review=True, review_until=None)
             changes["settlement"] = None
         return changes
     if kind in ("assign", "reassign"):
-        return {"assigned_to": data["agent_id"], "assigned_at": at}
+        decide_by = rules.due_at(at, rules.care_decide)
+        return {"assigned_to": data["agent_id"], "assigned_at": at, "care_decide_due_at": decide_by}
     if kind == "release":
         return {"assigned_to": None, "assigned_at": None}
     if kind == "request_evidence":
@@ -244,7 +267,11 @@ def _changes(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
         changes.update(decided_by=event.actor["id"], decided_at=at)
         # Any decision may be reviewed within the window (one that needs a return or a
         # shipment, until the goods move).
-        changes["review_until"] = at + deadlines.inactivity
+        if "review_until" in data:
+            changes["review_until"] = utc_ms(datetime.fromisoformat(data["review_until"]))
+        else:  # fixed now, by the policy in force: recorded with the decision
+            changes["review_until"] = rules.due_at(at, rules.review_window)
+            recorded["review_until"] = iso(changes["review_until"])
         return changes
     if kind in ("auto_close", "auto_complete") and c.resolution is not None:
         # The service's own closing says why, in the resolution both parties read.
@@ -302,66 +329,182 @@ def _evidence_item(event: Event) -> dict:
     return item
 
 
-def _due_at(c: Complaint, at: datetime, deadlines: Deadlines) -> datetime | None:
+def _turn_deadline(c: Complaint, event: Event, rules: Rules, recorded: dict) -> dict | None:
+    """The deadline of the turn that starts with `event`: the one the event recorded, else
+    computed now from the policy in force (and recorded with it)."""
     if c.turn in ("buyer", "seller") and c.state == "in_mediation":
-        return datetime.fromisoformat(requests.awaited(c.evidence_requests)["due_at"])
-    if c.turn in ("buyer", "seller"):
-        return at + deadlines.inactivity
-    return None
+        request = requests.awaited(c.evidence_requests)
+        return {
+            "due_at": iso(datetime.fromisoformat(request["due_at"])),
+            "rule": EVIDENCE_RULE,
+            "started_at": iso(event.at),
+            "skipped": [],
+            "paused_for": "PT0S",
+            "calendar": rules.calendar.name,
+            "working_hours": None,
+        }
+    if c.turn not in ("buyer", "seller"):
+        return None
+    if "turn_deadline" in event.data:
+        return dict(event.data["turn_deadline"])
+    deadline = rules.deadline(event.at, rules.inactivity)
+    recorded["turn_deadline"] = deadline
+    return deadline
 
 
-def _remind_at(due_at: datetime | None, since: datetime, deadlines: Deadlines) -> datetime | None:
+def _pushed(c: Complaint, event: Event, rules: Rules, recorded: dict) -> dict | None:
+    """The turn-holder spoke: its deadline starts again from now (recorded), never sooner
+    than the one it replaces (a policy changed since would otherwise shorten it), and still
+    paused to `until` while care holds the clock."""
+    if "turn_deadline" in event.data:
+        return dict(event.data["turn_deadline"])
+    deadline = rules.deadline(event.at, rules.inactivity)
+    if c.paused_until is not None and c.paused_until > event.at:
+        deadline = moved_by(deadline, c.paused_until - event.at)
+    if c.deadline is not None and due_of(deadline) < due_of(c.deadline):
+        return c.deadline
+    recorded["turn_deadline"] = deadline
+    return deadline
+
+
+def current_deadline(c: Complaint) -> dict:
+    """The party's running deadline, explained (a complaint stored before deadlines were
+    explained has only its `due_at`)."""
+    if c.deadline is not None:
+        return dict(c.deadline)
+    started = c.turn_started_at or c.due_at
+    return {
+        "due_at": iso(c.due_at),
+        "rule": "",
+        "started_at": iso(started),
+        "skipped": [],
+        "paused_for": "PT0S",
+        "calendar": "none",
+        "working_hours": None,
+    }
+
+
+def moved_by(deadline: dict, span) -> dict:
+    """The deadline later by `span` (negative: sooner), its paused time counting it."""
+    paused = parse_iso_duration(deadline["paused_for"]) + span
+    return {
+        **deadline,
+        "due_at": iso(datetime.fromisoformat(deadline["due_at"]) + span),
+        "paused_for": iso_duration(paused),
+    }
+
+
+def _remind_at(due_at: datetime | None, since: datetime, rules: Rules) -> datetime | None:
     """When to remind the turn-holder of `due_at`, a deadline set at `since`.
 
-    `deadlines.reminder` (24 h) before it, but never in the first half of the time the party
+    `rules.reminder` (24 h) before it, but never in the first half of the time the party
     was given: with a shorter period (a short inactivity period, evidence due sooner), halfway.
     A reminder right after the turn began would say nothing the turn's own event did not.
     """
     if due_at is None:
         return None
-    return utc_ms(max(due_at - deadlines.reminder, since + (due_at - since) / 2))
+    return utc_ms(max(due_at - rules.reminder, since + (due_at - since) / 2))
 
 
 def apply(complaint: Complaint | None, event: Event, deadlines: Deadlines) -> Complaint:
     """The complaint after `event`: a pure function of the complaint before and the event."""
-    c = _apply(complaint, event, deadlines)
-    return replace(c, **_care_clocks(c, deadlines))
+    return _fold(complaint, event, deadlines)[0]
 
 
-def _apply(complaint: Complaint | None, event: Event, deadlines: Deadlines) -> Complaint:
+def _fold(
+    complaint: Complaint | None, event: Event, deadlines: Deadlines
+) -> tuple[Complaint, dict]:
+    """The complaint after `event`, and the deadlines the event started that it does not
+    record yet (computed from the policy now: `stamped` writes them into it)."""
+    recorded: dict[str, Any] = {}
+    c = _apply(complaint, event, deadlines, recorded)
+    return replace(c, **_care_clocks(c)), recorded
+
+
+def _apply(
+    complaint: Complaint | None, event: Event, deadlines: Deadlines, recorded: dict
+) -> Complaint:
     c = complaint or Complaint(id=event.complaint_id)
+    rules = deadlines.rules(c.channel or (event.data.get("order") or {}).get("channel"))
     before_turn = c.turn
     before_awaited = requests.awaited(c.evidence_requests)
     state = event.data.get("state", c.state)
     c = replace(
         c,
-        **_effects(c, event, deadlines),
+        **_effects(c, event, rules, recorded),
         state=state,
         outcome=event.data.get("outcome", None if state != "closed" else c.outcome),
         version=event.seq,
         last_hash=event.hash,
         updated_at=event.at,
     )
+    if event.type in CLOCK_EVENTS:
+        return _clock(c, event, rules)
     turn = _turn(c.state, c.evidence_requests)
     # A new turn: a transition, another turn-holder, or another request awaited (one was
     # answered or withdrawn, or a new one is due first).
     awaited = requests.awaited(c.evidence_requests)
     moved = "state" in event.data or turn != before_turn or awaited != before_awaited
     if moved:
-        # A new turn starts now: its clock starts now.
+        # A new turn starts now: its clock starts now (and runs: a pause was the last turn's).
         c = replace(c, turn=turn, turn_started_at=event.at if turn else None)
-        return _due(c, _due_at(c, event.at, deadlines), event.at, deadlines)
+        c = replace(c, paused=None, paused_until=None)
+        return _due(c, _turn_deadline(c, event, rules, recorded), event.at, rules)
     spoke = event.type in ("message", "evidence_added")
     if spoke and event.actor["role"] == c.turn and c.state != "in_mediation":
         # The turn-holder continuing the conversation pushes its own deadline.
-        return _due(c, _due_at(c, event.at, deadlines), event.at, deadlines)
+        return _due(c, _pushed(c, event, rules, recorded), event.at, rules)
     return c
 
 
-def _due(c: Complaint, due_at: datetime | None, at: datetime, deadlines: Deadlines) -> Complaint:
+def _clock(c: Complaint, event: Event, rules: Rules) -> Complaint:
+    """Care paused the party's clock (its deadline moved to `until` plus what was left), or
+    it runs again (the deadline moved by the time it actually stood still)."""
+    data = event.data
+    deadline = dict(data["turn_deadline"])
+    due_at = due_of(deadline)
+    if event.type == "pause_clock":
+        until = utc_ms(datetime.fromisoformat(data["until"]))
+        paused = {"at": iso(event.at), "until": iso(until), "reason": data["reason"]}
+        paused["by"] = event.actor["id"]
+        # Nobody is reminded while the clock stands still; the resumption reminds anew.
+        return replace(
+            c, deadline=deadline, due_at=due_at, paused=paused, paused_until=until, remind_at=None
+        )
+    resumed = utc_ms(datetime.fromisoformat(data["resumed_at"]))
+    c = replace(c, deadline=deadline, due_at=due_at, paused=None, paused_until=None)
+    return replace(c, remind_at=_remind_at(due_at, resumed, rules))
+
+
+def _due(c: Complaint, deadline: dict | None, at: datetime, rules: Rules) -> Complaint:
     # A new deadline gets its own reminder: one per deadline, so a party reminded before its
     # own message moved the deadline is reminded again of the deadline that now holds.
-    return replace(c, due_at=due_at, remind_at=_remind_at(due_at, at, deadlines))
+    # None while the clock is paused: the resumption reminds.
+    due_at = due_of(deadline)
+    remind_at = None if c.paused is not None else _remind_at(due_at, at, rules)
+    return replace(c, deadline=deadline, due_at=due_at, remind_at=remind_at)
+
+
+def stamped(
+    complaint: Complaint | None, events: Sequence[Event], deadlines: Deadlines
+) -> tuple[Event, ...]:
+    """`events` with the deadlines they start written into their data, sealed again (and
+    chained again after one that changed): a deadline is fixed by the policy in force when
+    its turn starts, so a later policy, or a rebuild under one, never moves it."""
+    out: list[Event] = []
+    c = complaint
+    for event in events:
+        prev_hash = out[-1].hash if out else event.prev_hash
+        after, recorded = _fold(c, event, deadlines)
+        if recorded or prev_hash != event.prev_hash:
+            data = {**event.data, **recorded}
+            event = Event.sealed(
+                event.complaint_id, event.seq, event.type, event.actor, data, event.at, prev_hash
+            )
+            after = apply(c, event, deadlines)
+        out.append(event)
+        c = after
+    return tuple(out)
 
 
 def replay(events: list[Event], deadlines: Deadlines) -> Complaint:

@@ -25,6 +25,7 @@ from .complaints import act
 from .unit_of_work import Context, Recorded, change
 
 REMINDER = "deadline_approaching"
+RESUME = "resume_clock"
 
 
 def due_complaints(now: datetime, limit: int | None = None) -> list[tuple[str, str]]:
@@ -46,7 +47,8 @@ def remind(ctx: Context, complaint_id: str) -> Recorded:
 
 
 def sweep(ctx: Context, now: datetime | None = None, limit: int | None = None) -> Counter[str]:
-    """One pass: every complaint due as of `now` (default: the clock) is moved once, then
+    """One pass: every paused clock whose `until` came runs again (`resume_clock`), every
+    complaint due as of `now` (default: the clock) is moved once, then
     every turn-holder whose deadline is near is reminded once (`deadline_approaching`), then
     every settlement held for a review window that closed unused is requested
     (`settlement_requested`).
@@ -56,6 +58,14 @@ def sweep(ctx: Context, now: datetime | None = None, limit: int | None = None) -
     now = now or ctx.clock()
     at_now = replace(ctx, clock=lambda: now)
     moved: Counter[str] = Counter()
+    # First the clocks care paused whose `until` came: their deadlines run again (and may be
+    # past by now, when the sweeper was down: the moves below then take them).
+    for complaint_id in listings.paused_until_passed(now, limit):
+        try:
+            act(at_now, SYSTEM, complaint_id, RESUME, {})
+        except (NotAllowed, NotFound):
+            continue  # another sweeper or care resumed it first, or a party moved it
+        moved[RESUME] += 1
     for complaint_id, state in due_complaints(now, limit):
         action = timeout_action(state)
         try:

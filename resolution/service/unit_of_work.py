@@ -22,7 +22,8 @@ from ..domain.errors import Conflict, DomainError, InProgress, Invalid, NotFound
 from ..domain.events import Event
 from ..domain.evidence import Limits
 from ..domain.orders import Windows
-from ..domain.projection import Complaint, apply
+from ..domain.policy import Policy
+from ..domain.projection import Complaint, apply, stamped
 from ..store import eventstore, idempotency, transactions
 from ..store.transactions import Session
 from .egress import Resolver, system_resolver
@@ -37,13 +38,14 @@ def _utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class Context:
-    """What every use case needs besides its request: the clock, the deadline policy, the
+    """What every use case needs besides its request: the clock, the deadline policy (the
+    environment's plain hours, or the policy file's rules per channel), the
     upload limits, the key that signs exports, whether webhooks may go to private addresses
     (tests and the demo send them to loopback) and how their hosts are looked up (a test gives
     a hostile resolver), and the channels' complaint windows."""
 
     clock: Callable[[], datetime] = _utcnow
-    deadlines: Deadlines = field(default_factory=Deadlines)
+    deadlines: Deadlines | Policy = field(default_factory=Deadlines)
     evidence_limits: Limits = field(default_factory=Limits)
     signing_key: Any = None  # Ed25519PrivateKey: signs audit export manifests
     webhooks_allow_private: bool = False
@@ -219,6 +221,9 @@ def append(
     """Appends `event` (or several, in order) to the complaint `before` (None: a new one) in
     `session`, with the projection they produce and the response remembered for `idem`."""
     events = (event,) if isinstance(event, Event) else tuple(event)
+    # The deadlines these events start are fixed now, by the policy in force: written into
+    # the events, so that no later policy (nor a rebuild under one) moves them.
+    events = stamped(before, events, ctx.deadlines)
     after = before
     for each in events:
         after = apply(after, each, ctx.deadlines)

@@ -50,6 +50,9 @@ class ComplaintDocument(Document):
     turn = StringField(null=True)
     turn_started_at = DateTimeField(null=True)
     due_at = DateTimeField(null=True)
+    deadline = DictField(null=True)
+    paused = DictField(null=True)
+    paused_until = DateTimeField(null=True)
     remind_at = DateTimeField(null=True)
     proposal = DictField(null=True)
     resolution = DictField(null=True)
@@ -108,6 +111,8 @@ class ComplaintDocument(Document):
             # so only complaints it reminds are fetched.
             {"name": "remind", "fields": ["remind_at", "due_at"], "sparse": True},
             {"name": "care_due", "fields": ["care_due_at"], "sparse": True},
+            # Paused clocks the sweeper resumes at their `until`.
+            {"name": "paused", "fields": ["paused_until"], "sparse": True},
             # Settlements: one by its id (the payment system's answers), the listings by
             # status (newest first: ids sort by creation), and the held ones by release time.
             {"name": "by_settlement", "fields": ["settlement.id"], "sparse": True},

@@ -178,6 +178,17 @@ def due_complaints(
     return [(id_, state) for _, id_, state in itertools.islice(due, limit)]
 
 
+@guarded
+def paused_until_passed(now: datetime, limit: int | None = None) -> list[str]:
+    """Ids of complaints whose paused clock reached its `until` by `now`, oldest first
+    (`paused`: both ends of the range given)."""
+    query = {"paused_until": {"$gte": EPOCH, "$lte": now}}
+    cursor = ComplaintDocument._get_collection().find(query, {"_id": 1}).sort("paused_until", 1)
+    if limit:
+        cursor = cursor.limit(limit)
+    return [doc["_id"] for doc in cursor]
+
+
 def reminders_query(now: datetime) -> dict[str, Any]:
     """Complaints whose turn-holder is to be reminded now, as a filter on `remind`.
 

@@ -8,15 +8,18 @@ records it is given hold: visibility (what a party may see) is decided before, b
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from babel.numbers import format_decimal
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..domain import decisions
 from ..domain.audit import mask_text
+from ..domain.calendars import EXTRA_HOLIDAY, WEEKEND, holiday_name
+from ..domain.policy import Period, parse_iso_duration
+from ..domain.projection import EVIDENCE_RULE
 
 STATES = {
     "awaiting_seller": _l("Waiting for the seller"),
@@ -155,6 +158,77 @@ def duration(span: timedelta) -> str:
     if minutes or not hours:
         parts.append(_("%(minutes)s min", minutes=minutes))
     return " ".join(parts)
+
+
+# The days a deadline passes over that are named by the service, not by a calendar.
+DAYS_OFF = {WEEKEND: _l("weekend"), EXTRA_HOLIDAY: _l("extra holiday")}
+
+
+def _period(rule: str) -> str:
+    """`3 business days`, `72 hours`, `1 h 30 min`: a policy's period in words."""
+    period = Period.parse(rule)
+    if period.span is None:
+        # No plural forms in the catalogue (Indonesian has none): one sentence for one.
+        n = period.business_days
+        return _("1 business day") if n == 1 else _("%(num)s business days", num=n)
+    hours, rest = divmod(int(period.span.total_seconds()), 3600)
+    if rest:
+        return duration(period.span)
+    return _("1 hour") if hours == 1 else _("%(num)s hours", num=hours)
+
+
+def _day_off(calendar: str, day: str, name: str) -> str:
+    if name in DAYS_OFF:
+        return str(DAYS_OFF[name])
+    if str(get_locale() or "id").startswith("id") and calendar != "none":
+        return holiday_name(calendar, date.fromisoformat(day), "id") or name
+    return name
+
+
+def _skipped(calendar: str, skipped: list) -> str:
+    """`29 March (Day of Silence), 5–6 April (weekend)`: consecutive days of one name
+    together."""
+    runs: list[list] = []
+    for entry in skipped:
+        day = date.fromisoformat(entry["date"])
+        name = _day_off(calendar, entry["date"], entry["name"])
+        if runs and runs[-1][2] == name and (day - runs[-1][1]).days == 1:
+            runs[-1][1] = day
+        else:
+            runs.append([day, day, name])
+    words = []
+    for first, last, name in runs:
+        when = format_date(first, "d MMMM")
+        if last != first:
+            when = f"{format_date(first, 'd')}–{format_date(last, 'd MMMM')}"
+            if last.month != first.month:
+                when = f"{format_date(first, 'd MMMM')}–{format_date(last, 'd MMMM')}"
+        words.append(f"{when} ({name})")
+    return ", ".join(words)
+
+
+def deadline(explained: Mapping | None) -> str:
+    """Why a party's deadline falls where it does, in words: `3 business days from Friday 28
+    March 2025, 10.00 WIB, skipping 29 March (Day of Silence), …`."""
+    if not explained:
+        return ""
+    started = datetime.fromisoformat(explained["started_at"])
+    start = f"{format_datetime(started, 'EEEE d MMMM y, HH.mm')} WIB"
+    if explained["rule"] == EVIDENCE_RULE:
+        text = _("The due time care gave its request for evidence, asked %(start)s", start=start)
+    else:
+        text = _("%(rule)s from %(start)s", rule=_period(explained["rule"]), start=start)
+    parts = [text]
+    if explained.get("skipped"):
+        days = _skipped(explained.get("calendar", "none"), explained["skipped"])
+        parts.append(_("skipping %(days)s", days=days))
+    if explained.get("working_hours"):
+        hours = explained["working_hours"].replace("-", "–").replace(":", ".")
+        parts.append(_("falling within working hours, %(hours)s WIB", hours=hours))
+    paused = parse_iso_duration(explained.get("paused_for") or "PT0S")
+    if paused:
+        parts.append(_("plus %(paused)s the clock was paused", paused=duration(paused)))
+    return "; ".join(parts) + "."
 
 
 def rupiah(amount: int) -> str:

@@ -68,6 +68,8 @@ EXPECTED = {
     "ship_items":       (403,  404,         409,    404,          403,  403),
     "confirm_received": (409,  404,         403,    404,          403,  403),
     "request_review":   (409,  404,         409,    404,          403,  403),
+    "pause_clock":      (403,  404,         403,    404,          200,  403),
+    "resume_clock":     (403,  404,         403,    404,          409,  403),  # it runs
 }
 # fmt: on
 
@@ -75,7 +77,7 @@ EXPECTED = {
 ALLOWED_NOW = {
     "owner": ["withdraw"],
     "seller": ["propose", "accept", "appeal"],
-    "care": [],
+    "care": ["pause_clock"],
     "auditor": [],
 }
 
@@ -85,6 +87,7 @@ AFTER = {
     ("seller", "accept"): ("closed", "agreed"),
     ("seller", "appeal"): ("appealed", None),
     ("owner", "withdraw"): ("closed", "withdrawn"),
+    ("care", "pause_clock"): ("awaiting_seller", None),
 }
 
 BODIES = {
@@ -97,6 +100,8 @@ BODIES = {
     "assign": {},
     "release": {"reason": "Cuti."},
     "reassign": {"agent_id": "agent-2"},
+    "pause_clock": {"reason": "Menunggu investigasi kurir."},
+    "resume_clock": {},
     "request_evidence": {"party": "buyer", "what": "Video unboxing."},
     "decide": {
         "solution": {"kind": "refund", "amount": 105000},

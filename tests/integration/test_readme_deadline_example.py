@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from resolution import service
+from resolution.config import Config
 from resolution.domain.actors import Actor, Role
+from resolution.domain.policy import Policy
 from resolution.service.sweeper import sweep
 from resolution.store import eventstore
 from tests.support.bodies import complaint_body
@@ -16,7 +21,21 @@ BUYER = Actor(Role.BUYER, "buyer-1")
 SELLER = Actor(Role.SELLER, "seller-1", "shop-1")
 
 
-def test_the_worked_example_in_the_readme(context, clock):
+@pytest.fixture(params=["environment", "policy file"])
+def policy_context(request, context, tmp_path):
+    """The service as configured today (the environment), and with a policy file that sets
+    nothing but its `[default]` table: the default policy is the same clocks."""
+    if request.param == "environment":
+        return context
+    path = tmp_path / "policy.toml"
+    path.write_text('[default]\ninactivity_period = "72h"\ncalendar = "none"\n')
+    config = Config.from_env({"RESOLUTION_JWT_SECRET": "x" * 40, "RESOLUTION_POLICY": str(path)})
+    assert isinstance(config.deadlines, Policy)
+    return replace(context, deadlines=config.deadlines)
+
+
+def test_the_worked_example_in_the_readme(policy_context, clock):
+    context = policy_context
     clock.now = datetime(2025, 6, 5, 10, 0, tzinfo=WIB)  # Thursday 10:00 WIB: opened
     complaint = open_registered(context, BUYER, complaint_body()).complaint
     assert complaint.turn == "seller"

@@ -104,6 +104,8 @@ ACTION_ROLES = {
     "ship_items": {"seller"},
     "confirm_received": {"buyer"},
     "request_review": {"buyer", "seller"},
+    "pause_clock": {"care"},
+    "resume_clock": {"care"},
 }
 # The evidence each complaint holds: key -> (uploader side, kind, care_only). The README:
 # identity documents and care_only uploads open for care, auditors and the uploader only.
@@ -377,6 +379,8 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "console.next_case"): Row(lambda role, t: 302),
     ("POST", "console.withdraw_request"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.reassign"): Row(console_form, COMPLAINT_TARGETS),
+    ("POST", "console.pause_clock"): Row(console_form, COMPLAINT_TARGETS),
+    ("POST", "console.resume_clock"): Row(console_form, COMPLAINT_TARGETS),
     # seller-1 is of shop-1: its figures; another shop's seller would be 403 (test_shop_figures)
     ("GET", "shops.shop_stats"): Row(
         collection({"seller": 200, "care": 200, "auditor": 200, "integration": 200})
@@ -594,6 +598,8 @@ BODIES = {
     "assign": {},
     "release": {"reason": "Cuti."},
     "reassign": {"agent_id": "agent-2"},
+    "pause_clock": {"reason": "Menunggu investigasi kurir."},
+    "resume_clock": {},
     "request_evidence": {"party": "buyer", "what": "Video unboxing."},
     "decide": {
         "solution": {"kind": "refund", "amount": 45000},

@@ -52,6 +52,8 @@ DEFAULT_REQUESTS: dict[str, dict] = {
     "ship_items": {"courier": "SiCepat", "tracking_number": "SCP-0002"},
     "confirm_received": {},
     "request_review": {"reason": "The agent did not look at my video."},
+    "pause_clock": {"reason": "Waiting for the courier's investigation of the lost parcel."},
+    "resume_clock": {},
     "auto_escalate": {},
     "auto_close": {},
     "auto_complete": {},
@@ -118,6 +120,8 @@ class Story:
 
     def record(self, event: Event) -> Story:
         """A new story with `event` appended and applied (the story itself is not changed)."""
+        # As the unit of work records it: with the deadlines it starts written in.
+        (event,) = projection.stamped(self.complaint, [event], self.deadlines)
         complaint = projection.apply(self.complaint, event, self.deadlines)
         return Story(complaint, (*self.events, event), self.deadlines)
 
@@ -155,6 +159,7 @@ def open_story(
     event = commands.open_complaint(
         COMPLAINT_ID, ACTORS["buyer"], request or open_request(solution), at
     )
+    (event,) = projection.stamped(None, [event], deadlines)
     return Story(projection.apply(None, event, deadlines), (event,), deadlines)
 
 

@@ -19,6 +19,15 @@ CARE_TARGETS = {"closed", "awaiting_return", "awaiting_shipment"}
 BARGAINING = {"awaiting_seller", "awaiting_buyer", "appealed"}
 
 # The "Transitions" table: (action, from states, role, states it may lead to).
+PARTY_TURN_STATES = (
+    "awaiting_seller",
+    "awaiting_buyer",
+    "appealed",
+    "awaiting_return",
+    "return_shipped",
+    "awaiting_shipment",
+    "shipment_sent",
+)
 CONTRACT: list[tuple[str, set[str], str, set[str]]] = [
     ("propose", {"awaiting_seller"}, "seller", {"awaiting_buyer"}),
     ("propose", {"awaiting_buyer", "appealed"}, "buyer", {"awaiting_seller"}),
@@ -64,7 +73,10 @@ CONTRACT: list[tuple[str, set[str], str, set[str]]] = [
         {"closed", "awaiting_return", "awaiting_shipment"},
         "seller",
         {"awaiting_care"},
-    ),
+    ),  # Care pauses a party's clock in its turn, and resumes it (the system too, at `until`).
+    *[("pause_clock", {state}, "care", {state}) for state in PARTY_TURN_STATES],
+    *[("resume_clock", {state}, "care", {state}) for state in PARTY_TURN_STATES],
+    *[("resume_clock", {state}, "system", {state}) for state in PARTY_TURN_STATES],
 ]
 ROLES_TAKING = {
     action: {role for a, _, role, _ in CONTRACT if a == action} for action, *_ in CONTRACT

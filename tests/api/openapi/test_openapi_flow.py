@@ -185,9 +185,13 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
     assert sent.get_json()["state"] == "shipment_sent"
     assert act(wire, b, "confirm_received", BUYER, {}).get_json()["outcome"] == "fulfilled"
 
-    # Complaint D: the case changes hands, then goes back to the queue.
+    # Complaint D: care pauses the buyer's clock and starts it again; then the case changes
+    # hands, and goes back to the queue.
     d = open_complaint(wire, complaint_body("INV-1004")).get_json()["id"]
     assert act(wire, d, "appeal", SELLER, {"reason": "Barang sudah sesuai."}).status_code == 200
+    paused = act(wire, d, "pause_clock", CARE, {"reason": "Menunggu investigasi kurir."})
+    assert paused.get_json()["paused"]["by"] == "agent-1"
+    assert act(wire, d, "resume_clock", CARE, {}).get_json()["paused"] is None
     assert act(wire, d, "escalate", BUYER, {"reason": "Mohon dicek."}).status_code == 200
     assert act(wire, d, "assign", CARE).status_code == 200
     handed = act(wire, d, "reassign", CARE, {"agent_id": "agent-2"})
