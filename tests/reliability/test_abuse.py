@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import mongoengine
+import pymongo
 import pytest
 from PIL import Image
 from pymongo import monitoring
@@ -221,6 +222,50 @@ def test_processes_judge_alone_and_agree_once_they_have_shared(config):
     # Another caller's window is its own.
     assert three.acquire_entry("buyer:buyer-2:/writes", 5, 60)
     ComplaintDocument._get_db().client.drop_database(f"{config.db_name}_limits")
+
+
+def test_a_sync_reads_only_what_changed_on_its_index(config):
+    """Each sync's find reads the documents changed since the last one, by `synced_at`, not
+    every caller's window (a thousand idle callers cost a sync nothing)."""
+    database.connect(config.mongodb_uri, config.db_name)
+    name = f"{config.db_name}_limits"
+    one, two = (SharedWindows("x", database_name=name, sync_interval=None) for _ in range(2))
+    for n in range(1000):
+        one.acquire_entry(f"caller-{n}", 5, 60)
+    one.sync()
+    two.sync()
+    windows = ComplaintDocument._get_db().client[name]["windows"]
+    windows.update_many({}, {"$inc": {"synced_at": -60}})  # a minute ago: all read already
+    two.acquire_entry("caller-new", 5, 60)
+    two.sync()
+    sent: list[dict] = []
+
+    class Listener(monitoring.CommandListener):
+        def started(self, event):
+            if event.command_name == "find" and event.database_name == name:
+                sent.append(dict(event.command))
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    client = pymongo.MongoClient(config.mongodb_uri, event_listeners=[Listener()])
+    try:
+        one._client, one._indexed_on = client, client
+        one.sync(in_thread=True)
+        assert one.get_moving_window("caller-new", 5, 60)[1] == 1
+        (find,) = sent
+        plan = client[name].command(
+            "explain", {"find": "windows", "filter": find["filter"]}, verbosity="executionStats"
+        )
+        assert "synced_at" in str(plan["queryPlanner"]["winningPlan"])
+        assert "COLLSCAN" not in str(plan["queryPlanner"]["winningPlan"])
+        assert plan["executionStats"]["totalDocsExamined"] <= 2
+    finally:
+        client.drop_database(name)
+        client.close()
 
 
 def test_the_sharing_interval_is_configured_and_checked():
