@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from flask import Response, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from wtforms import SelectChoice
 
 from schemas.complaints import REASONS
 
@@ -24,6 +26,7 @@ from ..service.settlements import list_settlements
 from ..web import narrative
 from ..web.files import send_evidence_file
 from ..web.http import complaint_id, context
+from . import canned
 from .blueprint import bp
 from .diagram import lifecycle_svg
 from .forms import (
@@ -132,12 +135,14 @@ def case_page(
     submitted: Mapping[str, Any] | None = None,
     problem: str | None = None,
     stale: bool = False,
+    drafted: bool = False,
     status: int = 200,
 ) -> tuple[str, int]:
     """A case as care sees it, with the forms of what the agent may do now.
 
     `submitted` are forms that came back refused: they are shown again with what the agent
-    typed (and the current version, when the page was stale), never lost.
+    typed (and the current version, when the page was stale), never lost. `drafted`: the
+    message form came back with a canned reply in it, to edit (the cursor goes there).
     """
     ctx, me = context(), agent()
     complaint, records = case_record(ctx, me, complaint_id(cid))
@@ -148,6 +153,7 @@ def case_page(
         if hasattr(form, "version"):  # a form that acts at a version: now the current one
             form.version.data = str(complaint.version)
         forms[name] = form
+    forms["message"].canned.choices = canned_choices(complaint, ctx.deadlines.inactivity)
     page = render_template(
         "console/case.html",
         complaint=complaint,
@@ -164,6 +170,7 @@ def case_page(
         forms=forms,
         problem=problem,
         stale=stale,
+        drafted=drafted,
         now=now,
         me=me,
         with_amount=sorted(str(k) for k in WITH_AMOUNT),
@@ -179,12 +186,27 @@ def case_page(
     return page, status
 
 
+def canned_choices(complaint: Complaint, review_window: timedelta) -> list[SelectChoice]:
+    """The canned replies in the page's language, each option carrying its filled-in text
+    (`data-body`) for the script that inserts it without a round trip."""
+    lang = str(get_locale())
+    order_id = complaint.order.get("id", "")
+    return [
+        SelectChoice(
+            reply.id,
+            reply.title[lang],
+            render_kw={"data-body": reply.text(lang, order_id, review_window)},
+        )
+        for reply in canned.replies()
+    ]
+
+
 def _forms(complaint: Complaint, evidence: list[dict]) -> dict[str, Any]:
     version = str(complaint.version)
     forms: dict[str, Any] = {
         "assign": AssignForm(formdata=None, version=version),
         "message": MessageForm(formdata=None, version=version),
-        "note": NoteForm(formdata=None, version=version),
+        "note": NoteForm(formdata=None, version=version, prefix="note"),
         "withdraw_request": WithdrawRequestForm(formdata=None, version=version),
         "request_evidence": RequestEvidenceForm(formdata=None, version=version),
         "decide": DecideForm(formdata=None, version=version),

@@ -368,6 +368,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "console.assign"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.decide"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.message"): Row(console_form, COMPLAINT_TARGETS),
+    ("POST", "console.message_draft"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.request_evidence"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.review"): Row(console_form, EVIDENCE_TARGETS),
     ("POST", "console.retry_settlement"): Row(console_form, COMPLAINT_TARGETS),

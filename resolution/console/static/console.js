@@ -23,4 +23,23 @@ document.addEventListener("DOMContentLoaded", () => {
     kind.addEventListener("change", sync);
     sync();
   }
+
+  // A canned reply goes into the message where the cursor is, without reloading the page
+  // (without the script, its button posts the form to get the page back with it inserted).
+  for (const insert of document.querySelectorAll("button[data-canned]")) {
+    const { canned, body } = insert.form.elements;
+    insert.addEventListener("click", (event) => {
+      const text = canned.selectedOptions[0]?.dataset.body;
+      if (!text) return;
+      event.preventDefault();
+      const before = body.value.slice(0, body.selectionStart);
+      const after = body.value.slice(body.selectionEnd);
+      const glue = (side) => (side.trim() ? "\n\n" : "");
+      const inserted = (before.trim() ? before.trimEnd() + glue(before) : "") + text;
+      body.value = inserted + (after.trim() ? glue(after) + after.trimStart() : "");
+      body.rows = Math.max(body.rows, 8);
+      body.focus();
+      body.setSelectionRange(inserted.length, inserted.length);
+    });
+  }
 });
