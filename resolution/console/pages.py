@@ -1,4 +1,5 @@
-"""The console's pages: the queue, a case, a restricted document, and evidence files."""
+"""The console's pages: the queue, an agent's own cases, a case, a restricted document, and
+evidence files."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from ..domain.projection import CARE_STATES, Complaint
 from ..domain.solutions import WITH_AMOUNT, WITH_ITEMS
 from ..service import views
 from ..service.complaints import case_record
-from ..service.queue import care_queue
+from ..service.queue import care_queue, my_cases
 from ..service.settlements import list_settlements
 from ..web import narrative
 from ..web.files import send_evidence_file
@@ -92,6 +93,19 @@ def queue() -> str:
         page_url=lambda number: url_for(
             "console.queue", **{k: v for k, v in filters.items() if v}, page=number
         ),
+    )
+
+
+@bp.get("/mine")
+def mine() -> str:
+    """The signed-in agent's own cases with their deadlines, the most urgent first."""
+    ctx, me = context(), agent()
+    return render_template(
+        "console/mine.html",
+        cases=my_cases(ctx, me),
+        now=ctx.clock(),
+        sla=ctx.deadlines.care_sla,
+        next_case=NextCaseForm(),
     )
 
 

@@ -4,7 +4,10 @@ replies in the message form, and an agent's own cases."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
+
+import pytest
 
 from tests.api.test_console import (
     complaint,
@@ -15,7 +18,8 @@ from tests.api.test_console import (
     text_of,
     version_of,
 )
-from tests.support.parties import BUYER
+from tests.support.http import act
+from tests.support.parties import BUYER, CARE, CARE_2
 
 
 def _options(html: str) -> dict[str, tuple[str, str]]:
@@ -119,3 +123,75 @@ def test_the_note_form_has_fields_of_its_own_and_its_note_reaches_care_only(clie
     assert "Pembeli sudah dua kali komplain" in text_of(client.get(f"/console/complaints/{cid}"))
     seen = client.get(f"/v1/complaints/{cid}/events", headers=BUYER).get_data(as_text=True)
     assert "dua kali komplain" not in seen
+
+
+# --- my cases ---------------------------------------------------------------------------------
+
+
+def _rows(html: str) -> list[tuple[str, str]]:
+    """(complaint id, the row's text) of the "my cases" table, in order."""
+    rows = re.findall(r'<tr class="([^"]*)" data-complaint="([^"]+)">(.*?)</tr>', html, re.S)
+    return [
+        (cid, classes + " " + re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", row))))
+        for classes, cid, row in rows
+    ]
+
+
+def test_my_cases_lists_the_agents_cases_in_mediation_the_nearest_care_deadline_first(
+    client, clock
+):
+    start = clock.now
+    a = escalated(client, "INV-M1")
+    clock.advance(hours=1)
+    b, c, d, e = (escalated(client, f"INV-M{n}") for n in (2, 3, 4, 5))
+    clock.advance(hours=1)
+    act(client, b, "assign", CARE)  # first reply due at +25 h, decision at +26 h
+    clock.advance(hours=1)
+    act(client, a, "assign", CARE)  # first reply at +24 h, decision at +27 h ...
+    reply = client.post(f"/v1/complaints/{a}/messages", json={"body": "Kami cek."}, headers=CARE)
+    assert reply.status_code == 201  # ... replied: the decision's +27 h is what runs
+    clock.advance(hours=1)
+    act(client, c, "assign", CARE)  # decision at +28 h; the evidence request is a reply
+    due = (start + timedelta(hours=52)).isoformat()
+    act(client, c, "request_evidence", CARE, {"party": "buyer", "what": "Foto.", "due_at": due})
+    act(client, d, "assign", CARE_2)  # a colleague's
+    act(client, e, "assign", CARE)
+    act(client, e, "release", CARE, {"reason": "Cuti."})  # back in the queue: nobody's
+    sign_in(client)
+
+    page = client.get("/console/mine?lang=en")
+    assert page.status_code == 200
+    rows = _rows(page.get_data(as_text=True))
+    assert [cid for cid, _ in rows] == [b, a, c]
+    texts = dict(rows)
+    assert "replied" in texts[a] and "replied" not in texts[b]
+    assert "21 h left" in texts[b] and "22 h left" in texts[b]  # reply at +25 h, decide +26 h
+    assert "the buyer: 7 Jun 2025 14.00 WIB 2 d left" in texts[c]  # the evidence's due time
+    assert " you " in texts[b] and " the buyer replied " in texts[c]  # whose turn
+
+    clock.advance(hours=22)  # +26 h: b's first reply is an hour late
+    rows = _rows(client.get("/console/mine?lang=en").get_data(as_text=True))
+    assert rows[0][0] == b and rows[0][1].startswith("overdue ")
+    assert "Overdue by 1 h" in rows[0][1]
+    assert not rows[1][1].startswith("overdue ")
+
+
+def test_my_cases_is_in_the_console_navigation_in_both_languages(client):
+    sign_in(client)
+    queue = client.get("/console/?lang=id").get_data(as_text=True)
+    link = re.search(r'<a href="/console/mine" id="nav-mine"\s*>([^<]+)</a>', queue)
+    assert link and link.group(1) == "Kasus saya"
+    mine = client.get("/console/mine?lang=en")
+    html = mine.get_data(as_text=True)
+    assert re.search(r'id="nav-mine" aria-current="page">My cases<', html)
+    assert "No case is assigned to you." in text_of(mine)
+    assert "Tidak ada kasus" in text_of(client.get("/console/mine?lang=id"))
+
+
+def test_only_a_care_agent_has_cases_of_its_own():
+    from resolution.domain.actors import Actor, Role
+    from resolution.domain.errors import Forbidden
+    from resolution.service import Context, queue
+
+    with pytest.raises(Forbidden):
+        queue.my_cases(Context(), Actor(Role.AUDITOR, "auditor-1"))

@@ -362,6 +362,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "console.login"): Row(console_login),
     ("POST", "console.logout"): Row(lambda role, t: 302),
     ("GET", "console.queue"): Row(lambda role, t: 200 if role == "care" else 302),
+    ("GET", "console.mine"): Row(lambda role, t: 200 if role == "care" else 302),
     ("GET", "console.case"): Row(console_page, COMPLAINT_TARGETS),
     ("GET", "console.evidence_page"): Row(console_page, EVIDENCE_TARGETS),
     ("GET", "console.evidence_file"): Row(console_file, EVIDENCE_TARGETS),
