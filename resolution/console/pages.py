@@ -195,6 +195,7 @@ def case_page(
                 "Lifecycle of a complaint; this one is %(state)s",
                 state=narrative.state(complaint.state),
             ),
+            str(get_locale()),
         ),
     )
     return page, status

@@ -4,11 +4,16 @@ replies in the message form, and an agent's own cases."""
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from datetime import timedelta
 from html import unescape
 
 import pytest
+from flask_babel import force_locale
 
+from resolution.console.diagram import ACTIONS, labelled_dot, lifecycle_svg, svg_path
+from resolution.domain.lifecycle import Lifecycle
+from resolution.web import narrative
 from tests.api.test_console import (
     complaint,
     csrf_of,
@@ -195,3 +200,62 @@ def test_only_a_care_agent_has_cases_of_its_own():
 
     with pytest.raises(Forbidden):
         queue.my_cases(Context(), Actor(Role.AUDITOR, "auditor-1"))
+
+
+# --- the lifecycle picture --------------------------------------------------------------------
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def _svg_labels(lang: str) -> dict[str, str]:
+    """Each state's and arrow's label in the checked-in picture, its lines joined by spaces."""
+    root = ET.parse(svg_path(lang)).getroot()
+    return {
+        g.get("id"): " ".join(t.text or "" for t in g.iter(f"{SVG_NS}text"))
+        for g in root.iter(f"{SVG_NS}g")
+        if (g.get("id") or "").startswith(("state-", "edge-"))
+    }
+
+
+def _dot_labels(dot: str) -> dict[str, str]:
+    found = re.findall(r'\[id="([^"]+)", label="((?:[^"\\]|\\.)*)"\]', dot)
+    return {i: label.replace("\\n", " ").replace('\\"', '"') for i, label in found}
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_the_lifecycle_picture_is_labelled_in_each_language_from_the_catalogue(app, lang):
+    with app.test_request_context(), force_locale(lang):
+        expected = _dot_labels(labelled_dot())
+    assert _svg_labels(lang) == expected, "run `make diagram` after `make translations`"
+    with app.test_request_context(), force_locale(lang):
+        assert expected["state-in_mediation"] == str(narrative.STATES["in_mediation"])
+    if lang == "id":
+        assert expected["state-closed"] == "Ditutup"
+        assert expected["edge-awaiting_care-in_mediation"] == "ambil kasus"
+
+
+def test_every_event_of_the_machine_has_a_label_on_the_picture():
+    events = {e.id for s in Lifecycle.states for t in s.transitions for e in t.events}
+    assert events == set(ACTIONS), "label each event in resolution/console/diagram.py ACTIONS"
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_the_pictures_labels_are_drawn_as_large_as_the_pages_text(lang):
+    """One SVG unit to a CSS pixel (the page gives the SVG its viewBox's size), and every
+    label at least the body's 15 px."""
+    html = str(lifecycle_svg("in_mediation", "x", lang))
+    width, height = re.search(r'<svg [^>]*width="(\d+)" height="(\d+)"', html).groups()
+    box = re.search(r'viewBox="0\.00 0\.00 ([\d.]+) ([\d.]+)"', html).groups()
+    assert (int(width), int(height)) == tuple(round(float(n)) for n in box)
+    sizes = {float(s) for s in re.findall(r'font-size="([\d.]+)"', html)}
+    assert sizes and min(sizes) >= 15
+
+
+def test_the_case_page_draws_the_picture_in_its_language(client):
+    cid = escalated(client, "INV-2010")
+    sign_in(client)
+    indonesian = client.get(f"/console/complaints/{cid}?lang=id").get_data(as_text=True)
+    assert ">Menunggu tim care<" in indonesian and ">ambil kasus<" in indonesian
+    english = client.get(f"/console/complaints/{cid}?lang=en").get_data(as_text=True)
+    assert ">Waiting for the care team<" in english and ">take the case<" in english
+    assert re.search(r'id="state(?:-|&#45;)awaiting_care" class="node state current"', english)

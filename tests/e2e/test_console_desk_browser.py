@@ -14,7 +14,15 @@ import time
 import pytest
 
 from tests.e2e import test_console_browser as console
-from tests.e2e.test_console_browser import BUYER, SELLER, escalated, serving, sign_in, state_of
+from tests.e2e.test_console_browser import (
+    BUYER,
+    SELLER,
+    SHOTS,
+    escalated,
+    serving,
+    sign_in,
+    state_of,
+)
 from tests.support.parties import token
 from tests.support.servers import call
 
@@ -77,3 +85,40 @@ def wait_until_overdue(base: str, cid: str) -> None:
     while not state_of(base, cid).get("care_overdue"):
         assert time.monotonic() < deadline, state_of(base, cid)
         time.sleep(1)
+
+
+PICTURE = """figure => {
+  const svg = figure.querySelector("svg");
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  const sizes = [...svg.querySelectorAll("text")].map(
+    t => parseFloat(getComputedStyle(t).fontSize) * scale);
+  const current = figure.querySelector(".state.current");
+  const box = current.getBoundingClientRect(), frame = figure.getBoundingClientRect();
+  return {
+    smallest: Math.min(...sizes),
+    body: parseFloat(getComputedStyle(document.body).fontSize),
+    label: current.textContent.replace(/\\s+/g, " ").trim(),
+    dx: box.left + box.width / 2 - (frame.left + figure.clientLeft + figure.clientWidth / 2),
+    dy: box.top + box.height / 2 - (frame.top + figure.clientTop + figure.clientHeight / 2),
+    fits: figure.clientWidth <= window.innerWidth,
+  };
+}"""
+
+
+def test_the_lifecycle_picture_on_a_phone_is_readable_in_each_language_and_centred(page, base):
+    cid = escalated(base, "INV-D-2")
+    taken = call(base, "POST", f"/v1/complaints/{cid}/actions/assign", token("care", "agent-p"))
+    assert taken[0] == 200, taken
+    signed_in(page, base, "agent-p")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for lang, label in (("id", "Dalam mediasi tim care"), ("en", "In mediation by the care team")):
+        page.goto(f"{base}/console/complaints/{cid}?lang={lang}")
+        figure = page.locator("figure.lifecycle")
+        seen = figure.evaluate(PICTURE)
+        assert seen["label"].endswith(label), seen  # its <title> is the state's id
+        assert seen["smallest"] >= seen["body"] == 15, seen
+        assert abs(seen["dx"]) <= 2 and abs(seen["dy"]) <= 2, seen  # in the middle of its box
+        assert seen["fits"], seen
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        figure.scroll_into_view_if_needed()
+        figure.screenshot(path=SHOTS / f"console-lifecycle-phone-{lang}.png")

@@ -24,6 +24,17 @@ document.addEventListener("DOMContentLoaded", () => {
     sync();
   }
 
+  // The lifecycle picture is larger than a phone's screen: its box scrolls so that the
+  // current state is in the middle of it (as near as the picture's edges allow).
+  for (const figure of document.querySelectorAll("figure.lifecycle")) {
+    const current = figure.querySelector(".state.current");
+    if (!current) continue;
+    const box = current.getBoundingClientRect();
+    const frame = figure.getBoundingClientRect();
+    figure.scrollLeft += box.left + box.width / 2 - (frame.left + figure.clientWidth / 2);
+    figure.scrollTop += box.top + box.height / 2 - (frame.top + figure.clientHeight / 2);
+  }
+
   // A canned reply goes into the message where the cursor is, without reloading the page
   // (without the script, its button posts the form to get the page back with it inserted).
   for (const insert of document.querySelectorAll("button[data-canned]")) {
