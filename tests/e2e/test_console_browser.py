@@ -393,6 +393,9 @@ def test_every_console_page_passes_axe_in_both_languages(page, browser, base, de
         check(f"queue ({lang})")
         page.goto(f"{base}/console/?settlement=failed&lang={lang}")
         check(f"failed settlements ({lang})")
+        page.goto(f"{base}/console/mine?lang={lang}")
+        assert page.locator("tr[data-complaint]").count() >= 1  # DEMO-1005 is agent-demo's
+        check(f"my cases ({lang})")
         page.goto(f"{base}/console/complaints/{case}?lang={lang}")
         for summary in page.locator("details.action > summary").all():
             summary.click()  # every form open, as an agent working the case has them
