@@ -49,9 +49,16 @@ from .signin import agent
 
 @bp.app_template_global()
 def url_for_lang(lang: str) -> str:
-    """This page in another language."""
+    """This page in another language. A page that answers a form whose address takes no GET
+    (a refusal, an inserted canned reply) links to its case's page instead."""
     args = {**request.args.to_dict(), "lang": lang}
-    return url_for(request.endpoint or "console.queue", **(request.view_args or {}), **args)
+    view_args = request.view_args or {}
+    rule = request.url_rule
+    if rule is None or "GET" not in (rule.methods or ()):
+        if "cid" in view_args:
+            return url_for("console.case", cid=view_args["cid"], lang=lang)
+        return url_for("console.queue", lang=lang)
+    return url_for(request.endpoint or "console.queue", **view_args, **args)
 
 
 @bp.context_processor

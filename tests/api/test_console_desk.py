@@ -259,3 +259,22 @@ def test_the_case_page_draws_the_picture_in_its_language(client):
     english = client.get(f"/console/complaints/{cid}?lang=en").get_data(as_text=True)
     assert ">Waiting for the care team<" in english and ">take the case<" in english
     assert re.search(r'id="state(?:-|&#45;)awaiting_care" class="node state current"', english)
+
+
+def test_the_language_links_of_a_page_answering_a_form_lead_to_its_case(client):
+    cid = escalated(client, "INV-2011")
+    sign_in(client)
+    drafted = post_form(
+        client, cid, "message/draft", "form-message", {"canned": "acknowledge", "body": ""}
+    )
+    link = re.search(r'<a href="([^"]+)" lang="en"', drafted.get_data(as_text=True)).group(1)
+    assert unescape(link) == f"/console/complaints/{cid}?lang=en"
+    assert client.get(unescape(link)).status_code == 200
+
+
+def test_a_refused_sign_in_links_to_the_sign_in_page_in_the_other_language(client):
+    page = client.get("/console/login")
+    refused = client.post("/console/login", data={"csrf_token": csrf_of(page), "token": ""})
+    assert refused.status_code == 422
+    link = re.search(r'<a href="([^"]+)" lang="en"', refused.get_data(as_text=True)).group(1)
+    assert unescape(link) == "/console/login?lang=en"
