@@ -32,11 +32,13 @@ lint: install
 	$(BIN)/ruff check resolution schemas tests benchmarks
 	$(BIN)/ruff format --check resolution schemas tests benchmarks
 
-# Regenerates docs/lifecycle.mmd and the console's picture from the machine class (tests check
-# both are current). The picture needs Graphviz here, never at run time: apt-get install graphviz.
+# Regenerates docs/lifecycle.mmd and the console's picture, in each language, from the machine
+# class and the catalogue (tests check both are current; run it after `make translations`). The picture needs Graphviz here, never at run time: apt-get install graphviz.
 diagram: install
 	$(BIN)/python -m resolution.domain.diagram > docs/lifecycle.mmd
-	$(BIN)/python -m resolution.domain.diagram --dot | dot -Tsvg > resolution/console/static/lifecycle.svg
+	for lang in id en; do \
+	  $(BIN)/python -c "from resolution.console.diagram import main; main('$$lang')" | dot -Tsvg > resolution/console/static/lifecycle-$$lang.svg; \
+	done
 
 # Extracts the strings people read (console, printable records), merges them into the
 # Indonesian catalogue, and compiles it (a test checks the compiled file is current).

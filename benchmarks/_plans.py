@@ -387,14 +387,18 @@ QUERIES: tuple[Query, ...] = (
     Query(
         "console queue: in mediation, mine",
         lambda c, s: queue.care_queue(c, CARE, state="in_mediation", assigned_to=CARE.id),
-        ("by_state", "by_state", "by_state"),
-        unexplained="the count: `state` (first) rides `by_state`, `assigned_to` is checked on each",
+        ("by_agent", "by_agent", "by_state"),  # the agent's cases; the channels of the state
     ),
     Query(
         "console queue: overdue, page 3",
         lambda c, s: queue.care_queue(c, CARE, overdue=True, page=3),
         ("care_due", "care_due", "by_state"),
         unexplained="`care_due_at` (first) rides `care_due`, `state` is checked on each",
+    ),
+    Query(
+        "console: my cases",
+        lambda c, s: queue.my_cases(c, CARE),
+        ("by_agent",),
     ),
     Query(
         "webhooks: subscriptions",

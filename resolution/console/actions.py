@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -29,7 +30,7 @@ from ..service.queue import take_next
 from ..web.http import complaint_id, context
 from ..web.i18n import TIMEZONE
 from ..web.problems import status_of
-from . import refusals
+from . import canned, refusals
 from .blueprint import bp
 from .forms import (
     AssignForm,
@@ -106,7 +107,7 @@ def assign(cid: str):
 
 @bp.post("/complaints/<cid>/note")
 def note(cid: str):
-    me, form = agent(), NoteForm()
+    me, form = agent(), NoteForm(prefix="note")
 
     def run(version: int) -> object:
         body = NoteSchema().load({"body": form.body.data})["body"]
@@ -188,6 +189,24 @@ def message(cid: str):
         )
 
     return _take(cid, "message", form, run, _("Your message is in the thread."))
+
+
+@bp.post("/complaints/<cid>/message/draft")
+def message_draft(cid: str):
+    """A canned reply put into the message form, after what the agent typed: the page comes
+    back with it to edit, and nothing is sent (how the form works without its script)."""
+    me, form = agent(), MessageForm()
+    cid = complaint_id(cid)
+    reply = canned.find(form.canned.data)
+    if reply is None:
+        problem = _("Choose a canned reply from the list.")
+        return case_page(cid, submitted={"message": form}, problem=problem, status=422)
+    ctx = context()
+    complaint = get_complaint(ctx, me, cid)
+    text = reply.text(str(get_locale()), complaint.order.get("id", ""), ctx.deadlines.inactivity)
+    typed = (form.body.data or "").rstrip()
+    form.body.data = f"{typed}\n\n{text}" if typed else text
+    return case_page(cid, submitted={"message": form}, drafted=True)
 
 
 @bp.post("/complaints/<cid>/request-evidence")

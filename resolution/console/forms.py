@@ -62,10 +62,15 @@ class MessageForm(VersionedForm):
         ],
         validate_choice=False,  # the service's schema checks it (a browser may send none)
     )
+    # The canned replies in the page's language (`pages`); inserting one posts the form to
+    # `message_draft` (or, with the script, fills the text in the page), never sends it.
+    canned = SelectField(_l("Canned reply"), choices=[], validate_choice=False)
     body = TextAreaField(_l("Message"), validators=[DataRequired()])
 
 
 class NoteForm(VersionedForm):
+    """Shown with `prefix="note"`: its text area is not the message form's `body`."""
+
     body = TextAreaField(_l("Note"), validators=[DataRequired()])
 
 

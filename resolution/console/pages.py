@@ -1,13 +1,16 @@
-"""The console's pages: the queue, a case, a restricted document, and evidence files."""
+"""The console's pages: the queue, an agent's own cases, a case, a restricted document, and
+evidence files."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from flask import Response, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from wtforms import SelectChoice
 
 from schemas.complaints import REASONS
 
@@ -19,11 +22,12 @@ from ..domain.projection import CARE_STATES, Complaint
 from ..domain.solutions import WITH_AMOUNT, WITH_ITEMS
 from ..service import views
 from ..service.complaints import case_record
-from ..service.queue import care_queue
+from ..service.queue import care_queue, my_cases
 from ..service.settlements import list_settlements
 from ..web import narrative
 from ..web.files import send_evidence_file
 from ..web.http import complaint_id, context
+from . import canned
 from .blueprint import bp
 from .diagram import lifecycle_svg
 from .forms import (
@@ -47,9 +51,16 @@ from .signin import agent
 
 @bp.app_template_global()
 def url_for_lang(lang: str) -> str:
-    """This page in another language."""
+    """This page in another language. A page that answers a form whose address takes no GET
+    (a refusal, an inserted canned reply) links to its case's page instead."""
     args = {**request.args.to_dict(), "lang": lang}
-    return url_for(request.endpoint or "console.queue", **(request.view_args or {}), **args)
+    view_args = request.view_args or {}
+    rule = request.url_rule
+    if rule is None or "GET" not in (rule.methods or ()):
+        if "cid" in view_args:
+            return url_for("console.case", cid=view_args["cid"], lang=lang)
+        return url_for("console.queue", lang=lang)
+    return url_for(request.endpoint or "console.queue", **view_args, **args)
 
 
 @bp.context_processor
@@ -94,6 +105,19 @@ def queue() -> str:
     )
 
 
+@bp.get("/mine")
+def mine() -> str:
+    """The signed-in agent's own cases with their deadlines, the most urgent first."""
+    ctx, me = context(), agent()
+    return render_template(
+        "console/mine.html",
+        cases=my_cases(ctx, me),
+        now=ctx.clock(),
+        sla=ctx.deadlines.care_sla,
+        next_case=NextCaseForm(),
+    )
+
+
 def failed_settlements() -> str:
     """The queue's other filter: settlements the payment system failed, with its reason and a
     retry button each, the newest first, a page at a time (`after`: the last one shown)."""
@@ -134,12 +158,14 @@ def case_page(
     submitted: Mapping[str, Any] | None = None,
     problem: str | None = None,
     stale: bool = False,
+    drafted: bool = False,
     status: int = 200,
 ) -> tuple[str, int]:
     """A case as care sees it, with the forms of what the agent may do now.
 
     `submitted` are forms that came back refused: they are shown again with what the agent
-    typed (and the current version, when the page was stale), never lost.
+    typed (and the current version, when the page was stale), never lost. `drafted`: the
+    message form came back with a canned reply in it, to edit (the cursor goes there).
     """
     ctx, me = context(), agent()
     complaint, records = case_record(ctx, me, complaint_id(cid))
@@ -150,6 +176,7 @@ def case_page(
         if hasattr(form, "version"):  # a form that acts at a version: now the current one
             form.version.data = str(complaint.version)
         forms[name] = form
+    forms["message"].canned.choices = canned_choices(complaint, ctx.deadlines.inactivity)
     page = render_template(
         "console/case.html",
         complaint=complaint,
@@ -166,6 +193,7 @@ def case_page(
         forms=forms,
         problem=problem,
         stale=stale,
+        drafted=drafted,
         now=now,
         me=me,
         with_amount=sorted(str(k) for k in WITH_AMOUNT),
@@ -176,9 +204,25 @@ def case_page(
                 "Lifecycle of a complaint; this one is %(state)s",
                 state=narrative.state(complaint.state),
             ),
+            str(get_locale()),
         ),
     )
     return page, status
+
+
+def canned_choices(complaint: Complaint, review_window: timedelta) -> list[SelectChoice]:
+    """The canned replies in the page's language, each option carrying its filled-in text
+    (`data-body`) for the script that inserts it without a round trip."""
+    lang = str(get_locale())
+    order_id = complaint.order.get("id", "")
+    return [
+        SelectChoice(
+            reply.id,
+            reply.title[lang],
+            render_kw={"data-body": reply.text(lang, order_id, review_window)},
+        )
+        for reply in canned.replies()
+    ]
 
 
 def _forms(complaint: Complaint, evidence: list[dict]) -> dict[str, Any]:
@@ -186,7 +230,7 @@ def _forms(complaint: Complaint, evidence: list[dict]) -> dict[str, Any]:
     forms: dict[str, Any] = {
         "assign": AssignForm(formdata=None, version=version),
         "message": MessageForm(formdata=None, version=version),
-        "note": NoteForm(formdata=None, version=version),
+        "note": NoteForm(formdata=None, version=version, prefix="note"),
         "withdraw_request": WithdrawRequestForm(formdata=None, version=version),
         "request_evidence": RequestEvidenceForm(formdata=None, version=version),
         "decide": DecideForm(formdata=None, version=version),

@@ -7,7 +7,9 @@ when the checked-in file and the machine disagree.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections import defaultdict
+from collections.abc import Mapping
 
 from .lifecycle import Lifecycle
 
@@ -47,36 +49,51 @@ def mermaid() -> str:
     return text
 
 
-def dot() -> str:
+def dot(
+    states: Mapping[str, str] | None = None,
+    actions: Mapping[str, str] | None = None,
+    fontsize: int = 15,
+) -> str:
     """The lifecycle as Graphviz DOT, for the console's picture (`make diagram` renders it).
 
     One edge per (source, target), labelled with its actions; every node and edge carries an
     SVG `id` (`state-<state>`, `edge-<source>-<target>`) so a page can mark the current state
-    in the rendered SVG without running Graphviz again.
+    in the rendered SVG without running Graphviz again. `states` and `actions` label them in a
+    reader's language (the machine's own names otherwise); a label is wrapped to a few words a
+    line. `fontsize` is in the SVG's user units, which the console draws one to a CSS pixel.
     """
+    states, actions = states or {}, actions or {}
     edges: dict[tuple[str, str], list[str]] = defaultdict(list)
     for state in Lifecycle.states:
         for transition in state.transitions:
             for event in transition.events:
                 names = edges[(transition.source.id, transition.target.id)]
-                if event.name not in names:
-                    names.append(event.name)
+                label = actions.get(event.id, event.name)
+                if label not in names:
+                    names.append(label)
     lines = [
         "digraph lifecycle {",
-        '  graph [rankdir=LR, nodesep=0.25, ranksep=0.45, fontname="Helvetica",'
+        '  graph [rankdir=TB, nodesep=0.2, ranksep=0.4, fontname="Helvetica",'
         ' bgcolor="transparent"];',
         '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", color="#5b6675",'
-        ' fontname="Helvetica", fontsize=11, class="state"];',
-        '  edge [fontname="Helvetica", fontsize=9, color="#8a94a3", fontcolor="#3d4754",'
-        ' class="transition"];',
+        f' fontname="Helvetica", fontsize={fontsize}, margin="0.15,0.08", class="state"];',
+        f'  edge [fontname="Helvetica", fontsize={fontsize}, color="#8a94a3",'
+        ' fontcolor="#3d4754", class="transition"];',
     ]
     for state in Lifecycle.states:
-        lines.append(f'  {state.id} [id="state-{state.id}", label="{state.name}"];')
+        label = _wrapped(states.get(state.id, state.name), 18)
+        lines.append(f'  {state.id} [id="state-{state.id}", label="{label}"];')
     for (source, target), names in edges.items():
-        label = "\\n".join(names)
+        label = "\\n".join(_wrapped(name, 18) for name in names)
         lines.append(f'  {source} -> {target} [id="edge-{source}-{target}", label="{label}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _wrapped(text: str, width: int) -> str:
+    """`text` as a DOT label of lines of about `width` characters, quotes escaped."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return "\\n".join(textwrap.wrap(escaped, width)) or escaped
 
 
 if __name__ == "__main__":

@@ -58,6 +58,31 @@ def care_queue(
     return QueuePage(items, total, page, max(1, -(-total // per_page)), channels)
 
 
+@dataclass(frozen=True)
+class MyCases:
+    """An agent's own cases, the most urgent first, and whether it holds more than shown."""
+
+    items: list[Complaint]
+    more: bool
+
+
+MY_CASES_SHOWN = 100
+
+
+def my_cases(ctx: Context, actor: Actor, limit: int = MY_CASES_SHOWN) -> MyCases:
+    """The cases in mediation assigned to `actor`, the nearest care deadline first (an overdue
+    one before all others): what the agent must reply to or decide, and by when.
+
+    Urgency is care's own clock (`care_due_at`, the nearer of the first reply and the
+    decision); a party's `due_at` for requested evidence is shown, but passing it breaches
+    nothing: it lets the agent decide.
+    """
+    if actor.role is not Role.CARE:
+        raise Forbidden("Only a care agent has cases of its own.")
+    items = listings.assigned_cases(actor.id, limit + 1)
+    return MyCases(items[:limit], len(items) > limit)
+
+
 def take_next(ctx: Context, actor: Actor, candidates: int = 20) -> Recorded | None:
     """The most urgent case nobody has taken (the nearest care deadline), assigned to `actor`
     at the version it was read: two agents pressing "take the next case" at once get two

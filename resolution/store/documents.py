@@ -113,6 +113,8 @@ class ComplaintDocument(Document):
             {"name": "care_due", "fields": ["care_due_at"], "sparse": True},
             # Paused clocks the sweeper resumes at their `until`.
             {"name": "paused", "fields": ["paused_until"], "sparse": True},
+            # An agent's own cases ("my cases"), its most urgent first.
+            {"name": "by_agent", "fields": ["assigned_to", "state", "care_due_at"]},
             # Settlements: one by its id (the payment system's answers), the listings by
             # status (newest first: ids sort by creation), and the held ones by release time.
             {"name": "by_settlement", "fields": ["settlement.id"], "sparse": True},

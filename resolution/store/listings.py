@@ -261,3 +261,17 @@ def most_urgent_unassigned(limit: int) -> list[tuple[str, int]]:
         .limit(limit)
     )
     return [(doc["_id"], doc["version"]) for doc in cursor]
+
+
+@guarded
+def assigned_cases(agent_id: str, limit: int) -> list[Complaint]:
+    """An agent's cases in mediation, the nearest care deadline first, at most `limit`: one
+    range of `by_agent` (the agent, the state, then `care_due_at` in the keys' order), as
+    long as the agent's own caseload, never the whole queue."""
+    cursor = (
+        ComplaintDocument._get_collection()
+        .find({"assigned_to": agent_id, "state": "in_mediation"})
+        .sort([("care_due_at", 1), ("_id", 1)])
+        .limit(limit)
+    )
+    return [complaint_from_mongo(doc) for doc in cursor]

@@ -11,8 +11,9 @@ from html import unescape
 
 import pytest
 
-from resolution.console.diagram import SVG
+from resolution.console.diagram import svg_path
 from resolution.domain.lifecycle import Lifecycle
+from resolution.web.i18n import LANGUAGES
 from tests.support.bodies import complaint_body, order, png
 from tests.support.http import act, uploaded
 from tests.support.orders import registration
@@ -575,8 +576,9 @@ def test_the_console_speaks_indonesian_by_default(client):
 # --- the diagram -----------------------------------------------------------------------------
 
 
-def test_the_console_diagram_shows_every_state_and_transition_of_the_machine():
-    root = ET.parse(SVG).getroot()
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_console_diagram_shows_every_state_and_transition_of_the_machine(lang):
+    root = ET.parse(svg_path(lang)).getroot()
     ids = {g.get("id") for g in root.iter("{http://www.w3.org/2000/svg}g")}
     for state in Lifecycle.states:
         assert f"state-{state.id}" in ids, "run `make diagram`"
