@@ -414,7 +414,10 @@ def _replay_text(report, policy_file: Path) -> str:
             what += f"{_span(abs(change.difference))} {change.verdict}"
         lines.append(what)
     if report.skipped:
-        lines += ["", "Not replayed (the history replayed refuses them, or they come after now):"]
+        lines += [
+            "",
+            "Not replayed (refused by the machine in the history as replayed, or after now):",
+        ]
     for left in report.skipped:
         lines.append(
             f"  {left.complaint_id}  seq {left.seq} {left.type} by {left.role} at "
