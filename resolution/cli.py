@@ -419,9 +419,10 @@ def _replay_text(report, policy_file: Path) -> str:
             "Not replayed (refused by the machine in the history as replayed, or after now):",
         ]
     for left in report.skipped:
+        which = f"seq {left.seq} " if left.seq is not None else ""
         lines.append(
-            f"  {left.complaint_id}  seq {left.seq} {left.type} by {left.role} at "
-            f"{wib(left.at)}: {left.why}"
+            f"  {left.complaint_id}  {which}{left.type} by {left.role} at {wib(left.at)}: "
+            f"{left.why}"
         )
     return "\n".join(lines)
 

@@ -118,10 +118,11 @@ class Change:
 @dataclass(frozen=True)
 class Skipped:
     """A recorded event the replay could not make: the machine refused it in the history as
-    replayed, or it would have come only after `now`."""
+    replayed, or it would have come only after `now`. (`seq` None: the clock's own doing,
+    which the commands refused on the history as replayed; nothing after it is replayed.)"""
 
     complaint_id: str
-    seq: int
+    seq: int | None
     type: str
     role: str
     at: datetime
@@ -326,6 +327,10 @@ def _actor(data: Mapping[str, Any]) -> Actor:
     return Actor(Role(data["role"]), data["id"], data.get("shop_id"))
 
 
+class _Halted(Exception):
+    """The clock's doing (what, when) was refused (why): the replay of the complaint stops."""
+
+
 @dataclass
 class _Simulation:
     """The complaint as it would have gone under `policy`: the replayed events applied one by
@@ -347,14 +352,22 @@ class _Simulation:
     requests: dict[int, int] = field(default_factory=dict)
 
     def run(self, kept: Sequence[Event]) -> None:
-        for index, event in enumerate(kept):
-            why = self._reach(index, event)
-            if why is not None:
-                self._skip_all(kept[index:], why)
-                break
-            self._replay(event)
-        else:
+        index = 0
+        try:
+            for index, event in enumerate(kept):
+                why = self._reach(index, event)
+                if why is not None:
+                    self._skip_all(kept[index:], why)
+                    return
+                self._replay(event)
+            index = len(kept)
             self._catch_up(self.now, inclusive=True)
+        except _Halted as halted:
+            # The clock's own doing refused on the history as replayed (data the commands no
+            # longer accept): nothing after it can be told, and the replay says so.
+            what, when, why = halted.args
+            self.skipped.append(Skipped(self.complaint_id, None, what, "system", when, why))
+            self._skip_all(kept[index:], f"it followed {what}, which could not be replayed")
 
     def _reach(self, index: int, event: Event) -> str | None:
         """Does the clock's doings up to `event`; says why `event` cannot come (None: it can)."""
@@ -411,10 +424,13 @@ class _Simulation:
     def _fire(self, when: datetime, what: str) -> None:
         before = self.complaint
         assert before is not None
-        if what == REMINDER:
-            event = commands.remind(before, when)
-        else:
-            event = commands.act(before, SYSTEM, what, {}, when, self.policy)
+        try:
+            if what == REMINDER:
+                event = commands.remind(before, when)
+            else:
+                event = commands.act(before, SYSTEM, what, {}, when, self.policy)
+        except DomainError as refused:
+            raise _Halted(what, when, refused.detail) from None
         if what in KINDS:
             key = self.turns.key(what)
             self.fired.setdefault(key, _Occurrence(when, before.turn))

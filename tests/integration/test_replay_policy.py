@@ -10,7 +10,6 @@ of Indonesia's calendar and every other channel 48 hours.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -178,8 +177,15 @@ def test_the_policy_in_force_replays_history_as_it_happened(history, context, tm
     assert report.changes == [] and report.skipped == []
 
 
+# The new policy of NEW_POLICY, built in code.
+LEBARAN = Policy(
+    Rules(inactivity=Period(span=timedelta(hours=48))),
+    {"tokopedia": Rules(inactivity=Period(business_days=3), calendar=Calendar("ID"))},
+)
+
+
 def test_the_period_and_now_choose_what_is_replayed(history, context, clock):
-    policy = replace(context, deadlines=_LEBARAN).deadlines
+    policy = LEBARAN
     # From Sunday 27 April: only E was open (G closed on the 22nd).
     only_e = replay_policy(context, policy, at(2025, 4, 27), UNTIL)
     assert [c.complaint_id for c in only_e.complaints] == [history["E"]]
@@ -188,12 +194,6 @@ def test_the_period_and_now_choose_what_is_replayed(history, context, clock):
     (e,) = replay_policy(context, policy, at(2025, 4, 27), UNTIL).complaints
     verdicts = {c.kind: (c.verdict, c.difference) for c in e.changes}
     assert verdicts["auto_escalate"] == ("later", timedelta(days=2))
-
-
-_LEBARAN = Policy(
-    Rules(inactivity=Period(span=timedelta(hours=48))),
-    {"tokopedia": Rules(inactivity=Period(business_days=3), calendar=Calendar("ID"))},
-)
 
 
 def _read(tmp_path, text=NEW_POLICY) -> Policy:
