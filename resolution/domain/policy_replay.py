@@ -250,9 +250,6 @@ def _replayed(event: Event) -> bool:
 class _Occurrence:
     at: datetime  # when it was due (a move's deadline, a reminder's `remind_at`)
     party: str | None
-    # Moves only: its deadline as it happened, and where it lay among the replayed events
-    # (how many of them came before it).
-    position: int = 0
 
 
 Key = tuple[str, Any]
@@ -298,7 +295,7 @@ def _history(
     events: Sequence[Event], recorded: Deadlines
 ) -> tuple[dict[Key, _Occurrence], dict[int, list[Key]]]:
     """What the service did, keyed by turn (moves) or by deadline (reminders), and the moves
-    by their position among the replayed events."""
+    by their position among the replayed events (how many of them came before each)."""
     happened: dict[Key, _Occurrence] = {}
     anchors: dict[int, list[Key]] = {}
     turns, complaint, position = _Turns(), None, 0
@@ -314,7 +311,7 @@ def _history(
             else:
                 due = _instant(event.data.get("deadline")) or event.at
                 anchors.setdefault(position, []).append(key)
-            happened.setdefault(key, _Occurrence(due, event.data.get("party"), position))
+            happened.setdefault(key, _Occurrence(due, event.data.get("party")))
         turns.follow(before, complaint, event, event.seq)
     return happened, anchors
 
