@@ -319,6 +319,125 @@ def _instant(text: str | None, name: str) -> datetime | None:
     return moment
 
 
+@main.command("replay-policy")
+@click.option(
+    "--policy",
+    "policy_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The policy file to try (what RESOLUTION_POLICY would name; docs/policy.md).",
+)
+@click.option(
+    "--since", required=True, help="Complaints open at some instant from this one (ISO 8601)…"
+)
+@click.option("--until", help="…to this one, exclusive. Default: now.")
+@click.option("--now", "now_text", help="Replay as of this instant (ISO 8601). Default: now.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (for tools).")
+@data_dir_option
+def replay_policy(
+    policy_file: Path,
+    since: str,
+    until: str | None,
+    now_text: str | None,
+    as_json: bool,
+    data_dir: Path,
+) -> None:
+    """Prints what a new deadline policy would have done to the complaints open in a period:
+    how many escalations, closings, completions and reminders would have come earlier,
+    later, not at all or newly, and which complaints. Writes nothing.
+
+    Each complaint's events made by people are replayed in order under the new policy, and
+    whatever the clock would have done between them is done (docs/policy.md says how)."""
+    import json
+
+    from .config import read_policy, with_development_settings
+    from .domain.errors import DomainError
+    from .service.policy_replay import replay_policy as replay
+
+    start, end = _instant(since, "--since"), _instant(until, "--until")
+    now = _instant(now_text, "--now")
+    # The file over the environment's settings, as the service would read it at start.
+    environ = dict(with_development_settings(os.environ))
+    environ.pop("RESOLUTION_POLICY", None)
+    try:
+        beneath = Config.from_env(environ, tokens=False)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    try:
+        policy = read_policy(policy_file, beneath.deadlines, beneath.windows, named="")
+    except ConfigError as error:
+        raise click.BadParameter(str(error), param_hint="--policy") from error
+    with _connected(data_dir) as config:
+        ctx = service.Context(deadlines=config.deadlines)
+        if now is not None:
+            ctx = service.Context(deadlines=config.deadlines, clock=lambda: now)
+        try:
+            report = replay(ctx, policy, start, end)
+        except DomainError as error:
+            raise click.BadParameter(error.detail, param_hint="--until") from error
+    if as_json:
+        click.echo(json.dumps({**report.as_data(), "policy": str(policy_file)}, indent=2))
+        return
+    click.echo(_replay_text(report, policy_file))
+
+
+def _replay_text(report, policy_file: Path) -> str:
+    """The report for a person: the counts, then each change and each event left out, in
+    WIB."""
+    from .domain.calendars import WIB
+    from .domain.policy_replay import KINDS, VERDICTS
+
+    def wib(moment: datetime) -> str:
+        return moment.astimezone(WIB).strftime("%Y-%m-%d %H:%M")
+
+    labels = {"earlier": "earlier", "later": "later", "same": "same"}
+    labels.update({"not_at_all": "not at all", "new": "new"})
+    lines = [
+        f"Replayed {len(report.complaints)} complaints open between {wib(report.since)} and "
+        f"{wib(report.until)} WIB, as of {wib(report.now)} WIB, under {policy_file}.",
+        "",
+        f"{'':22}" + "".join(f"{labels[v]:>12}" for v in VERDICTS),
+    ]
+    counts = report.counts()
+    for kind in KINDS:
+        lines.append(f"{kind:22}" + "".join(f"{counts[kind][v]:>12}" for v in VERDICTS))
+    if report.changes:
+        lines += ["", "What would have changed (when each was due, in WIB):"]
+    for change in report.changes:
+        what = f"  {change.complaint_id}  {change.kind} ({change.party}): "
+        if change.verdict == "new":
+            what += f"new, {wib(change.would_be)}"
+        elif change.verdict == "not_at_all":
+            what += f"was {wib(change.was)}, would not have come by {wib(report.now)}"
+        else:
+            what += f"{wib(change.was)} -> {wib(change.would_be)}, "
+            what += f"{_span(abs(change.difference))} {change.verdict}"
+        lines.append(what)
+    if report.skipped:
+        lines += [
+            "",
+            "Not replayed (refused by the machine in the history as replayed, or after now):",
+        ]
+    for left in report.skipped:
+        which = f"seq {left.seq} " if left.seq is not None else ""
+        lines.append(
+            f"  {left.complaint_id}  {which}{left.type} by {left.role} at {wib(left.at)}: "
+            f"{left.why}"
+        )
+    return "\n".join(lines)
+
+
+def _span(span: timedelta) -> str:
+    """`4d`, `1d 2h`, `30m`: a length of time in its largest units."""
+    seconds = int(span.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return " ".join(parts) or "0s"
+
+
 @main.command()
 @click.option("--loop", is_flag=True, help="Keep delivering, polling every --interval seconds.")
 @click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.05))

@@ -224,28 +224,29 @@ def write_development_settings(
     return True
 
 
-def read_policy(path: Path, deadlines: Deadlines, windows: Windows) -> Policy:
+def read_policy(
+    path: Path, deadlines: Deadlines, windows: Windows, named: str = "RESOLUTION_POLICY: "
+) -> Policy:
     """The policy file at `path`, over the environment's settings (`deadlines`, `windows`):
     a key the file leaves out keeps the environment's value (or the built-in default).
 
-    Anything wrong refuses to start, naming the file, the key and its line.
+    Anything wrong refuses to start, naming the file, the key and its line (after `named`:
+    where the file was given).
     """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise ConfigError(f"RESOLUTION_POLICY: cannot read {path}: {error.strerror}") from error
+        raise ConfigError(f"{named}cannot read {path}: {error.strerror}") from error
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"RESOLUTION_POLICY: {path}: not TOML: {error}") from error
+        raise ConfigError(f"{named}{path}: not TOML: {error}") from error
     base = deadlines.rules()
     try:
         return parse_policy(document, base, windows)
     except PolicyError as error:
         line = policy_line(text, error.where)
-        raise ConfigError(
-            f"RESOLUTION_POLICY: {path}, line {line}: {error.where}: {error.message}"
-        ) from error
+        raise ConfigError(f"{named}{path}, line {line}: {error.where}: {error.message}") from error
 
 
 _TABLE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")

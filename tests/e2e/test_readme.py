@@ -190,6 +190,16 @@ def _subscribed(out, cwd):
     assert subscription["types"] == [] and subscription["channel"] is None
 
 
+def _replayed(out, cwd):
+    lines = out.splitlines()
+    first = r"Replayed (\d+) complaints open between .+, under new-policy\.toml\."
+    found = re.fullmatch(first, lines[0])
+    assert found and int(found.group(1)) > 0, lines[0]
+    for kind in ("auto_escalate", "auto_close", "auto_complete", "deadline_approaching"):
+        row = next(line for line in lines if line.startswith(kind + " "))
+        assert row.split()[1:] == ["0"] * 5, row  # nothing came due in the demo's minutes
+
+
 CHECKS: list[tuple[str, Callable[[str, Path], None]]] = [
     ("The seller's complaints", _sellers_awaiting),
     ("The marketplace registers the order", _order_registered),
@@ -208,6 +218,7 @@ CHECKS: list[tuple[str, Callable[[str, Path], None]]] = [
     ("The service's public key", _verified),
     ("Sign a checkpoint now", _anchored),
     ("The marketplace subscribes", _subscribed),
+    ("every other channel in 48 hours", _replayed),
 ]
 
 
