@@ -49,7 +49,7 @@ def _request(draw, action: str) -> dict:
             "rationale": "Menurut bukti.",
             "evidence_considered": [],
         }
-    if action in ("appeal", "escalate", "request_review", "release"):
+    if action in ("appeal", "escalate", "request_review", "release", "pause_clock"):
         return {"reason": "Tidak sepakat."}
     if action == "reassign":
         return {"agent_id": draw(st.sampled_from(["agent-1", "agent-2"]))}
