@@ -47,7 +47,7 @@ from .forms import (
     ReviewForm,
     WithdrawRequestForm,
 )
-from .pages import case_page
+from .pages import case_page, review_window
 from .signin import agent
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,9 @@ def message_draft(cid: str):
         return case_page(cid, submitted={"message": form}, problem=problem, status=422)
     ctx = context()
     complaint = get_complaint(ctx, me, cid)
-    text = reply.text(str(get_locale()), complaint.order.get("id", ""), ctx.deadlines.inactivity)
+    text = reply.text(
+        str(get_locale()), complaint.order.get("id", ""), review_window(ctx, complaint)
+    )
     typed = (form.body.data or "").rstrip()
     form.body.data = f"{typed}\n\n{text}" if typed else text
     return case_page(cid, submitted={"message": form}, drafted=True)

@@ -12,7 +12,6 @@ import re
 import string
 import tomllib
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 DATA = Path(__file__).with_name("canned_replies.toml")
 LANGUAGES = ("id", "en")
 # What a body may name, filled from the case when it is inserted (`Reply.text`).
-PLACEHOLDERS = frozenset({"order", "review_hours"})
+PLACEHOLDERS = frozenset({"order", "review_window"})
 ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # A message's body is at most 5000 characters (schemas.complaints.MessageSchema); a canned
 # reply leaves the agent most of it.
@@ -35,10 +34,10 @@ class Reply:
     title: dict[str, str]
     body: dict[str, str]
 
-    def text(self, lang: str, order_id: str, review_window: timedelta) -> str:
-        """The body in `lang`, its placeholders filled from the case."""
-        hours = int(review_window.total_seconds() // 3600)
-        return self.body[lang].format_map({"order": order_id, "review_hours": hours})
+    def text(self, lang: str, order_id: str, review_window: str) -> str:
+        """The body in `lang`, its placeholders filled from the case (`review_window` in
+        words, in `lang`: "72 jam", "3 business days", as the case's channel gives it)."""
+        return self.body[lang].format_map({"order": order_id, "review_window": review_window})
 
 
 def placeholders(text: str) -> set[str]:

@@ -4,7 +4,6 @@ evidence files."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from flask import Response, render_template, request, url_for
@@ -20,7 +19,7 @@ from ..domain.identifiers import is_object_id
 from ..domain.lifecycle import allowed_actions, decision_waits_for_evidence
 from ..domain.projection import CARE_STATES, Complaint
 from ..domain.solutions import WITH_AMOUNT, WITH_ITEMS
-from ..service import views
+from ..service import Context, views
 from ..service.complaints import case_record
 from ..service.queue import care_queue, my_cases
 from ..service.settlements import list_settlements
@@ -113,7 +112,8 @@ def mine() -> str:
         "console/mine.html",
         cases=my_cases(ctx, me),
         now=ctx.clock(),
-        sla=ctx.deadlines.care_sla,
+        reply=narrative.period(ctx.deadlines.rules(None).care_first_reply),
+        decide=narrative.period(ctx.deadlines.rules(None).care_decide),
         next_case=NextCaseForm(),
     )
 
@@ -176,7 +176,7 @@ def case_page(
         if hasattr(form, "version"):  # a form that acts at a version: now the current one
             form.version.data = str(complaint.version)
         forms[name] = form
-    forms["message"].canned.choices = canned_choices(complaint, ctx.deadlines.inactivity)
+    forms["message"].canned.choices = canned_choices(complaint, review_window(ctx, complaint))
     page = render_template(
         "console/case.html",
         complaint=complaint,
@@ -210,7 +210,12 @@ def case_page(
     return page, status
 
 
-def canned_choices(complaint: Complaint, review_window: timedelta) -> list[SelectChoice]:
+def review_window(ctx: Context, complaint: Complaint) -> str:
+    """The case's review window in words, as its channel's rules give it."""
+    return narrative.period(ctx.deadlines.rules(complaint.channel).review_window)
+
+
+def canned_choices(complaint: Complaint, review_window: str) -> list[SelectChoice]:
     """The canned replies in the page's language, each option carrying its filled-in text
     (`data-body`) for the script that inserts it without a round trip."""
     lang = str(get_locale())

@@ -165,8 +165,11 @@ DAYS_OFF = {WEEKEND: _l("weekend"), EXTRA_HOLIDAY: _l("extra holiday")}
 
 
 def _period(rule: str) -> str:
+    return period(Period.parse(rule))
+
+
+def period(period: Period) -> str:
     """`3 business days`, `72 hours`, `1 h 30 min`: a policy's period in words."""
-    period = Period.parse(rule)
     if period.span is None:
         # No plural forms in the catalogue (Indonesian has none): one sentence for one.
         n = period.business_days

@@ -7,8 +7,12 @@ import tomllib
 from datetime import timedelta
 
 import pytest
+from flask import Flask
+from flask_babel import force_locale
 
 from resolution.console import canned
+from resolution.domain.policy import Period
+from resolution.web import i18n, narrative
 
 with canned.DATA.open("rb") as _file:
     RAW = tomllib.load(_file)["reply"]
@@ -37,19 +41,30 @@ def test_every_body_fills_in_as_a_message_in_either_language(entry):
     named = {lang: canned.placeholders(entry["body"][lang]) for lang in ("id", "en")}
     assert named["id"] == named["en"] <= canned.PLACEHOLDERS
     for lang in ("id", "en"):
-        text = reply.text(lang, "INV-77", timedelta(hours=72))
+        text = reply.text(lang, "INV-77", "72 jam" if lang == "id" else "72 hours")
         assert "{" not in text and "}" not in text
         assert 0 < len(text) <= canned.MAX_BODY + 100 < 5000  # a message's limit
         if "order" in named[lang]:
             assert "INV-77" in text
-        if "review_hours" in named[lang]:
+        if "review_window" in named[lang]:
             assert "72" in text
 
 
-def test_the_review_window_is_said_in_hours_as_configured():
-    reply = canned.find("review-window")
-    assert "48 jam" in reply.text("id", "INV-1", timedelta(hours=48))
-    assert "48 hours" in reply.text("en", "INV-1", timedelta(hours=48))
+@pytest.mark.parametrize(
+    "period, lang, said",
+    [
+        (Period(span=timedelta(hours=48)), "id", "Dalam 48 jam setelah keputusan"),
+        (Period(span=timedelta(hours=48)), "en", "Within 48 hours of the decision"),
+        (Period(business_days=3), "id", "Dalam 3 hari kerja setelah keputusan"),
+        (Period(business_days=3), "en", "Within 3 business days of the decision"),
+    ],
+)
+def test_the_review_window_is_said_as_the_channels_policy_gives_it(period, lang, said):
+    """In words and in the page's language: plain hours, or business days (RESOLUTION_POLICY)."""
+    app = Flask(__name__)
+    i18n.init(app)
+    with app.test_request_context(), force_locale(lang):
+        assert said in canned.find("review-window").text(lang, "INV-1", narrative.period(period))
 
 
 def _with(**changes) -> dict:

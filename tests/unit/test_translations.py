@@ -32,8 +32,10 @@ def test_every_string_in_the_code_and_templates_is_translated(tmp_path):
     )
     with open(pot, "rb") as f:
         wanted = {m.id for m in read_po(f) if m.id}
-    translated = {m.id: m.string for m in _po() if m.id and m.string}
-    assert wanted - set(translated) == set(), "run `make translations` and translate"
+    # A fuzzy entry (pybabel's guess from a similar string) is left out of the compiled file:
+    # the page would show the English. It counts as untranslated until someone checks it.
+    translated = {m.id: m.string for m in _po() if m.id and m.string and not m.fuzzy}
+    assert wanted - set(translated) == set(), "run `make translations`, translate, unfuzzy"
     for source, target in translated.items():
         assert sorted(PLACEHOLDER.findall(source)) == sorted(PLACEHOLDER.findall(target)), source
 
