@@ -31,6 +31,7 @@ from mongoengine import (
     ListField,
     StringField,
 )
+from pymongo.errors import CollectionInvalid, OperationFailure
 
 
 class ComplaintDocument(Document):
@@ -324,6 +325,19 @@ DOCUMENTS = (
 
 
 def ensure_indexes() -> None:
-    """Creates every index the service's queries use; safe to call at every start."""
+    """Creates every collection and index the service uses; safe to call at every start.
+
+    Collections too, not only indexes: a collection made by its first write is made under
+    load, and the embedded database, killed while it makes one, does not start again ("table
+    ... cannot be used until all column groups are created": tests/reliability's crash test).
+    """
+    db = ComplaintDocument._get_db()
+    existing = set(db.list_collection_names())
     for document in DOCUMENTS:
+        name = document._get_collection_name()
+        if name not in existing:
+            try:
+                db.create_collection(name)
+            except (CollectionInvalid, OperationFailure):
+                pass  # another worker, starting at the same moment, made it first
         document.ensure_indexes()

@@ -54,6 +54,11 @@ def ensure_indexes() -> None:
     _files_collection().create_index(
         [("metadata.recorded", 1), ("uploadDate", 1)], name="unrecorded_by_age"
     )
+    # GridFS's own index on chunks, made now rather than by the first upload: under load
+    # (store/documents.py's ensure_indexes says why that matters to the embedded database).
+    ComplaintDocument._get_db()[f"{BUCKET}.chunks"].create_index(
+        [("files_id", 1), ("n", 1)], unique=True
+    )
 
 
 @guarded

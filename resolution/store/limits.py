@@ -188,6 +188,10 @@ class SharedWindows(Storage, MovingWindowSupport):
             self._indexed_on = client
         return collection
 
+    def prepare(self) -> None:
+        """Makes the collection and its indexes now, at start, not under the first writes."""
+        self._windows()
+
     def sync(self, in_thread: bool = False) -> None:
         """Sends this process's new entries, then reads what the others changed since the last
         read: one bulk update (when there is anything to send) and one indexed find."""

@@ -113,5 +113,6 @@ def init_app(app: Flask, config: Config, storage_uri: str) -> Limiter | None:
         # (found by tests/reliability/test_crash_restart.py killing the database).
         swallow_errors=True,
     )
+    limiter.storage.prepare()
     app.extensions["resolution.limiter"] = limiter
     return limiter
