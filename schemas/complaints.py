@@ -208,6 +208,8 @@ class EventSchema(Schema):
     actor = fields.Nested(ActorSchema)
     data = fields.Dict()
     data_hashes = fields.Dict()
+    salts = fields.Dict()
+    hash_version = fields.Integer()
     at = Instant()
     prev_hash = fields.String()
     hash = fields.String()

@@ -18,7 +18,7 @@ from schemas.settlements import SettlementSchema
 from ..domain import decisions, requests
 from ..domain.actors import Actor, Role
 from ..domain.audit import masked_record
-from ..domain.events import Event, sha256
+from ..domain.events import Event
 from ..domain.evidence import as_seen_by, event_as_seen_by
 from ..domain.lifecycle import allowed_actions
 from ..domain.projection import Complaint
@@ -96,13 +96,13 @@ def event_as_seen(event: Event, actor: Actor, evidence: Mapping[str, Mapping]) -
     """An event as `actor` may see it (`evidence`: the complaint's entries by id).
 
     Uploads the actor may not open (another party's identity document) keep only their
-    mention; the hidden fields' hashes come in `data_hashes`, so the chain still verifies.
+    mention; the hidden fields' commitments come in `data_hashes` (their salts stay here), so
+    the chain still verifies and the hidden values cannot be confirmed by guessing.
     """
-    record = event.as_data()
-    record["data"], record["data_hashes"] = event_as_seen_by(
-        actor, event.type, event.data, event.actor, evidence, sha256
+    data, withheld = event_as_seen_by(
+        actor, event.type, event.data, event.actor, evidence, event.commitment
     )
-    return record
+    return event.as_shown(data, withheld)
 
 
 def evidence_by_id(complaint: Complaint) -> dict[str, dict]:
@@ -122,6 +122,8 @@ def webhook_payload(owner: str, event: Event, complaint: Complaint) -> dict:
         "actor": body["actor"],
         "data": body["data"],
         "data_hashes": body["data_hashes"],
+        "salts": body["salts"],
+        "hash_version": body["hash_version"],
         "complaint": complaint_as_seen(complaint, reader, event.at),
     }
 

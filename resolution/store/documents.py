@@ -134,6 +134,10 @@ class EventDocument(Document):
     at = DateTimeField(required=True)
     prev_hash = StringField(required=True)
     hash = StringField(required=True)
+    # The hash scheme (docs/hash-chain.md): absent on events written before salts (1).
+    hash_version = IntField()
+    salts = DictField()  # each field's salt (scheme 2)
+    commitments = DictField()  # the commitment of each field whose value was erased
     fanout_at = DateTimeField()  # the webhook outbox mark: see eventstore.FANOUT
 
     meta = {
