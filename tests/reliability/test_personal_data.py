@@ -10,14 +10,18 @@ full, its first 12 digits (a mask on the wrong side) and its base64.
 
 Care's message to one party and care's own notes are planted too.
 
-Where a NIK may appear in full (README "Evidence", "Records"; docs/audit.md "Masking"):
+Where a NIK may appear in full (README "Evidence", "Records", "Personal data"; docs/audit.md
+"Masking"):
 
-- restricted content (identity documents, care_only uploads, care's note on them): care,
-  auditors and the uploading party, in the API and the console; never the other party, never
-  an integrator's webhook payload;
-- free text (description, messages, notes, reasons, captions, tracking numbers): the parties,
-  care and auditors read the thread as it was written (the API masks no free text), and an
-  integrator's payload carries it;
+- restricted content (identity documents, care_only uploads): care, auditors and the
+  uploading party, in the API and the console; never the other party, never an integrator's
+  webhook payload;
+- free text (description, messages, notes, reasons, captions, care's review note and its
+  private message): care, auditors and its writer only; the other party and the marketplace
+  (API and webhooks) read it with the NIK masked to its last 4 digits (they are shown the
+  masked form: checked, so a scan that hid everything would fail);
+- tracking numbers are not free text (a JNE airway bill has 16 digits): the parties, care,
+  auditors and the marketplace read them as sent;
 - nowhere, for anyone: the printable record (masked even for its writer), audit exports
   (masked even for auditors), log lines, error bodies, refusals (401/403/404), and a photo's
   EXIF (stripped before it is stored).
@@ -73,9 +77,19 @@ NEVER = {"photo_exif", "ktp_exif", "rejected_body", "path"}
 PRIVATE_TO = {"private_to_seller": "seller"}
 CARE_ONLY_TEXT = {"care_note"}
 FREE = set(PLACES) - RESTRICTED - NEVER - set(PRIVATE_TO) - CARE_ONLY_TEXT
-# Who uploaded each restricted item (its content is theirs to see again).
-UPLOADER = {"tracking_care_only": "buyer", "ktp_caption": "buyer", "ktp_filename": "buyer"}
-UPLOADER["review_note"] = "buyer"  # care's note on the buyer's KTP: the uploader reads it
+# Who wrote each piece of free text or uploaded each restricted item: theirs to see again.
+WRITER = {
+    "description": "buyer",
+    "message": "buyer",
+    "note": "seller",
+    "reason": "buyer",
+    "caption": "buyer",
+    "tracking_care_only": "buyer",
+    "ktp_caption": "buyer",
+    "ktp_filename": "buyer",
+}
+TRACKING = {"tracking"}  # not free text: shown as sent to whoever may read the complaint
+MASKED_FORM = "************"
 
 HEADERS = {
     "buyer": auth("buyer", "buyer-1"),
@@ -92,17 +106,24 @@ def may_show(place: str, viewer: str, channel: str) -> bool:
     """The table: may this viewer see this place's NIK in full through this channel?"""
     if place in NEVER or channel in ("record", "audit", "log", "refusal"):
         return False
-    if place in CARE_ONLY_TEXT:  # care's own note: care and auditors, nobody else
-        return channel != "webhook" and viewer in ("care", "auditor")
-    if place in PRIVATE_TO:  # the marketplace relays it to that party
-        return channel == "webhook" or viewer in ("care", "auditor", PRIVATE_TO[place])
+    if place in TRACKING:
+        return channel == "webhook" or viewer in ("buyer", "seller", "care", "auditor")
     if channel == "webhook":
-        return place in FREE
+        return False  # the marketplace writes none of these: every NIK masked for it
     if viewer in ("care", "auditor"):
         return True
-    if viewer not in ("buyer", "seller"):
+    return viewer in ("buyer", "seller") and WRITER.get(place) == viewer
+
+
+def shown_masked(place: str, viewer: str, channel: str) -> bool:
+    """Free text another wrote, which this viewer reads with the NIK masked."""
+    if place in NEVER | TRACKING | RESTRICTED | CARE_ONLY_TEXT:
         return False
-    return place in FREE or UPLOADER.get(place) == viewer
+    if channel != ("webhook" if viewer == "integration" else "api"):
+        return False
+    if place in PRIVATE_TO:
+        return viewer == PRIVATE_TO[place]
+    return viewer in ("buyer", "seller", "integration") and WRITER.get(place) != viewer
 
 
 def forms(nik: str) -> dict[str, bytes]:
@@ -242,11 +263,14 @@ def responses(world: World) -> Iterator[tuple[str, str, str, bytes]]:
 
 def test_a_planted_nik_shows_only_where_it_may(world, caplog, scale, figures):
     caplog.set_level(logging.INFO)  # the service's level (DEBUG adds pymongo's commands)
-    scanned, leaks, shown = 0, [], set()
+    scanned, leaks, shown, masked = 0, [], set(), set()
     for _ in range(scale.pick(1, 3)):
         for viewer, channel, what, body in responses(world):
             scanned += 1
             for place, nik in NIK.items():
+                if shown_masked(place, viewer, channel):
+                    if (MASKED_FORM + nik[-4:]).encode() in body:
+                        masked.add((place, viewer))
                 if may_show(place, viewer, channel):
                     if nik.encode() in body:
                         shown.add((place, viewer))
@@ -269,9 +293,21 @@ def test_a_planted_nik_shows_only_where_it_may(world, caplog, scale, figures):
     assert not leaks, "\n".join(sorted(set(leaks)))
     # And the withheld kinds still reach those they are for (a scan that hid all would pass).
     for place, viewer in [
-        ("private_to_seller", "seller"),
-        ("private_to_seller", "integration"),
+        ("private_to_seller", "care"),
         ("care_note", "care"),
         ("care_note", "auditor"),
+        ("message", "buyer"),  # its writer reads it as written
+        ("note", "seller"),
+        ("ktp_caption", "buyer"),
+        ("tracking", "seller"),
+        ("tracking", "buyer"),
     ]:
         assert (place, viewer) in shown, (place, viewer)
+    # …and the other party and the marketplace read free text with the NIK masked, not absent.
+    expected = {
+        (place, viewer)
+        for place in PLACES
+        for viewer in ("buyer", "seller", "integration")
+        if shown_masked(place, viewer, "webhook" if viewer == "integration" else "api")
+    }
+    assert expected and expected <= masked, sorted(expected - masked)
