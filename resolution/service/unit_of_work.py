@@ -26,6 +26,7 @@ from ..domain.projection import Complaint, apply
 from ..store import eventstore, idempotency, transactions
 from ..store.transactions import Session
 from .egress import Resolver, system_resolver
+from .encryption import Keyring, process_keyring
 
 T = TypeVar("T")
 Response = tuple[int, dict, dict]  # status, body, headers: what an edge answered
@@ -49,11 +50,13 @@ class Context:
     webhooks_allow_private: bool = False
     webhooks_resolver: Resolver = system_resolver
     windows: Windows = field(default_factory=Windows)  # how long after an order one may complain
+    # The master keys that wrap each evidence file's own key (service/encryption.py).
+    file_keys: Keyring = field(default_factory=process_keyring)
 
 
 def context_for(config: Config) -> Context:
     """The context the app and the commands run the use cases in, from the configuration."""
-    from . import signing
+    from . import encryption, signing
 
     return Context(
         deadlines=config.deadlines,
@@ -61,6 +64,7 @@ def context_for(config: Config) -> Context:
         signing_key=signing.load(config.signing_key, config.data_dir),
         webhooks_allow_private=config.webhooks_allow_private,
         windows=config.windows,
+        file_keys=encryption.load(config.master_key, config.previous_master_keys, config.data_dir),
     )
 
 

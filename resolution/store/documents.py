@@ -307,6 +307,22 @@ class SigningKeyDocument(Document):
     meta = {"collection": "signing_keys", "auto_create_index": False, "indexes": []}
 
 
+class FileKeyDocument(Document):
+    """An evidence file's own key, wrapped by a master key (service/encryption.py): kept apart
+    from the file's chunks, and destroyed to destroy the file (crypto-shredding)."""
+
+    id = StringField(primary_key=True)  # the file's id
+    kek = StringField(required=True)  # which master key wraps it
+    scheme = StringField()
+
+    meta = {
+        "collection": "file_keys",
+        "auto_create_index": False,
+        # The rotation's read: the keys not yet under the current master key, per old key.
+        "indexes": [{"name": "by_master_key", "fields": ["kek"]}],
+    }
+
+
 DOCUMENTS = (
     ComplaintDocument,
     CheckpointDocument,
@@ -317,6 +333,7 @@ DOCUMENTS = (
     IdempotencyRecord,
     WebhookSubscription,
     WebhookDelivery,
+    FileKeyDocument,
 )
 
 
