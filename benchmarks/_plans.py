@@ -301,6 +301,11 @@ QUERIES: tuple[Query, ...] = (
         ("by_state", "by_state"),
     ),
     Query(
+        "retention: closed complaints keeping a kind of file past its period (sweeper)",
+        lambda c, s: listings.retained_since("identity_document", NOW),
+        ("retention",),
+    ),
+    Query(
         "list complaints: overdue (care SLA)",
         lambda c, s: service.list_complaints(c, AUDITOR, overdue=True),
         ("care_due",),

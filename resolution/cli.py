@@ -279,22 +279,32 @@ def sweep(
     """Escalates, closes or completes complaints whose turn-holder stayed silent too long,
     and reminds turn-holders whose deadline is near; signs a checkpoint when one is due and
     checks it against the one before (a break: a log line and a metric)."""
-    from .service.sweeper import REMINDER
+    from .service.sweeper import PURGED, REMINDER
     from .workers import sweeper
 
     def report(moved) -> None:
         reminded = moved.pop(REMINDER, 0)
+        purged = moved.pop(PURGED, 0)
         detail = ", ".join(f"{action} {n}" for action, n in sorted(moved.items()))
         click.echo(
             f"Moved {sum(moved.values())} complaints"
             + (f" ({detail})" if detail else "")
             + f"; reminded {reminded} of a deadline ({REMINDER})"
+            + (
+                f"; destroyed {purged} evidence files past their retention ({PURGED})"
+                if purged
+                else ""
+            )
         )
 
     now = _instant(now_text, "--now")
     with _connected(data_dir) as config:
+        full = context_for(config)
         ctx = service.Context(
-            deadlines=config.deadlines, signing_key=context_for(config).signing_key
+            deadlines=config.deadlines,
+            signing_key=full.signing_key,
+            retention=config.retention,
+            file_keys=full.file_keys,
         )
         sweeper.run(
             ctx,

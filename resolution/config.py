@@ -13,6 +13,7 @@ from .domain.deadlines import Deadlines, parse_duration
 from .domain.evidence import Limits
 from .domain.identifiers import CHANNEL
 from .domain.orders import Window, Windows
+from .domain.retention import FILE_KINDS, Retention
 
 DEFAULT_DATA_DIR = Path("var/db")
 # What `make run` (`resolution seed-demo`) generates for development, read beneath the
@@ -84,6 +85,8 @@ class Config:
     # development key (service/encryption.py).
     master_key: str | None = None
     previous_master_keys: tuple[str, ...] = ()
+    # How long each kind of evidence file is kept after its complaint closes.
+    retention: Retention = field(default_factory=Retention)
 
     @property
     def tokens(self) -> TokenPolicy:
@@ -157,6 +160,7 @@ class Config:
             "console_secure_cookie": _auto_flag(env, "RESOLUTION_CONSOLE_SECURE_COOKIE"),
             "body_timeout": _body_timeout(env),
             "windows": _windows(env),
+            "retention": _retention(env),
             "master_key": master_key,
             "previous_master_keys": previous_master_keys,
         }
@@ -253,6 +257,30 @@ def _master_keys(env: Mapping[str, str]) -> tuple[str | None, tuple[str, ...]]:
         if k.strip()
     )
     return (parse_master_key(current) if current else None), previous
+
+
+def _retention(env: Mapping[str, str]) -> Retention:
+    """`RESOLUTION_RETENTION`: `365d,identity_document=30d`: the default period after the
+    closing, then `kind=period` for the kinds that differ, comma-separated (each part
+    optional; unnamed kinds keep their defaults)."""
+    name = "RESOLUTION_RETENTION"
+    base = Retention()
+    default, per_kind = base.default, dict(base.per_kind)
+    for part in filter(None, (p.strip() for p in env.get(name, "").split(","))):
+        kind, _, period = part.rpartition("=")
+        try:
+            duration = parse_duration(period)
+        except ValueError as error:
+            raise ConfigError(f"{name}: {part!r}: {error}") from error
+        if duration <= timedelta(0):
+            raise ConfigError(f"{name}: {part!r}: a period above zero.")
+        if not kind:
+            default = duration
+        elif kind in FILE_KINDS:
+            per_kind[kind] = duration
+        else:
+            raise ConfigError(f"{name}: {kind!r} is not a kind of file ({', '.join(FILE_KINDS)}).")
+    return Retention(default, per_kind)
 
 
 def _windows(env: Mapping[str, str]) -> Windows:

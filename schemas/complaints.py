@@ -196,6 +196,7 @@ class ComplaintSchema(Schema):
     care_reply_due_at = Instant(allow_none=True)
     care_due_at = Instant(allow_none=True)
     care_overdue = fields.Boolean()
+    legal_hold = fields.Dict(allow_none=True)
     created_at = Instant()
     updated_at = Instant()
     allowed_actions = fields.List(fields.String())

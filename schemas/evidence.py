@@ -64,4 +64,5 @@ class EvidenceSchema(Schema):
     courier = fields.String()
     tracking_number = fields.String()
     reviewed = fields.Nested(ReviewShownSchema, allow_none=True)
+    purged_at = fields.String()
     href = fields.String()

@@ -13,7 +13,7 @@ from typing import Any
 
 from statemachine.exceptions import TransitionNotAllowed
 
-from . import decisions, orders, requests, settlements
+from . import decisions, orders, requests, retention, settlements
 from .actors import SYSTEM, Actor, Role
 from .deadlines import Deadlines
 from .errors import Conflict, Forbidden, Invalid, NotAllowed, NotFound
@@ -35,6 +35,7 @@ OTHER_EVENTS: tuple[str, ...] = (
     "note",
     "evidence_request_withdrawn",
     *settlements.EVENTS,
+    *retention.EVENTS,
 )
 # Every type of event a complaint's log may hold.
 EVENT_TYPES: tuple[str, ...] = (*(event.id for event in Lifecycle.events), *OTHER_EVENTS)
@@ -365,6 +366,48 @@ def note(complaint: Complaint, actor: Actor, body: str, now: datetime) -> Event:
     closed complaint (its settlement may still need care)."""
     check_note_taker(actor)
     return _sealed(complaint, actor, "note", {"body": body}, now)
+
+
+def set_legal_hold(complaint: Complaint, actor: Actor, reason: str, now: datetime) -> Event:
+    """Care puts the complaint under a legal hold: none of its files is destroyed while it
+    lasts, whatever their retention (any state; 409 when already held)."""
+    _check_care(actor, "Legal holds are set and lifted by the care team.")
+    if complaint.legal_hold:
+        raise Conflict("The complaint is already under a legal hold.")
+    return _sealed(complaint, actor, "legal_hold_set", {"reason": reason}, now)
+
+
+def lift_legal_hold(complaint: Complaint, actor: Actor, reason: str, now: datetime) -> Event:
+    """Care lifts the legal hold: retention runs again (a period that ran out while held
+    ends at the next sweep)."""
+    _check_care(actor, "Legal holds are set and lifted by the care team.")
+    if not complaint.legal_hold:
+        raise Conflict("The complaint is not under a legal hold.")
+    return _sealed(complaint, actor, "legal_hold_lifted", {"reason": reason}, now)
+
+
+def _check_care(actor: Actor, why: str) -> None:
+    if actor.role is not Role.CARE:
+        raise Forbidden(why)
+
+
+def purge_evidence(
+    complaint: Complaint, evidence_id: str, policy: retention.Retention, now: datetime
+) -> Event:
+    """The system records that a file's retention ran out and it was destroyed: the entry
+    and the file's SHA-256 stay. 409 unless that file is due (purged already, the complaint
+    reopened or held)."""
+    due = {item["id"]: item for item in retention.purge_due(complaint, policy, now)}
+    if evidence_id not in due:
+        raise Conflict(f"The file of evidence {evidence_id} is not due for destruction.")
+    item = due[evidence_id]
+    data = {
+        "evidence_id": evidence_id,
+        "kind": item["kind"],
+        "sha256": item["file"]["sha256"],
+        "retained_until": policy.until(complaint.closed_at, item["kind"]),
+    }
+    return _sealed(complaint, SYSTEM, "evidence_purged", data, now)
 
 
 def _check_can_speak(

@@ -119,7 +119,17 @@ def as_seen_by(actor: Actor, item: Mapping) -> dict:
     (that it exists, who sent it, whether and when care reviewed it, not care's note)."""
     if can_open(actor, item):
         return dict(item)
-    hidden = {"id", "kind", "by", "at", "care_only", "restricted", "reviewed"}
+    hidden = {
+        "id",
+        "kind",
+        "by",
+        "at",
+        "care_only",
+        "restricted",
+        "reviewed",
+        "purged_at",
+        "erased_at",
+    }
     mention = {k: v for k, v in item.items() if k in hidden}
     mention["by"] = {"role": item["by"]["role"]}
     if mention.get("reviewed"):

@@ -23,6 +23,7 @@ from ..domain.events import Event
 from ..domain.evidence import Limits
 from ..domain.orders import Windows
 from ..domain.projection import Complaint, apply
+from ..domain.retention import Retention
 from ..store import eventstore, idempotency, transactions
 from ..store.transactions import Session
 from .egress import Resolver, system_resolver
@@ -52,6 +53,7 @@ class Context:
     windows: Windows = field(default_factory=Windows)  # how long after an order one may complain
     # The master keys that wrap each evidence file's own key (service/encryption.py).
     file_keys: Keyring = field(default_factory=process_keyring)
+    retention: Retention = field(default_factory=Retention)  # how long files are kept
 
 
 def context_for(config: Config) -> Context:
@@ -64,6 +66,7 @@ def context_for(config: Config) -> Context:
         signing_key=signing.load(config.signing_key, config.data_dir),
         webhooks_allow_private=config.webhooks_allow_private,
         windows=config.windows,
+        retention=config.retention,
         file_keys=encryption.load(config.master_key, config.previous_master_keys, config.data_dir),
     )
 

@@ -82,8 +82,8 @@ def complaint_as_seen(complaint: Complaint, actor: Actor, now: datetime) -> dict
     if actor.is_staff:
         view["care_overdue"] = complaint.care_overdue(now)
     else:
-        # The care team's own clocks: not the parties' business.
-        del view["care_due_at"], view["care_reply_due_at"]
+        # The care team's own clocks and holds: not the parties' business.
+        del view["care_due_at"], view["care_reply_due_at"], view["legal_hold"]
     return personal.complaint_as_seen(actor, _complaints.dump(view))
 
 

@@ -79,6 +79,10 @@ class ComplaintDocument(Document):
     seller_first_answer_at = DateTimeField(null=True)
     created_at = DateTimeField()
     updated_at = DateTimeField()
+    closed_at = DateTimeField(null=True)
+    legal_hold = DictField(null=True)
+    retain_from = DateTimeField(null=True)
+    retained_kinds = ListField(StringField())
     # Set while the complaint is not closed: the partial unique index below allows one such
     # complaint per order (a partial filter cannot say `state != closed`).
     active = BooleanField()
@@ -117,6 +121,10 @@ class ComplaintDocument(Document):
                 "fields": ["channel", "settlement.status", "-settlement.id"],
             },
             {"name": "settlement_due", "fields": ["settlement.status", "settlement.release_at"]},
+            # Retention: closed complaints still keeping files of a kind, by when their
+            # periods started (sparse: open and held complaints, and those with no file
+            # left, are not in it).
+            {"name": "retention", "fields": ["retained_kinds", "retain_from"], "sparse": True},
             # A shop's figures: its complaints opened in a window.
             {"name": "shop_opened", "fields": ["shop_id", "created_at"]},
         ],

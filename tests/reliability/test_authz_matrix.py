@@ -343,6 +343,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "complaints.withdraw_evidence_request"): Row(
         on_complaint({"care"}, 404), COMPLAINT_TARGETS
     ),
+    # Care holds any complaint's files; none is held here, so lifting is 409 for care.
+    ("POST", "privacy.set_legal_hold"): Row(on_complaint({"care"}, 200), COMPLAINT_TARGETS),
+    ("POST", "privacy.lift_legal_hold"): Row(on_complaint({"care"}, 409), COMPLAINT_TARGETS),
     ("GET", "evidence.list_evidence"): Row(on_complaint(READERS, 200), COMPLAINT_TARGETS),
     ("POST", "evidence.add_evidence"): Row(on_complaint(SPEAKERS, 201), COMPLAINT_TARGETS),
     ("GET", "evidence.get_file"): Row(on_file, EVIDENCE_TARGETS),
@@ -706,6 +709,8 @@ def send(world: World, method: str, endpoint: str, path: str, role: str):
         body = {"body": "Ada kabar?"}
     elif endpoint == "complaints.withdraw_evidence_request":
         body = {"reason": "Tidak perlu lagi."}
+    elif endpoint in ("privacy.set_legal_hold", "privacy.lift_legal_hold"):
+        body = {"reason": "Perkara di pengadilan."}
     elif endpoint == "complaints.add_note":
         body = {"body": "Catatan tim care."}
     elif endpoint == "evidence.add_evidence":
