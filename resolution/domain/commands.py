@@ -36,6 +36,7 @@ OTHER_EVENTS: tuple[str, ...] = (
     "evidence_request_withdrawn",
     *settlements.EVENTS,
     *retention.EVENTS,
+    "erasure",
 )
 # Every type of event a complaint's log may hold.
 EVENT_TYPES: tuple[str, ...] = (*(event.id for event in Lifecycle.events), *OTHER_EVENTS)
@@ -408,6 +409,13 @@ def purge_evidence(
         "retained_until": policy.until(complaint.closed_at, item["kind"]),
     }
     return _sealed(complaint, SYSTEM, "evidence_purged", data, now)
+
+
+def erasure(complaint: Complaint, actor: Actor, data: Mapping[str, Any], now: datetime) -> Event:
+    """Care erased a data subject's personal data on this closed complaint: what, and why
+    (`data`: `subject_id`, `reason`, `receipt_id`, `fields` [seq, field], `files`)."""
+    _check_care(actor, "Erasure is the care team's.")
+    return _sealed(complaint, actor, "erasure", dict(data), now)
 
 
 def _check_can_speak(

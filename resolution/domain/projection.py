@@ -235,6 +235,10 @@ def _changes(c: Complaint, event: Event, deadlines: Deadlines) -> dict[str, Any]
             {**item, **purged} if item["id"] == data["evidence_id"] else item for item in c.evidence
         ]
         return {"evidence": evidence}
+    if kind == "erasure":
+        erased = {"erased_at": iso(at)}
+        gone = set(data.get("files") or ())
+        return {"evidence": [{**i, **erased} if i["id"] in gone else i for i in c.evidence]}
     if kind == "legal_hold_set":
         return {"legal_hold": {"by": event.actor["id"], "at": iso(at), "reason": data["reason"]}}
     if kind == "legal_hold_lifted":

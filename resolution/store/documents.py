@@ -158,6 +158,10 @@ class EventDocument(Document):
             # The webhook outbox: the events whose deliveries are still to be made carry
             # `fanout_at` (eventstore.FANOUT) until the deliverer's fan-out removes it.
             {"name": "fanout", "fields": ["fanout_at"], "sparse": True},
+            # One person's events: what a data subject wrote (erasure, access report), and
+            # the identity documents an agent opened in a time range (`type` =
+            # evidence_viewed), one index range each.
+            {"name": "by_actor", "fields": ["actor.id", "type", "at"]},
         ],
     }
 
@@ -331,6 +335,23 @@ class FileKeyDocument(Document):
     }
 
 
+class ErasureReceipt(Document):
+    """What an erasure of a data subject's personal data erased, where and when."""
+
+    id = StringField(primary_key=True)
+    subject_id = StringField(required=True)
+    reason = StringField()
+    by = StringField()
+    at = DateTimeField()
+    complaints = ListField(DictField())
+
+    meta = {
+        "collection": "erasures",
+        "auto_create_index": False,
+        "indexes": [{"name": "by_subject", "fields": ["subject_id", "-_id"]}],
+    }
+
+
 DOCUMENTS = (
     ComplaintDocument,
     CheckpointDocument,
@@ -342,6 +363,7 @@ DOCUMENTS = (
     WebhookSubscription,
     WebhookDelivery,
     FileKeyDocument,
+    ErasureReceipt,
 )
 
 
