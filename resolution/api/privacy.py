@@ -1,24 +1,33 @@
-"""Personal data (UU PDP): legal holds on a complaint's files, erasure on request."""
+"""Personal data (UU PDP): legal holds, erasure on request, a subject's report, and the
+identity documents an agent opened."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, render_template, request
+from flask_babel import get_locale
 
 from schemas.complaints import ReasonSchema
+from schemas.privacy import IdentityViewsQuery, SubjectReportQuery
 
-from ..service import Recorded, erasure, views
+from ..domain.events import EPOCH
+from ..service import Recorded, erasure, subjects, views
 from ..service import retention as service
+from ..web import narrative
 from ..web.http import (
     caller,
     complaint_id,
     context,
     etag,
     if_match,
+    json_response,
     load_body,
+    load_query,
     write,
 )
 
-bp = Blueprint("privacy", __name__, url_prefix="/v1")
+bp = Blueprint("privacy", __name__, url_prefix="/v1", template_folder="templates")
+# The printable report is self-contained: inline styles, no scripts, nothing fetched.
+_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 
 def _complaint(result: Recorded, actor) -> tuple[int, dict, dict]:
@@ -71,3 +80,52 @@ def erase_data_subject(subject_id: str) -> Response:
     return write(
         lambda idem: erasure.erase(context(), actor, subject_id, body["reason"], idem), render
     )
+
+
+@bp.get("/data-subjects/<subject_id>/report")
+def subject_report(subject_id: str) -> Response:
+    """Everything held about a data subject (care, auditors): JSON, or a printable page
+    (`format=html`, or a browser's `Accept: text/html`) in Indonesian or English."""
+    actor = caller()
+    subjects.check_can_read(actor)  # before anything else of the request is looked at
+    query = load_query(SubjectReportQuery())
+    ctx = context()
+    found = subjects.report(ctx, actor, subject_id)
+    wanted = query.get("format")
+    if wanted is None:
+        best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+        wanted = "html" if best == "text/html" else "json"
+    if wanted == "json":
+        return json_response(found)
+    page = render_template(
+        "subject_report.html",
+        report=found,
+        n=narrative,
+        lang=str(get_locale()),
+        printed_at=ctx.clock(),
+    )
+    response = Response(page, mimetype="text/html")
+    response.headers["Content-Language"] = str(get_locale())
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = _POLICY
+    response.vary.add("Accept-Language")
+    response.vary.add("Accept")
+    return response
+
+
+@bp.get("/audit/identity-views")
+def identity_views() -> Response:
+    """Every identity document an agent (`viewer`) opened between `since` and `until`."""
+    actor = caller()
+    subjects.check_can_read(actor)
+    query = load_query(IdentityViewsQuery())
+    items, next_cursor = subjects.identity_views(
+        context(),
+        actor,
+        query["viewer"],
+        query.get("since", EPOCH),
+        query.get("until"),
+        query.get("cursor"),
+        query.get("limit", subjects.MAX_VIEWS),
+    )
+    return json_response({"items": items, "next_cursor": next_cursor})

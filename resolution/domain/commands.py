@@ -476,16 +476,19 @@ def review_evidence(
 
 
 def open_evidence(
-    complaint: Complaint, actor: Actor, evidence_id: str, now: datetime
+    complaint: Complaint, actor: Actor, evidence_id: str, now: datetime, sent: int | None = None
 ) -> tuple[dict, Event | None]:
     """The evidence entry `actor` asks to open, and the `evidence_viewed` event its reading
-    of personal data must leave behind (None for ordinary evidence)."""
+    of personal data must leave behind (None for ordinary evidence); `sent`: how many bytes
+    the read sends (recorded as `bytes`)."""
     item = _evidence(complaint, evidence_id)
     if not can_open(actor, item):
         raise Forbidden("This evidence is visible to the care team and its uploader only.")
     if not item.get("restricted"):
         return item, None
     data = {"evidence_id": evidence_id, "kind": item["kind"]}
+    if sent is not None:
+        data["bytes"] = sent
     return item, _sealed(complaint, actor, "evidence_viewed", data, now)
 
 

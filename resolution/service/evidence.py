@@ -185,12 +185,21 @@ def _decrypted(ctx: Context, stored, file_id: str):
         ) from error
 
 
-def record_read(ctx: Context, actor: Actor, complaint_id: str, item: dict, first_byte: int) -> None:
+def record_read(
+    ctx: Context,
+    actor: Actor,
+    complaint_id: str,
+    item: dict,
+    first_byte: int,
+    sent: int | None = None,
+) -> None:
     """Records that `actor` is reading restricted evidence from `first_byte` on.
 
     A read from byte 0 is a new read. A read starting further on continues one the same
     reader began within `READ_CONTINUES` (a video player seeking); with no such read it is
-    recorded too, so no byte of personal data leaves without a recorded reader.
+    recorded too, so no byte of personal data leaves without a recorded reader. `sent`: the
+    bytes this answer sends, recorded (`bytes`); a continuing range's are not added to the
+    read it continues.
     """
     if not item.get("restricted"):
         return
@@ -207,7 +216,7 @@ def record_read(ctx: Context, actor: Actor, complaint_id: str, item: dict, first
         ctx,
         actor,
         complaint_id,
-        lambda c, now: commands.open_evidence(c, actor, item["id"], now)[1],
+        lambda c, now: commands.open_evidence(c, actor, item["id"], now, sent)[1],
         None,
         None,
     )

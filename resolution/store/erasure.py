@@ -1,9 +1,11 @@
-"""Erasure's reads and writes: a subject's complaints, the erased events written back, the
-copies of their words elsewhere (webhook payloads, remembered responses), and the receipts."""
+"""Data subjects' reads and writes: a subject's complaints, the erased events written back, the
+copies of their words elsewhere (webhook payloads, remembered responses), the receipts, and
+the identity documents an agent opened."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from ..domain.events import Event
@@ -15,15 +17,18 @@ from .documents import (
     WebhookSubscription,
 )
 from .errors import guarded
+from .eventstore import event_from_mongo
 from .transactions import Session
 
 
 @guarded
 def complaints_of(role: str, subject_id: str) -> list[str]:
     """Ids of the complaints where this person wrote anything (the events' `by_actor` index)."""
+    # The role is checked here, not in the filter: a clause the index lacks would make the
+    # embedded database read every event (store/documents.py).
     events = EventDocument._get_collection()
-    found = events.distinct("complaint_id", {"actor.id": subject_id, "actor.role": role})
-    return sorted(found)
+    found = events.find({"actor.id": subject_id}, {"complaint_id": 1, "actor.role": 1, "_id": 0})
+    return sorted({d["complaint_id"] for d in found if d["actor"]["role"] == role})
 
 
 @guarded
@@ -83,4 +88,29 @@ def latest_receipt(subject_id: str) -> dict[str, Any] | None:
     found = ErasureReceipt._get_collection().find_one(
         {"subject_id": subject_id}, sort=[("_id", -1)]
     )
+    return found
+
+
+@guarded
+def identity_views(
+    viewer: str, since: datetime, until: datetime, after: tuple | None, limit: int
+) -> list[Event]:
+    """The identity documents `viewer` opened in [since, until), oldest first, after the
+    (at, complaint id, seq) `after`: one range of the events' `by_actor` index."""
+    query: dict[str, Any] = {
+        "actor.id": viewer,
+        "type": "evidence_viewed",
+        "at": {"$gte": after[0] if after else since, "$lt": until},
+        "data.kind": "identity_document",
+    }
+    order = [("at", 1), ("complaint_id", 1), ("seq", 1)]
+    cursor = EventDocument._get_collection().find(query).sort(order)
+    found = []
+    for doc in cursor:
+        event = event_from_mongo(doc)
+        if after and (event.at, event.complaint_id, event.seq) <= after:
+            continue
+        found.append(event)
+        if len(found) > limit:
+            break
     return found

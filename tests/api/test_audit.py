@@ -470,6 +470,7 @@ def test_masked_fields_keep_their_text_and_carry_the_commitment_of_the_original(
     assert viewed["data"] == {
         "evidence_id": ktp["data"]["evidence_id"],
         "kind": ktp["data"]["kind"],
+        "bytes": ktp["data"]["file"]["size"],
     }
     assert viewed["data_hashes"] == {}
 

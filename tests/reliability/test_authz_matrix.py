@@ -348,6 +348,8 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "privacy.lift_legal_hold"): Row(on_complaint({"care"}, 409), COMPLAINT_TARGETS),
     # Erasure is care's; our buyer's complaints here are open: 409, nothing erased.
     ("POST", "privacy.erase_data_subject"): Row(collection({"care": 409})),
+    ("GET", "privacy.subject_report"): Row(collection({"care": 200, "auditor": 200})),
+    ("GET", "privacy.identity_views"): Row(collection({"care": 200, "auditor": 200})),
     ("GET", "evidence.list_evidence"): Row(on_complaint(READERS, 200), COMPLAINT_TARGETS),
     ("POST", "evidence.add_evidence"): Row(on_complaint(SPEAKERS, 201), COMPLAINT_TARGETS),
     ("GET", "evidence.get_file"): Row(on_file, EVIDENCE_TARGETS),
@@ -697,6 +699,8 @@ def send(world: World, method: str, endpoint: str, path: str, role: str):
         return client.post(path, data=data, headers=headers)
     client = world.app.test_client()
     action = endpoint.removeprefix("complaints.action_")
+    if method == "GET" and endpoint == "privacy.identity_views":
+        return client.get(path, query_string={"viewer": "agent-1"}, headers=headers)
     if method == "GET":
         return client.get(path, headers=headers)
     if method == "DELETE":
