@@ -78,6 +78,9 @@ def add_evidence(
         except BaseException:
             files.delete(file_id)
             raise
+        finally:
+            if prepared.stream is not upload:
+                prepared.stream.close()  # a cleaned copy (a re-muxed video: a temporary file)
         item["evidence_id"] = file_id
         item["file"] = {
             "content_type": prepared.content_type,
