@@ -151,6 +151,12 @@ def complaint(n: int) -> dict:
             fields["care_due_at"] = assigned + timedelta(hours=24)
     else:
         fields |= {"outcome": "agreed", "resolution": fields["proposal"], "proposal": None}
+        # Closed from today to 60 days ago; half keep an identity document and a photo (the
+        # sweeper's retention reads).
+        closed_at = NOW - timedelta(days=n % 60, minutes=n % 97)
+        fields["closed_at"] = closed_at
+        if n % 2 == 0:
+            fields |= {"retain_from": closed_at, "retained_kinds": ["identity_document", "photo"]}
     return complaint_to_mongo(Complaint(**fields))
 
 

@@ -29,6 +29,7 @@ from resolution.domain.actors import Actor, Role
 from resolution.observability import STATES
 from resolution.service import Context, audit, queue, sweeper, webhooks
 from resolution.service import complaints as service
+from resolution.store import erasure as subject_store
 from resolution.store import eventstore, files, idempotency, listings
 from resolution.store import orders as order_store
 from resolution.store import webhooks as webhook_store
@@ -299,6 +300,21 @@ QUERIES: tuple[Query, ...] = (
         "list complaints: care, next page",
         lambda c, s: _second_page(c, CARE, state="awaiting_seller"),
         ("by_state", "by_state"),
+    ),
+    Query(
+        "audit: the identity documents one agent opened in a time range",
+        lambda c, s: subject_store.identity_views("agent-1", START, NOW, None, 1000),
+        ("by_actor",),
+    ),
+    Query(
+        "data subjects: the complaints a person wrote in (erasure, report)",
+        lambda c, s: subject_store.complaints_of("buyer", s.buyer),
+        ("by_actor",),
+    ),
+    Query(
+        "retention: closed complaints keeping a kind of file past its period (sweeper)",
+        lambda c, s: listings.retained_since("identity_document", NOW),
+        ("retention",),
     ),
     Query(
         "list complaints: overdue (care SLA)",

@@ -206,11 +206,11 @@ def seed_demo(console_url: str, data_dir: Path) -> None:
 
     try:
         if write_development_settings(os.environ):
-            click.echo(f"Development settings (a new JWT secret): {DEVELOPMENT_SETTINGS}")
+            click.echo(f"Development settings (new secrets): {DEVELOPMENT_SETTINGS}")
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
     with _connected(data_dir, tokens=True) as config:
-        created = seed(service.Context(deadlines=config.deadlines))
+        created = seed(context_for(config))  # its files are wrapped by the configured key
         click.echo(f"Demo complaints: {created} created (existing ones are kept).")
         click.echo(demo_tokens(config.tokens, console_url))
 
@@ -279,22 +279,32 @@ def sweep(
     """Escalates, closes or completes complaints whose turn-holder stayed silent too long,
     and reminds turn-holders whose deadline is near; signs a checkpoint when one is due and
     checks it against the one before (a break: a log line and a metric)."""
-    from .service.sweeper import REMINDER
+    from .service.sweeper import PURGED, REMINDER
     from .workers import sweeper
 
     def report(moved) -> None:
         reminded = moved.pop(REMINDER, 0)
+        purged = moved.pop(PURGED, 0)
         detail = ", ".join(f"{action} {n}" for action, n in sorted(moved.items()))
         click.echo(
             f"Moved {sum(moved.values())} complaints"
             + (f" ({detail})" if detail else "")
             + f"; reminded {reminded} of a deadline ({REMINDER})"
+            + (
+                f"; destroyed {purged} evidence files past their retention ({PURGED})"
+                if purged
+                else ""
+            )
         )
 
     now = _instant(now_text, "--now")
     with _connected(data_dir) as config:
+        full = context_for(config)
         ctx = service.Context(
-            deadlines=config.deadlines, signing_key=context_for(config).signing_key
+            deadlines=config.deadlines,
+            signing_key=full.signing_key,
+            retention=config.retention,
+            file_keys=full.file_keys,
         )
         sweeper.run(
             ctx,
@@ -760,9 +770,35 @@ def verify_proof(file: Path, complaint_id: str | None, public_keys) -> None:
     )
 
 
+@main.command("rotate-master-key")
+@data_dir_option
+def rotate_master_key(data_dir: Path) -> None:
+    """Re-wraps every evidence file's key under RESOLUTION_MASTER_KEY (the new master key),
+    unwrapping with RESOLUTION_MASTER_KEY_PREVIOUS (the old ones); no file is re-encrypted.
+    Once it has run, the old keys may be dropped."""
+    from .service import evidence as evidence_service
+    from .service.encryption import KeyUnavailable
+
+    with _connected(data_dir) as config:
+        ctx = context_for(config)
+        try:
+            count = evidence_service.rewrap_file_keys(ctx)
+        except KeyUnavailable as error:
+            raise click.ClickException(
+                f"A file key is wrapped by master key {error}, which is neither "
+                "RESOLUTION_MASTER_KEY nor in RESOLUTION_MASTER_KEY_PREVIOUS."
+            ) from error
+        click.echo(f"Re-wrapped {count} file keys under master key {ctx.file_keys.current_id}.")
+
+
 @main.command()
 @click.option(
     "--generate", is_flag=True, help="Print a new private key for RESOLUTION_SIGNING_KEY."
+)
+@click.option(
+    "--generate-master",
+    is_flag=True,
+    help="Print a new master key for RESOLUTION_MASTER_KEY (64 hex characters).",
 )
 @click.option(
     "--history",
@@ -770,10 +806,15 @@ def verify_proof(file: Path, complaint_id: str | None, public_keys) -> None:
     help="Print every key that signed a checkpoint: id, public key, first and last use.",
 )
 @data_dir_option
-def keys(generate: bool, history: bool, data_dir: Path) -> None:
+def keys(generate: bool, generate_master: bool, history: bool, data_dir: Path) -> None:
     """Prints the public key that signs audit exports and checkpoints (what auditors pin)."""
     from .service import signing
 
+    if generate_master:
+        import secrets
+
+        click.echo(secrets.token_hex(32))
+        return
     if generate:
         click.echo(signing.generate())
         return

@@ -64,4 +64,6 @@ class EvidenceSchema(Schema):
     courier = fields.String()
     tracking_number = fields.String()
     reviewed = fields.Nested(ReviewShownSchema, allow_none=True)
+    erased_at = fields.String()
+    purged_at = fields.String()
     href = fields.String()

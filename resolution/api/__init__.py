@@ -11,6 +11,7 @@ from . import (
     health,
     metrics,
     orders,
+    privacy,
     report,
     settlements,
     shops,
@@ -23,7 +24,7 @@ def register(app: Flask) -> None:
     """Serves the API's blueprints on `app`."""
     areas = (
         *(health, spec, orders, complaints, settlements, shops),
-        *(evidence, audit, report, webhooks, metrics),
+        *(evidence, audit, report, privacy, webhooks, metrics),
     )
     for area in areas:
         app.register_blueprint(area.bp)

@@ -4,8 +4,8 @@ An export is a sequence of records (NDJSON lines or CSV rows), each one event, e
 manifest. Three things make it checkable by someone who trusts only the service's public key:
 
 - each event keeps `prev_hash` and `hash` (the chain of `docs/hash-chain.md`); a field masked
-  for personal data carries the hash of its original value in `data_hashes`, so the chain
-  still verifies without revealing it;
+  for personal data carries the commitment of its original value in `data_hashes` (and, under
+  the salted scheme, not its salt), so the chain still verifies without revealing it;
 - each record carries `line_hash` = SHA-256 of the previous record's `line_hash` and this
   record's canonical JSON: the first edited record is found without holding the file in memory;
 - the manifest (count, range, filters, the last `line_hash`) is signed with Ed25519.
@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .events import GENESIS, Event, canonical, chain_hash, iso, sha256
+from .events import GENESIS, Event, canonical, chain_hash, iso
 
 NIK = re.compile(r"(?<!\d)\d{12}(\d{4})(?!\d)")
 MASK = "*" * 12
@@ -31,10 +31,14 @@ CSV_COLUMNS = (
     "at",
     "data",
     "data_hashes",
+    "salts",
+    "hash_version",
     "prev_hash",
     "hash",
     "line_hash",
 )
+# The columns of exports written before salted commitments: such files still verify.
+UNSALTED_CSV_COLUMNS = tuple(c for c in CSV_COLUMNS if c not in ("salts", "hash_version"))
 IDENTITY_WITHHELD = "[withheld: identity document]"
 # Ids and digests the service itself writes (ObjectIds, SHA-256) are hex: 16 of their
 # characters may be digits in a row without being a NIK, and masking them would break the
@@ -61,7 +65,8 @@ def _masked(value: Any, key: str | None = None) -> Any:
 
 
 def masked_record(event: Event) -> dict:
-    """The event as exported: personal data masked, with the hashes that keep it verifiable."""
+    """The event as exported: personal data masked, with the commitments that keep it
+    verifiable (a masked field's salt is left out with its value)."""
     data: dict[str, Any] = {}
     hashes: dict[str, str] = {}
     identity = event.type == "evidence_added" and event.data.get("kind") == "identity_document"
@@ -72,19 +77,10 @@ def masked_record(event: Event) -> dict:
         elif identity and key == "file":
             shown = {k: v for k, v in value.items() if k != "filename"}
         if shown != value:
-            hashes[key] = sha256(value)
+            hashes[key] = event.commitment(key)
         data[key] = shown
-    return {
-        "complaint_id": event.complaint_id,
-        "seq": event.seq,
-        "type": event.type,
-        "actor": dict(event.actor),
-        "at": iso(event.at),
-        "data": data,
-        "data_hashes": hashes,
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    }
+    record = event.as_shown(data, hashes)
+    return {**record, "at": iso(event.at)}
 
 
 def next_line_hash(previous: str, record: Mapping) -> str:
@@ -169,6 +165,8 @@ def _event_fault(record: Mapping) -> str | None:
         record["at"],
         record["prev_hash"],
         record.get("data_hashes"),
+        record.get("salts"),
+        record.get("hash_version", 1),  # absent from exports written before salts
     )
     if digest != record["hash"]:
         return "the event does not match its hash"

@@ -13,7 +13,7 @@ from typing import Any
 
 from statemachine.exceptions import TransitionNotAllowed
 
-from . import decisions, orders, requests, settlements
+from . import decisions, orders, requests, retention, settlements
 from .actors import SYSTEM, Actor, Role
 from .errors import Conflict, Forbidden, Invalid, NotAllowed, NotFound
 from .events import Event, iso, utc_ms
@@ -43,6 +43,8 @@ OTHER_EVENTS: tuple[str, ...] = (
     "note",
     "evidence_request_withdrawn",
     *settlements.EVENTS,
+    *retention.EVENTS,
+    "erasure",
 )
 # Every type of event a complaint's log may hold.
 EVENT_TYPES: tuple[str, ...] = (*(event.id for event in Lifecycle.events), *OTHER_EVENTS)
@@ -414,6 +416,55 @@ def note(complaint: Complaint, actor: Actor, body: str, now: datetime) -> Event:
     return _sealed(complaint, actor, "note", {"body": body}, now)
 
 
+def set_legal_hold(complaint: Complaint, actor: Actor, reason: str, now: datetime) -> Event:
+    """Care puts the complaint under a legal hold: none of its files is destroyed while it
+    lasts, whatever their retention (any state; 409 when already held)."""
+    _check_care(actor, "Legal holds are set and lifted by the care team.")
+    if complaint.legal_hold:
+        raise Conflict("The complaint is already under a legal hold.")
+    return _sealed(complaint, actor, "legal_hold_set", {"reason": reason}, now)
+
+
+def lift_legal_hold(complaint: Complaint, actor: Actor, reason: str, now: datetime) -> Event:
+    """Care lifts the legal hold: retention runs again (a period that ran out while held
+    ends at the next sweep)."""
+    _check_care(actor, "Legal holds are set and lifted by the care team.")
+    if not complaint.legal_hold:
+        raise Conflict("The complaint is not under a legal hold.")
+    return _sealed(complaint, actor, "legal_hold_lifted", {"reason": reason}, now)
+
+
+def _check_care(actor: Actor, why: str) -> None:
+    if actor.role is not Role.CARE:
+        raise Forbidden(why)
+
+
+def purge_evidence(
+    complaint: Complaint, evidence_id: str, policy: retention.Retention, now: datetime
+) -> Event:
+    """The system records that a file's retention ran out and it was destroyed: the entry
+    and the file's SHA-256 stay. 409 unless that file is due (purged already, the complaint
+    reopened or held)."""
+    due = {item["id"]: item for item in retention.purge_due(complaint, policy, now)}
+    if evidence_id not in due:
+        raise Conflict(f"The file of evidence {evidence_id} is not due for destruction.")
+    item = due[evidence_id]
+    data = {
+        "evidence_id": evidence_id,
+        "kind": item["kind"],
+        "sha256": item["file"]["sha256"],
+        "retained_until": policy.until(complaint.closed_at, item["kind"]),
+    }
+    return _sealed(complaint, SYSTEM, "evidence_purged", data, now)
+
+
+def erasure(complaint: Complaint, actor: Actor, data: Mapping[str, Any], now: datetime) -> Event:
+    """Care erased a data subject's personal data on this closed complaint: what, and why
+    (`data`: `subject_id`, `reason`, `receipt_id`, `fields` [seq, field], `files`)."""
+    _check_care(actor, "Erasure is the care team's.")
+    return _sealed(complaint, actor, "erasure", dict(data), now)
+
+
 def _check_can_speak(
     complaint: Complaint, actor: Actor, now: datetime, answers: int | None = None
 ) -> None:
@@ -472,16 +523,19 @@ def review_evidence(
 
 
 def open_evidence(
-    complaint: Complaint, actor: Actor, evidence_id: str, now: datetime
+    complaint: Complaint, actor: Actor, evidence_id: str, now: datetime, sent: int | None = None
 ) -> tuple[dict, Event | None]:
     """The evidence entry `actor` asks to open, and the `evidence_viewed` event its reading
-    of personal data must leave behind (None for ordinary evidence)."""
+    of personal data must leave behind (None for ordinary evidence); `sent`: how many bytes
+    the read sends (recorded as `bytes`)."""
     item = _evidence(complaint, evidence_id)
     if not can_open(actor, item):
         raise Forbidden("This evidence is visible to the care team and its uploader only.")
     if not item.get("restricted"):
         return item, None
     data = {"evidence_id": evidence_id, "kind": item["kind"]}
+    if sent is not None:
+        data["bytes"] = sent
     return item, _sealed(complaint, actor, "evidence_viewed", data, now)
 
 

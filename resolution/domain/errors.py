@@ -28,6 +28,10 @@ class NotFound(DomainError):
     """No such thing, or the caller may not know that it exists."""
 
 
+class Gone(DomainError):
+    """It existed and was destroyed on purpose (a file whose key is gone): never coming back."""
+
+
 class Forbidden(DomainError):
     """The caller's role may never do this (whatever the complaint's state)."""
 

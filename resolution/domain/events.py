@@ -5,8 +5,10 @@ The chain is specified in `docs/hash-chain.md`; keep the two in step.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +17,12 @@ from datetime import UTC, datetime
 # lower end gets this one (the embedded database scans a range open at one end).
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENESIS = "0" * 64
+# The hash schemes (`hash_version`, docs/hash-chain.md). 1: each field commits as H(value),
+# which anyone can confirm by hashing a guess. 2 (every event written since): each field
+# commits as H([salt, value]) with a random salt of its own, kept beside the value and given
+# only to those who may read it, and destroyed with it.
+UNSALTED, SALTED = 1, 2
+SCHEMES = (UNSALTED, SALTED)
 
 
 def utc_ms(moment: datetime) -> datetime:
@@ -53,6 +61,22 @@ def sha256(value: object) -> str:
     return hashlib.sha256(canonical(value)).hexdigest()
 
 
+def new_salt() -> str:
+    """128 random bits, base64url without padding (22 characters), as SD-JWT's disclosures."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode("ascii")
+
+
+def commitment(value: object, salt: str | None, scheme: int = SALTED) -> str:
+    """What a field of `data` enters the event's hash as: H(value) under scheme 1,
+    H([salt, value]) under scheme 2 (a missing salt commits to `[null, value]`, which no
+    sealed event has: such an event does not verify)."""
+    if scheme == UNSALTED:
+        return sha256(value)
+    if scheme == SALTED:
+        return sha256([salt, value])
+    raise ValueError(f"unknown hash scheme {scheme!r}")
+
+
 def chain_hash(
     complaint_id: str,
     seq: int,
@@ -62,25 +86,35 @@ def chain_hash(
     at: datetime | str,
     prev_hash: str,
     field_hashes: Mapping[str, str] | None = None,
+    salts: Mapping[str, str] | None = None,
+    scheme: int = UNSALTED,
 ) -> str:
-    """SHA-256 of the event's canonical form, where each `data` field stands as its own hash.
+    """SHA-256 of the event's canonical form, where each `data` field stands as its own
+    commitment (`commitment`: salted under scheme 2, which the hashed object names).
 
-    Hashing each field separately lets an export mask a field (a NIK in a description) and
-    still be verified with the masked field's hash alone: `field_hashes` gives the hash of a
-    field whose value in `data` is not the original.
+    Committing to each field separately lets a reader be shown the event without a field
+    (another party's identity document, a NIK in an export) and still verify it with that
+    field's commitment alone: `field_hashes` gives the commitment of a field whose value in
+    `data` is not the original (and whose salt, under scheme 2, is withheld with it).
     """
-    given = field_hashes or {}
-    return sha256(
-        {
-            "complaint_id": complaint_id,
-            "seq": seq,
-            "type": type,
-            "actor": actor,
-            "data": {key: given.get(key) or sha256(value) for key, value in data.items()},
-            "at": at,
-            "prev_hash": prev_hash,
-        }
-    )
+    if scheme not in SCHEMES or isinstance(scheme, bool):
+        raise ValueError(f"unknown hash scheme {scheme!r}")
+    given, salts = field_hashes or {}, salts or {}
+    hashed = {
+        "complaint_id": complaint_id,
+        "seq": seq,
+        "type": type,
+        "actor": actor,
+        "data": {
+            key: given.get(key) or commitment(value, salts.get(key), scheme)
+            for key, value in data.items()
+        },
+        "at": at,
+        "prev_hash": prev_hash,
+    }
+    if scheme != UNSALTED:
+        hashed["hash_version"] = scheme
+    return sha256(hashed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +129,11 @@ class Event:
     at: datetime
     prev_hash: str
     hash: str = field(default="")
+    # Scheme 2: each field's salt. A field whose value is gone (erased) has none; its
+    # commitment stays in `commitments`.
+    salts: Mapping = field(default_factory=dict)
+    hash_version: int = UNSALTED
+    commitments: Mapping = field(default_factory=dict)
 
     @classmethod
     def sealed(
@@ -106,27 +145,88 @@ class Event:
         data: Mapping,
         at: datetime,
         prev_hash: str,
+        *,
+        scheme: int = SALTED,
+        salts: Mapping[str, str] | None = None,
     ) -> Event:
-        """A new event with its time truncated to milliseconds and its hash computed."""
+        """A new event with its time truncated to milliseconds and its hash computed: under
+        the salted scheme, each field with a new random salt (`salts` gives them instead, for
+        test vectors). `scheme=UNSALTED` writes an event as this service did before salts."""
         at = utc_ms(at)
         data = _plain(data)
-        digest = chain_hash(complaint_id, seq, type, actor, data, at, prev_hash)
-        return cls(complaint_id, seq, type, dict(actor), data, at, prev_hash, digest)
+        if scheme == UNSALTED:
+            salts = {}
+        elif salts is None:
+            salts = {key: new_salt() for key in data}
+        digest = chain_hash(
+            complaint_id, seq, type, actor, data, at, prev_hash, None, salts, scheme
+        )
+        return cls(
+            complaint_id, seq, type, dict(actor), data, at, prev_hash, digest, dict(salts), scheme
+        )
+
+    def commitment(self, key: str) -> str:
+        """What field `key` of `data` enters the hash as: given to a reader in place of a
+        field withheld from it (with neither the value nor its salt)."""
+        if key in self.commitments:
+            return self.commitments[key]
+        return commitment(self.data[key], self.salts.get(key), self.hash_version)
 
     def verify(self) -> bool:
         """True when the stored hash matches the event's content and its predecessor's hash."""
-        expected = chain_hash(
-            self.complaint_id, self.seq, self.type, self.actor, self.data, self.at, self.prev_hash
-        )
+        try:
+            expected = chain_hash(
+                self.complaint_id,
+                self.seq,
+                self.type,
+                self.actor,
+                self.data,
+                self.at,
+                self.prev_hash,
+                self.commitments,
+                self.salts,
+                self.hash_version,
+            )
+        except (ValueError, TypeError):
+            return False  # a scheme no event has, or a value no event holds
         return expected == self.hash
 
     def as_data(self) -> dict:
-        return {
+        """The event as stored: with its salts (and, once a field is erased, that field's
+        commitment); `hash_version` only under the salted scheme."""
+        data = {
             "complaint_id": self.complaint_id,
             "seq": self.seq,
             "type": self.type,
             "actor": dict(self.actor),
             "data": dict(self.data),
+            "at": self.at,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+        if self.hash_version != UNSALTED:
+            data["hash_version"] = self.hash_version
+            data["salts"] = dict(self.salts)
+        if self.commitments:
+            data["commitments"] = dict(self.commitments)
+        return data
+
+    def as_shown(self, data: Mapping, withheld: Mapping[str, str]) -> dict:
+        """The event as one reader gets it: `data` as shown to it; in `data_hashes` the
+        commitment of each field it is not shown as written (withheld, masked, or erased),
+        and the salts of the other fields only. With those, the reader recomputes `hash`
+        (docs/hash-chain.md) without learning what it was not shown."""
+        hashes = {key: digest for key, digest in self.commitments.items() if key in data}
+        hashes.update(withheld)
+        return {
+            "complaint_id": self.complaint_id,
+            "seq": self.seq,
+            "type": self.type,
+            "actor": dict(self.actor),
+            "data": dict(data),
+            "data_hashes": hashes,
+            "salts": {k: v for k, v in self.salts.items() if k not in hashes and k in data},
+            "hash_version": self.hash_version,
             "at": self.at,
             "prev_hash": self.prev_hash,
             "hash": self.hash,

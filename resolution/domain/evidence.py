@@ -69,20 +69,21 @@ MENTION_FIELDS = frozenset({"evidence_id", "kind", "care_only", "answers"})
 
 
 def event_as_seen_by(
-    actor: Actor, event_type: str, event_data: Mapping, event_actor: Mapping, evidence, sha256
+    actor: Actor, event_type: str, event_data: Mapping, event_actor: Mapping, evidence, commit
 ) -> tuple[dict, dict]:
-    """An event's data as `actor` may see it, and the hashes of what it hides.
+    """An event's data as `actor` may see it, and the commitments of what it hides
+    (`commit(key)`: a field's commitment, `Event.commitment`).
 
     Of restricted evidence the other party sees only the mention: in `evidence_added`, every
     field but `MENTION_FIELDS`; in `evidence_reviewed`, care's note (it may quote the
     document). `evidence` maps evidence ids to their entries. The hidden fields are replaced,
-    and their hashes given (`data_hashes`), so the caller can still verify the event's hash
-    without seeing the content.
+    and their commitments given (`data_hashes`; their salts are not), so the caller can still
+    verify the event's hash without seeing the content.
     """
     if event_type == "note" and not actor.is_staff:
-        return _withheld(event_data, set(), CARE_NOTE, sha256)
+        return _withheld(event_data, set(), CARE_NOTE, commit)
     if event_type == "message" and event_data.get("to") and not reads_private(actor, event_data):
-        return _withheld(event_data, {"to"}, PRIVATE, sha256)
+        return _withheld(event_data, {"to"}, PRIVATE, commit)
     if event_type == "evidence_added":
         item = {"kind": event_data.get("kind"), "care_only": event_data.get("care_only")}
         item["by"], shown = event_actor, MENTION_FIELDS
@@ -92,16 +93,16 @@ def event_as_seen_by(
         item = None
     if item is None or can_open(actor, item):
         return dict(event_data), {}
-    return _withheld(event_data, shown, WITHHELD, sha256)
+    return _withheld(event_data, shown, WITHHELD, commit)
 
 
-def _withheld(event_data: Mapping, shown: set[str], marker: str, sha256) -> tuple[dict, dict]:
+def _withheld(event_data: Mapping, shown: set[str], marker: str, commit) -> tuple[dict, dict]:
     data, hashes = {}, {}
     for key, value in event_data.items():
         if key in shown:
             data[key] = value
         else:
-            data[key], hashes[key] = marker, sha256(value)
+            data[key], hashes[key] = marker, commit(key)
     return data, hashes
 
 
@@ -118,7 +119,17 @@ def as_seen_by(actor: Actor, item: Mapping) -> dict:
     (that it exists, who sent it, whether and when care reviewed it, not care's note)."""
     if can_open(actor, item):
         return dict(item)
-    hidden = {"id", "kind", "by", "at", "care_only", "restricted", "reviewed"}
+    hidden = {
+        "id",
+        "kind",
+        "by",
+        "at",
+        "care_only",
+        "restricted",
+        "reviewed",
+        "purged_at",
+        "erased_at",
+    }
     mention = {k: v for k, v in item.items() if k in hidden}
     mention["by"] = {"role": item["by"]["role"]}
     if mention.get("reviewed"):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from . import requests, settlements
+from . import requests, retention, settlements
 from .events import GENESIS, Event, iso, utc_ms
 from .evidence import is_restricted
 from .policy import Rules, due_of, iso_duration, parse_iso_duration
@@ -107,6 +107,13 @@ class Complaint:
     seller_first_answer_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Retention (`retention`): when it last closed (None while not closed), care's legal hold
+    # (`{by, at, reason}`), and for the sweeper's index: from when its files' periods run
+    # (the closing, unless held or no file is kept) and the kinds of the files still kept.
+    closed_at: datetime | None = None
+    legal_hold: dict | None = None
+    retain_from: datetime | None = None
+    retained_kinds: list = field(default_factory=list)
 
     def care_overdue(self, now: datetime) -> bool:
         """Past the care team's service level at `now` (`care_due_at` has gone by)."""
@@ -245,6 +252,20 @@ def _changes(c: Complaint, event: Event, rules: Rules, recorded: dict) -> dict[s
             "evidence": [*c.evidence, _evidence_item(event)],
             **_answered(c, event, data["evidence_id"]),
         }
+    if kind == "evidence_purged":
+        purged = {"purged_at": iso(at)}
+        evidence = [
+            {**item, **purged} if item["id"] == data["evidence_id"] else item for item in c.evidence
+        ]
+        return {"evidence": evidence}
+    if kind == "erasure":
+        erased = {"erased_at": iso(at)}
+        gone = set(data.get("files") or ())
+        return {"evidence": [{**i, **erased} if i["id"] in gone else i for i in c.evidence]}
+    if kind == "legal_hold_set":
+        return {"legal_hold": {"by": event.actor["id"], "at": iso(at), "reason": data["reason"]}}
+    if kind == "legal_hold_lifted":
+        return {"legal_hold": None}
     if kind == "evidence_reviewed":
         review = {"by": event.actor["id"], "at": iso(at), "note": data["note"]}
         evidence = [
@@ -411,6 +432,17 @@ def apply(complaint: Complaint | None, event: Event, deadlines: Deadlines) -> Co
     return _fold(complaint, event, deadlines)[0]
 
 
+def _retained(before: Complaint | None, c: Complaint, event: Event) -> dict[str, Any]:
+    closed_at = None
+    if c.state == "closed":
+        was_closed = before is not None and before.state == "closed"
+        closed_at = before.closed_at if was_closed and before.closed_at else event.at
+    kept = retention.kept_files(c.evidence)
+    retain_from = closed_at if closed_at and kept and not c.legal_hold else None
+    kinds = sorted({i["kind"] for i in kept}) if retain_from else []
+    return {"closed_at": closed_at, "retain_from": retain_from, "retained_kinds": kinds}
+
+
 def _fold(
     complaint: Complaint | None, event: Event, deadlines: Deadlines
 ) -> tuple[Complaint, dict]:
@@ -418,7 +450,7 @@ def _fold(
     record yet (computed from the policy now: `stamped` writes them into it)."""
     recorded: dict[str, Any] = {}
     c = _apply(complaint, event, deadlines, recorded)
-    return replace(c, **_care_clocks(c)), recorded
+    return replace(c, **_care_clocks(c), **_retained(complaint, c, event)), recorded
 
 
 def _apply(

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any, TextIO
 
 from ..domain.actors import Actor
-from ..domain.audit import CSV_COLUMNS, Finding, chained, verify_records
+from ..domain.audit import CSV_COLUMNS, UNSALTED_CSV_COLUMNS, Finding, chained, verify_records
 from ..domain.checkpoints import Malformed, key_id, parse
 from ..domain.errors import Forbidden, Invalid
 from ..domain.events import EPOCH, GENESIS, canonical, iso, sha256
@@ -219,7 +219,7 @@ def _read(stream: TextIO) -> Iterator[tuple[int, dict]]:
     reader = csv.DictReader(stream)
     if reader.fieldnames is None:
         return  # an empty file: no manifest either, which `verify` reports
-    if reader.fieldnames != list(CSV_COLUMNS):
+    if reader.fieldnames not in (list(CSV_COLUMNS), list(UNSALTED_CSV_COLUMNS)):
         raise _Unreadable(1, f"the CSV columns are not {','.join(CSV_COLUMNS)}")
     while True:
         number = reader.line_num + 1  # the line the row starts on
@@ -244,14 +244,17 @@ def _parsed(number: int, line: str) -> dict:
 
 def _from_row(number: int, row: dict) -> dict:
     if None in row or None in row.values():
-        raise _Unreadable(number, f"a row has {len(CSV_COLUMNS)} cells")
+        raise _Unreadable(number, f"a row has {len(row)} cells")
     try:
         if row["type"] == "manifest":
             return {"manifest": json.loads(row["data"]), "signature": row["hash"]}
-        record = {column: row[column] for column in CSV_COLUMNS}
+        record = dict(row)  # the file's own columns: an export from before salts has fewer
         record["seq"] = int(record["seq"])
-        for column in ("actor", "data", "data_hashes"):
-            record[column] = json.loads(record[column] or "{}")
+        if "hash_version" in record:
+            record["hash_version"] = int(record["hash_version"])
+        for column in ("actor", "data", "data_hashes", "salts"):
+            if column in record:
+                record[column] = json.loads(record[column] or "{}")
     except ValueError as error:
         raise _Unreadable(number, str(error)) from error
     return record
@@ -274,7 +277,8 @@ def _claims(stream: TextIO) -> dict:
             header, last = next(rows, None), None
             for row in rows:
                 last = row
-            if header == list(CSV_COLUMNS) and last and len(last) == len(header):
+            known = header in (list(CSV_COLUMNS), list(UNSALTED_CSV_COLUMNS))
+            if known and last and len(last) == len(header):
                 cells = dict(zip(header, last, strict=True))
                 body = json.loads(cells["data"]) if cells["type"] == "manifest" else None
     except (ValueError, AttributeError, csv.Error):
@@ -454,7 +458,7 @@ def last_manifest(stream: TextIO) -> dict | None:
             record = json.loads(last) if last else None
         else:
             rows = list(csv.reader(stream))
-            cells = dict(zip(CSV_COLUMNS, rows[-1], strict=False))
+            cells = dict(zip(rows[0], rows[-1], strict=False))
             record = {"manifest": json.loads(cells["data"]), "signature": cells["hash"]}
     except (ValueError, KeyError, IndexError, csv.Error):
         return None

@@ -2,6 +2,8 @@
 
 A file goes to GridFS before its event is committed (a transaction cannot carry 100 MB); if
 the event is then refused, the file is deleted, so a refused upload leaves nothing behind.
+Files are stored encrypted, each under its own key (`encryption`): destroying the key
+destroys the file.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from typing import Any, BinaryIO
 
 from ..domain import commands
 from ..domain.actors import Actor
-from ..domain.errors import NotFound
+from ..domain.errors import Gone, NotFound
 from ..store import eventstore, files
-from . import media, views
+from . import encryption, media, views
 from .complaints import get_complaint
 from .unit_of_work import (
     Context,
@@ -64,8 +66,21 @@ def add_evidence(
             "sha256": prepared.sha256,
             "uploaded_by": actor.as_data(),
             "recorded": False,  # set once its event commits (files.mark_recorded)
+            "encryption": encryption.SCHEME,
+            "size": prepared.size,
         }
-        file_id = files.put(prepared.stream, metadata)
+        file_id = files.new_file_id()
+        data_key = encryption.new_data_key()
+        files.save_key(file_id, ctx.file_keys.wrap(data_key, file_id))
+        try:
+            sealed = encryption.EncryptingReader(prepared.stream, prepared.size, data_key, file_id)
+            files.put(sealed, metadata, file_id)
+        except BaseException:
+            files.delete(file_id)
+            raise
+        finally:
+            if prepared.stream is not upload:
+                prepared.stream.close()  # a cleaned copy (a re-muxed video: a temporary file)
         item["evidence_id"] = file_id
         item["file"] = {
             "content_type": prepared.content_type,
@@ -109,6 +124,18 @@ def remove_orphan_files(ctx: Context, now: datetime, grace: timedelta = ORPHAN_G
     return removed
 
 
+def rewrap_file_keys(ctx: Context) -> int:
+    """Re-wraps every file key held under an earlier master key with the current one (key
+    records only: no file is read or written). Safe to run on several processes at once: a
+    record is replaced only while it still names its old key. How many were re-wrapped."""
+    done = 0
+    while batch := files.keys_not_under(ctx.file_keys.current_id):
+        for record in batch:
+            fresh = ctx.file_keys.rewrapped(record, record["_id"])
+            done += files.replace_key(record["_id"], record["kek"], fresh)
+    return done
+
+
 def list_evidence(ctx: Context, actor: Actor, complaint_id: str) -> list[dict]:
     """The complaint's evidence, restricted content reduced to a mention for other parties."""
     complaint = get_complaint(ctx, actor, complaint_id)
@@ -128,17 +155,54 @@ def open_evidence(
     if "file" not in item:
         raise NotFound("Tracking evidence has no file: its courier and number are the evidence.")
     stored = files.open_file(item["id"])
+    if stored is None and files.key_of(item["id"]) is None:
+        raise _gone(item["id"])  # destroyed: its key, then its chunks
     if stored is None:
         raise NotFound(f"The file of evidence {evidence_id} is missing.")
-    return item, stored
+    if (stored.metadata or {}).get("encryption") is None:
+        return item, stored  # stored before files were encrypted
+    return item, _decrypted(ctx, stored, item["id"])
 
 
-def record_read(ctx: Context, actor: Actor, complaint_id: str, item: dict, first_byte: int) -> None:
+def _gone(file_id: str) -> Gone:
+    return Gone(
+        f"The file of evidence {file_id} was destroyed: its key is gone, so it cannot be read "
+        "again. Its entry and SHA-256 remain in the log."
+    )
+
+
+def _decrypted(ctx: Context, stored, file_id: str):
+    record = files.key_of(file_id)
+    if record is None:
+        stored.close()
+        raise _gone(file_id)
+    try:
+        return encryption.DecryptingReader(stored, ctx.file_keys.unwrap(record, file_id), file_id)
+    except encryption.KeyUnavailable as error:
+        stored.close()
+        # A configuration fault (a master key dropped before `rotate-master-key`), not the
+        # caller's: said in the log, and a 500.
+        raise RuntimeError(
+            f"file {file_id} is wrapped by master key {error.args[0]}, which this process does "
+            "not hold: set it in RESOLUTION_MASTER_KEY_PREVIOUS"
+        ) from error
+
+
+def record_read(
+    ctx: Context,
+    actor: Actor,
+    complaint_id: str,
+    item: dict,
+    first_byte: int,
+    sent: int | None = None,
+) -> None:
     """Records that `actor` is reading restricted evidence from `first_byte` on.
 
     A read from byte 0 is a new read. A read starting further on continues one the same
     reader began within `READ_CONTINUES` (a video player seeking); with no such read it is
-    recorded too, so no byte of personal data leaves without a recorded reader.
+    recorded too, so no byte of personal data leaves without a recorded reader. `sent`: the
+    bytes this answer sends, recorded (`bytes`); a continuing range's are not added to the
+    read it continues.
     """
     if not item.get("restricted"):
         return
@@ -155,7 +219,7 @@ def record_read(ctx: Context, actor: Actor, complaint_id: str, item: dict, first
         ctx,
         actor,
         complaint_id,
-        lambda c, now: commands.open_evidence(c, actor, item["id"], now)[1],
+        lambda c, now: commands.open_evidence(c, actor, item["id"], now, sent)[1],
         None,
         None,
     )

@@ -20,12 +20,13 @@ from ..domain.errors import Conflict, NotAllowed, NotFound
 from ..domain.lifecycle import TIMED_STATES, timeout_action
 from ..domain.settlements import REQUESTED_EVENT
 from ..store import listings
-from . import settlements
+from . import retention, settlements
 from .complaints import act
 from .unit_of_work import Context, Recorded, change
 
 REMINDER = "deadline_approaching"
 RESUME = "resume_clock"
+PURGED = "evidence_purged"
 
 
 def due_complaints(now: datetime, limit: int | None = None) -> list[tuple[str, str]]:
@@ -51,7 +52,8 @@ def sweep(ctx: Context, now: datetime | None = None, limit: int | None = None) -
     complaint due as of `now` (default: the clock) is moved once, then
     every turn-holder whose deadline is near is reminded once (`deadline_approaching`), then
     every settlement held for a review window that closed unused is requested
-    (`settlement_requested`).
+    (`settlement_requested`), then every evidence file whose retention ran out is destroyed
+    (`evidence_purged`).
 
     Returns how many were moved, by action, reminded and requested (by event type).
     """
@@ -83,4 +85,7 @@ def sweep(ctx: Context, now: datetime | None = None, limit: int | None = None) -
     released = settlements.release_due(at_now, now, limit)
     if released:
         moved[REQUESTED_EVENT] += released
+    purged = retention.purge_expired(at_now, now, limit)
+    if purged:
+        moved[PURGED] += purged
     return moved

@@ -24,9 +24,11 @@ from ..domain.evidence import Limits
 from ..domain.orders import Windows
 from ..domain.policy import Policy
 from ..domain.projection import Complaint, apply, stamped
+from ..domain.retention import Retention
 from ..store import eventstore, idempotency, transactions
 from ..store.transactions import Session
 from .egress import Resolver, system_resolver
+from .encryption import Keyring, process_keyring
 
 T = TypeVar("T")
 Response = tuple[int, dict, dict]  # status, body, headers: what an edge answered
@@ -51,11 +53,14 @@ class Context:
     webhooks_allow_private: bool = False
     webhooks_resolver: Resolver = system_resolver
     windows: Windows = field(default_factory=Windows)  # how long after an order one may complain
+    # The master keys that wrap each evidence file's own key (service/encryption.py).
+    file_keys: Keyring = field(default_factory=process_keyring)
+    retention: Retention = field(default_factory=Retention)  # how long files are kept
 
 
 def context_for(config: Config) -> Context:
     """The context the app and the commands run the use cases in, from the configuration."""
-    from . import signing
+    from . import encryption, signing
 
     return Context(
         deadlines=config.deadlines,
@@ -63,6 +68,8 @@ def context_for(config: Config) -> Context:
         signing_key=signing.load(config.signing_key, config.data_dir),
         webhooks_allow_private=config.webhooks_allow_private,
         windows=config.windows,
+        retention=config.retention,
+        file_keys=encryption.load(config.master_key, config.previous_master_keys, config.data_dir),
     )
 
 

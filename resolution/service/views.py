@@ -15,10 +15,10 @@ from datetime import datetime
 from schemas.complaints import ComplaintSchema, EventSchema
 from schemas.settlements import SettlementSchema
 
-from ..domain import decisions, requests
+from ..domain import decisions, personal, requests
 from ..domain.actors import Actor, Role
 from ..domain.audit import masked_record
-from ..domain.events import Event, sha256
+from ..domain.events import Event
 from ..domain.evidence import as_seen_by, event_as_seen_by
 from ..domain.lifecycle import allowed_actions
 from ..domain.projection import Complaint
@@ -82,27 +82,32 @@ def complaint_as_seen(complaint: Complaint, actor: Actor, now: datetime) -> dict
     if actor.is_staff:
         view["care_overdue"] = complaint.care_overdue(now)
     else:
-        # The care team's own clocks: not the parties' business.
-        del view["care_due_at"], view["care_reply_due_at"]
-    return _complaints.dump(view)
+        # The care team's own clocks and holds: not the parties' business.
+        del view["care_due_at"], view["care_reply_due_at"], view["legal_hold"]
+    return personal.complaint_as_seen(actor, _complaints.dump(view))
 
 
 def evidence_as_seen(item: Mapping, actor: Actor) -> dict:
-    """An evidence entry; of restricted evidence another party sees only the mention."""
-    return as_seen_by(actor, item)
+    """An evidence entry; of restricted evidence another party sees only the mention, and a
+    NIK in another's caption or file name masked."""
+    return personal.evidence_as_seen(actor, as_seen_by(actor, item))
 
 
 def event_as_seen(event: Event, actor: Actor, evidence: Mapping[str, Mapping]) -> dict:
     """An event as `actor` may see it (`evidence`: the complaint's entries by id).
 
     Uploads the actor may not open (another party's identity document) keep only their
-    mention; the hidden fields' hashes come in `data_hashes`, so the chain still verifies.
+    mention, and a NIK in another's free text is masked (`domain.personal`); the hidden
+    fields' commitments come in `data_hashes` (their salts stay here), so the chain still
+    verifies and the hidden values cannot be confirmed by guessing.
     """
-    record = event.as_data()
-    record["data"], record["data_hashes"] = event_as_seen_by(
-        actor, event.type, event.data, event.actor, evidence, sha256
+    data, withheld = event_as_seen_by(
+        actor, event.type, event.data, event.actor, evidence, event.commitment
     )
-    return record
+    data, withheld = personal.event_data_as_seen(
+        actor, event.actor.get("role"), data, withheld, event.commitment
+    )
+    return event.as_shown(data, withheld)
 
 
 def evidence_by_id(complaint: Complaint) -> dict[str, dict]:
@@ -122,6 +127,8 @@ def webhook_payload(owner: str, event: Event, complaint: Complaint) -> dict:
         "actor": body["actor"],
         "data": body["data"],
         "data_hashes": body["data_hashes"],
+        "salts": body["salts"],
+        "hash_version": body["hash_version"],
         "complaint": complaint_as_seen(complaint, reader, event.at),
     }
 

@@ -83,6 +83,10 @@ class ComplaintDocument(Document):
     seller_first_answer_at = DateTimeField(null=True)
     created_at = DateTimeField()
     updated_at = DateTimeField()
+    closed_at = DateTimeField(null=True)
+    legal_hold = DictField(null=True)
+    retain_from = DateTimeField(null=True)
+    retained_kinds = ListField(StringField())
     # Set while the complaint is not closed: the partial unique index below allows one such
     # complaint per order (a partial filter cannot say `state != closed`).
     active = BooleanField()
@@ -125,6 +129,10 @@ class ComplaintDocument(Document):
                 "fields": ["channel", "settlement.status", "-settlement.id"],
             },
             {"name": "settlement_due", "fields": ["settlement.status", "settlement.release_at"]},
+            # Retention: closed complaints still keeping files of a kind, by when their
+            # periods started (sparse: open and held complaints, and those with no file
+            # left, are not in it).
+            {"name": "retention", "fields": ["retained_kinds", "retain_from"], "sparse": True},
             # A shop's figures: its complaints opened in a window.
             {"name": "shop_opened", "fields": ["shop_id", "created_at"]},
         ],
@@ -142,6 +150,10 @@ class EventDocument(Document):
     at = DateTimeField(required=True)
     prev_hash = StringField(required=True)
     hash = StringField(required=True)
+    # The hash scheme (docs/hash-chain.md): absent on events written before salts (1).
+    hash_version = IntField()
+    salts = DictField()  # each field's salt (scheme 2)
+    commitments = DictField()  # the commitment of each field whose value was erased
     fanout_at = DateTimeField()  # the webhook outbox mark: see eventstore.FANOUT
 
     meta = {
@@ -154,6 +166,12 @@ class EventDocument(Document):
             # The webhook outbox: the events whose deliveries are still to be made carry
             # `fanout_at` (eventstore.FANOUT) until the deliverer's fan-out removes it.
             {"name": "fanout", "fields": ["fanout_at"], "sparse": True},
+            # One person's events: what a data subject wrote (erasure, access report), and
+            # the identity documents an agent opened in a time range (`type` =
+            # evidence_viewed), one index range each.
+            # (`data.kind` in the key: SecantusDB reads no index for a filter with a clause
+            # the index lacks.)
+            {"name": "by_actor", "fields": ["actor.id", "type", "data.kind", "at"]},
         ],
     }
 
@@ -311,6 +329,39 @@ class SigningKeyDocument(Document):
     meta = {"collection": "signing_keys", "auto_create_index": False, "indexes": []}
 
 
+class FileKeyDocument(Document):
+    """An evidence file's own key, wrapped by a master key (service/encryption.py): kept apart
+    from the file's chunks, and destroyed to destroy the file (crypto-shredding)."""
+
+    id = StringField(primary_key=True)  # the file's id
+    kek = StringField(required=True)  # which master key wraps it
+    scheme = StringField()
+
+    meta = {
+        "collection": "file_keys",
+        "auto_create_index": False,
+        # The rotation's read: the keys not yet under the current master key, per old key.
+        "indexes": [{"name": "by_master_key", "fields": ["kek"]}],
+    }
+
+
+class ErasureReceipt(Document):
+    """What an erasure of a data subject's personal data erased, where and when."""
+
+    id = StringField(primary_key=True)
+    subject_id = StringField(required=True)
+    reason = StringField()
+    by = StringField()
+    at = DateTimeField()
+    complaints = ListField(DictField())
+
+    meta = {
+        "collection": "erasures",
+        "auto_create_index": False,
+        "indexes": [{"name": "by_subject", "fields": ["subject_id", "-_id"]}],
+    }
+
+
 DOCUMENTS = (
     ComplaintDocument,
     CheckpointDocument,
@@ -321,6 +372,8 @@ DOCUMENTS = (
     IdempotencyRecord,
     WebhookSubscription,
     WebhookDelivery,
+    FileKeyDocument,
+    ErasureReceipt,
 )
 
 

@@ -78,6 +78,9 @@ def event_from_mongo(doc: dict[str, Any]) -> Event:
         at,
         doc["prev_hash"],
         doc["hash"],
+        doc.get("salts") or {},
+        doc.get("hash_version", 1),
+        doc.get("commitments") or {},
     )
 
 

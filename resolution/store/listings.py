@@ -212,6 +212,17 @@ def due_reminders(now: datetime, limit: int | None = None) -> list[str]:
 
 
 @guarded
+def retained_since(kind: str, started_by: datetime, limit: int | None = None) -> list[str]:
+    """Ids of closed complaints, not held, keeping a file of `kind` whose retention started
+    by `started_by` (one `retention` index range per kind), earliest first."""
+    query = {"retained_kinds": kind, "retain_from": {"$gte": EPOCH, "$lte": started_by}}
+    cursor = ComplaintDocument._get_collection().find(query, {"_id": 1}).sort("retain_from", 1)
+    if limit:
+        cursor = cursor.limit(limit)
+    return [doc["_id"] for doc in cursor]
+
+
+@guarded
 def complaint_figures(states: Iterable[str], now: datetime) -> dict[str, Any]:
     """How many complaints in each state, how many past care's service level: index counts
     (`by_state`, `care_due`), no documents read."""

@@ -37,5 +37,5 @@ def send_evidence_file(ctx: Context, actor: Actor, cid: str, eid: str) -> Respon
         # Bytes will go out: a read of personal data is recorded first (a failure to record
         # answers an error instead of the file).
         first_byte = response.content_range.start if response.status_code == 206 else 0
-        service.record_read(ctx, actor, cid, item, first_byte)
+        service.record_read(ctx, actor, cid, item, first_byte, response.content_length)
     return response

@@ -474,6 +474,18 @@ _SENTENCES = {
         who=by,
         what=EVIDENCE_KINDS.get(d.get("kind", ""), d.get("kind", "")),
     ),
+    "evidence_purged": lambda by, d: _(
+        "The service destroyed a file (%(what)s): its retention after the closing ended. Its "
+        "fingerprint stays in the log.",
+        what=EVIDENCE_KINDS.get(d.get("kind", ""), d.get("kind", "")),
+    ),
+    "legal_hold_set": lambda by, d: _(
+        "%(who)s put the complaint's files under a legal hold.", who=by
+    ),
+    "legal_hold_lifted": lambda by, d: _("%(who)s lifted the legal hold.", who=by),
+    "erasure": lambda by, d: _(
+        "%(who)s erased a person's personal data on request; the log still verifies.", who=by
+    ),
 }
 
 

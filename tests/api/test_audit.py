@@ -24,6 +24,7 @@ from resolution.cli import main
 from resolution.domain.audit import IDENTITY_WITHHELD, mask_text, masked_record
 from resolution.domain.events import GENESIS, Event
 from resolution.service import audit, signing
+from resolution.store import eventstore
 from tests.support.bodies import complaint_body, order, png
 from tests.support.http import act, assert_problem, open_complaint, uploaded
 from tests.support.parties import AUDITOR, BUYER, CARE, OTHER_BUYER, SELLER, auth
@@ -41,6 +42,8 @@ RECORD_KEYS = {
     "at",
     "data",
     "data_hashes",
+    "salts",
+    "hash_version",
     "prev_hash",
     "hash",
     "line_hash",
@@ -424,20 +427,30 @@ def test_no_nik_leaves_unmasked_in_either_format(client, complaint_with_niks, ac
     assert verified(raw, public_key).ok
 
 
-def test_masked_fields_keep_their_text_and_carry_the_hash_of_the_original(
+def test_masked_fields_keep_their_text_and_carry_the_commitment_of_the_original(
     client, complaint_with_niks
 ):
     events = event_records(export(client, complaint_id=complaint_with_niks))
+    stored = {e.seq: e for e in eventstore.events_of(complaint_with_niks)}
     by_type: dict[str, list[dict]] = {}
     for record in events:
         by_type.setdefault(record["type"], []).append(record)
+        event = stored[record["seq"]]
+        assert record["hash_version"] == 2
+        for key, digest in record["data_hashes"].items():
+            # The salted commitment, without its salt: hashing the original confirms nothing.
+            assert digest == H([event.salts[key], event.data[key]]) != H(event.data[key])
+            assert key not in record["salts"]
+        shown = set(record["data"]) - set(record["data_hashes"])
+        assert record["salts"] == {k: event.salts[k] for k in shown}
 
     opened = by_type["open"][0]
     assert opened["data"]["description"] == f"Kaos robek. NIK saya {MASKED_NIK}."
-    assert opened["data_hashes"] == {"description": H(f"Kaos robek. NIK saya {NIK}.")}
+    assert set(opened["data_hashes"]) == {"description"}
+    assert opened["data_hashes"]["description"] != H(f"Kaos robek. NIK saya {NIK}.")
     said = by_type["message"][0]
     assert said["data"]["body"] == f"Ini NIK saya: {MASKED_NIK}, mohon dicek"
-    assert said["data_hashes"] == {"body": H(f"Ini NIK saya: {NIK}, mohon dicek")}
+    assert set(said["data_hashes"]) == {"body"}
     escalated = by_type["escalate"][0]
     assert escalated["data"]["reason"] == f"Tidak sepakat ({MASKED_NIK})."
 
@@ -449,7 +462,7 @@ def test_masked_fields_keep_their_text_and_carry_the_hash_of_the_original(
     assert ktp["data"]["caption"] == IDENTITY_WITHHELD
     assert "filename" not in ktp["data"]["file"]
     assert set(ktp["data"]["file"]) == {"content_type", "size", "sha256"}
-    assert ktp["data_hashes"]["caption"] == H(f"KTP {NIK}")
+    assert ktp["data_hashes"]["caption"] != H(f"KTP {NIK}")
     assert set(ktp["data_hashes"]) == {"caption", "file"}
     reviewed = by_type["evidence_reviewed"][0]
     assert reviewed["data"]["note"] == f"KTP cocok dengan NIK {MASKED_NIK}."
@@ -457,6 +470,7 @@ def test_masked_fields_keep_their_text_and_carry_the_hash_of_the_original(
     assert viewed["data"] == {
         "evidence_id": ktp["data"]["evidence_id"],
         "kind": ktp["data"]["kind"],
+        "bytes": ktp["data"]["file"]["size"],
     }
     assert viewed["data_hashes"] == {}
 

@@ -75,8 +75,15 @@ def test_cares_note_on_a_ktp_is_for_the_care_team_and_the_uploader(client):
     assert log[-1]["data"]["evidence_id"] == eid and set(log[-1]["data_hashes"]) == {"note"}
     assert _checker()(log) is None
 
-    for reader in (BUYER, CARE, AUDITOR):
+    for reader in (CARE, AUDITOR):
         (item,) = client.get(f"/v1/complaints/{cid}/evidence", headers=reader).json["items"]
         assert item["reviewed"]["note"] == note["note"]
         full = client.get(f"/v1/complaints/{cid}/events", headers=reader).json["items"]
         assert full[-1]["data"]["note"] == note["note"] and full[-1]["data_hashes"] == {}
+    # The uploader reads care's note, with the NIK care typed masked (README "Decisions").
+    masked = "NIK ************0001 cocok dengan nama Budi."
+    (item,) = client.get(f"/v1/complaints/{cid}/evidence", headers=BUYER).json["items"]
+    assert item["reviewed"]["note"] == masked
+    full = client.get(f"/v1/complaints/{cid}/events", headers=BUYER).json["items"]
+    assert full[-1]["data"]["note"] == masked and set(full[-1]["data_hashes"]) == {"note"}
+    assert _checker()(full) is None

@@ -299,6 +299,9 @@ def event_from_json(item: dict) -> Event:
         datetime.fromisoformat(item["at"]),
         item["prev_hash"],
         item["hash"],
+        item["salts"],
+        item["hash_version"],
+        item["data_hashes"],  # the commitments of what this reader is not shown
     )
 
 

@@ -88,7 +88,14 @@ def rewrite_from_the_first_event(cid: str) -> None:
         event = Event.sealed(cid, doc["seq"], doc["type"], doc["actor"], data, doc["at"], prev)
         collection.update_one(
             {"_id": doc["_id"]},
-            {"$set": {"data": event.data, "prev_hash": prev, "hash": event.hash}},
+            {
+                "$set": {
+                    "data": event.data,
+                    "salts": event.salts,
+                    "prev_hash": prev,
+                    "hash": event.hash,
+                }
+            },
         )
         prev = event.hash
     ComplaintDocument._get_collection().update_one({"_id": cid}, {"$set": {"last_hash": prev}})

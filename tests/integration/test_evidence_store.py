@@ -20,16 +20,17 @@ from resolution.domain.actors import Actor, Role
 from resolution.domain.errors import (
     FileTooLarge,
     Forbidden,
+    Gone,
     Invalid,
     NotAllowed,
     NotFound,
     UnsupportedFile,
 )
 from resolution.domain.evidence import Limits
-from resolution.service import Context, Idempotency, Replayed
+from resolution.service import Context, Idempotency, Replayed, encryption
 from resolution.service import evidence as evidence_service
 from resolution.store import eventstore, files
-from resolution.store.documents import ComplaintDocument
+from resolution.store.documents import ComplaintDocument, FileKeyDocument
 from tests.support.bodies import complaint_body
 from tests.support.orders import open_registered
 
@@ -81,10 +82,13 @@ def test_an_upload_stores_the_cleaned_file_and_marks_it_recorded(context, cid):
     assert stored["metadata"]["recorded"] is True
     assert stored["metadata"]["complaint_id"] == cid
     assert stored["metadata"]["uploaded_by"] == BUYER.as_data()
-    content = files.open_file(eid).read()
+    _, opened = evidence_service.open_evidence(context, BUYER, cid, eid)
+    content = opened.read()
     assert hashlib.sha256(content).hexdigest() == recorded.event.data["file"]["sha256"]
     assert stored["metadata"]["sha256"] == recorded.event.data["file"]["sha256"]
-    assert len(content) == recorded.event.data["file"]["size"] == stored["length"]
+    assert len(content) == recorded.event.data["file"]["size"] == stored["metadata"]["size"]
+    assert stored["length"] == encryption.sealed_size(len(content))  # stored sealed
+    assert content not in files.open_file(eid).read()
     assert Image.open(io.BytesIO(content)).getexif().get_ifd(0x8825) == {}
     item = recorded.complaint.evidence[-1]
     assert item["id"] == eid and item["caption"] == "Robek" and item["restricted"] is False
@@ -108,8 +112,8 @@ def test_a_complaint_closed_between_the_check_and_the_commit_keeps_no_file(
 ):
     put = files.put
 
-    def put_then_withdraw(stream, metadata):
-        file_id = put(stream, metadata)
+    def put_then_withdraw(stream, metadata, file_id=None):
+        file_id = put(stream, metadata, file_id)
         service.act(context, BUYER, cid, "withdraw", {})  # another request wins the race
         return file_id
 
@@ -117,6 +121,7 @@ def test_a_complaint_closed_between_the_check_and_the_commit_keeps_no_file(
     with pytest.raises(NotAllowed):
         evidence_service.add_evidence(context, SELLER, cid, {"kind": "document"}, _pdf(), "a.pdf")
     assert _files() == [] and _chunks() == 0
+    assert FileKeyDocument._get_collection().count_documents({}) == 0  # its key went too
     assert _events(cid) == ["open", "withdraw", "settlement_requested"]
 
 
@@ -195,9 +200,14 @@ def test_reading_restricted_evidence_records_the_reader_unless_a_read_continues(
     assert "file" not in mention and mention["by"] == {"role": "buyer"}
 
 
-def test_a_file_whose_event_was_lost_is_reported_missing(context, cid):
+def test_a_destroyed_file_is_gone_and_one_lost_otherwise_is_missing(context, cid):
     recorded = evidence_service.add_evidence(context, BUYER, cid, {"kind": "document"}, _pdf())
     eid = recorded.event.data["evidence_id"]
-    files.delete(eid)
+    files.delete(eid)  # its key, then its chunks
+    with pytest.raises(Gone):
+        evidence_service.open_evidence(context, BUYER, cid, eid)
+    recorded = evidence_service.add_evidence(context, BUYER, cid, {"kind": "document"}, _pdf())
+    eid = recorded.event.data["evidence_id"]
+    files._bucket().delete(ObjectId(eid))  # the chunks lost, the key still there
     with pytest.raises(NotFound):
         evidence_service.open_evidence(context, BUYER, cid, eid)

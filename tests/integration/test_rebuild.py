@@ -338,7 +338,8 @@ def test_a_resealed_event_breaks_the_next_link(story):
     doc = _events().find_one({"complaint_id": cid, "seq": 3})
     event = eventstore.event_from_mongo(doc)
     data = {**event.data, "reason": "Penjual setuju."}
-    digest = chain_hash(cid, 3, event.type, event.actor, data, event.at, event.prev_hash)
+    salted = (None, event.salts, event.hash_version)
+    digest = chain_hash(cid, 3, event.type, event.actor, data, event.at, event.prev_hash, *salted)
     _events().update_one({"_id": doc["_id"]}, {"$set": {"data": data, "hash": digest}})
     events = eventstore.events_of(cid)
     assert events[2].verify()
@@ -362,7 +363,14 @@ def test_a_rewritten_stream_verifies_but_no_longer_ends_at_the_projections_head(
     for event in forged:
         _events().update_one(
             {"complaint_id": cid, "seq": event.seq},
-            {"$set": {"data": dict(event.data), "prev_hash": event.prev_hash, "hash": event.hash}},
+            {
+                "$set": {
+                    "data": dict(event.data),
+                    "salts": dict(event.salts),
+                    "prev_hash": event.prev_hash,
+                    "hash": event.hash,
+                }
+            },
         )
     rewritten = eventstore.events_of(cid)
     assert first_broken_link(rewritten) is None

@@ -345,6 +345,13 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "complaints.withdraw_evidence_request"): Row(
         on_complaint({"care"}, 404), COMPLAINT_TARGETS
     ),
+    # Care holds any complaint's files; none is held here, so lifting is 409 for care.
+    ("POST", "privacy.set_legal_hold"): Row(on_complaint({"care"}, 200), COMPLAINT_TARGETS),
+    ("POST", "privacy.lift_legal_hold"): Row(on_complaint({"care"}, 409), COMPLAINT_TARGETS),
+    # Erasure is care's; our buyer's complaints here are open: 409, nothing erased.
+    ("POST", "privacy.erase_data_subject"): Row(collection({"care": 409})),
+    ("GET", "privacy.subject_report"): Row(collection({"care": 200, "auditor": 200})),
+    ("GET", "privacy.identity_views"): Row(collection({"care": 200, "auditor": 200})),
     ("GET", "evidence.list_evidence"): Row(on_complaint(READERS, 200), COMPLAINT_TARGETS),
     ("POST", "evidence.add_evidence"): Row(on_complaint(SPEAKERS, 201), COMPLAINT_TARGETS),
     ("GET", "evidence.get_file"): Row(on_file, EVIDENCE_TARGETS),
@@ -653,6 +660,7 @@ def path_of(rule: str, values: dict[str, str]) -> str:
     path = rule.replace("<path:filename>", "console.css" if "console" in rule else "x.css")
     path = path.replace("<shop_id>", "shop-1")  # the shop of seller-1
     path = path.replace("<int:request_id>", "7")  # an evidence request no complaint here has
+    path = path.replace("<subject_id>", "buyer:buyer-1")  # our buyer: complaints still open
     path = path.replace("/docs/<name>", "/docs/swagger-ui.css")
     for name, value in values.items():
         path = path.replace(f"<{name}>", value)
@@ -699,6 +707,8 @@ def send(world: World, method: str, endpoint: str, path: str, role: str):
         return client.post(path, data=data, headers=headers)
     client = world.app.test_client()
     action = endpoint.removeprefix("complaints.action_")
+    if method == "GET" and endpoint == "privacy.identity_views":
+        return client.get(path, query_string={"viewer": "agent-1"}, headers=headers)
     if method == "GET":
         return client.get(path, headers=headers)
     if method == "DELETE":
@@ -714,6 +724,12 @@ def send(world: World, method: str, endpoint: str, path: str, role: str):
         body = {"body": "Ada kabar?"}
     elif endpoint == "complaints.withdraw_evidence_request":
         body = {"reason": "Tidak perlu lagi."}
+    elif endpoint in (
+        "privacy.set_legal_hold",
+        "privacy.lift_legal_hold",
+        "privacy.erase_data_subject",
+    ):
+        body = {"reason": "Perkara di pengadilan."}
     elif endpoint == "complaints.add_note":
         body = {"body": "Catatan tim care."}
     elif endpoint == "evidence.add_evidence":

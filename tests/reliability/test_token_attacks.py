@@ -122,7 +122,7 @@ def test_every_forged_or_stale_token_is_401_everywhere(client, figures):
     cid = opened.get_json()["id"]
     values = {"id": cid, "evidence_id": "0" * 24, "delivery_id": "0" * 24}
     values |= {"channel": "tokopedia", "order_id": "INV-1001", "shop_id": "shop-1"}
-    values |= {"request_id": "7"}
+    values |= {"request_id": "7", "subject_id": "buyer:buyer-1"}
     before, cases, accepted = stored(), 0, []
     for name, make in ATTACKS.items():
         headers = {"Authorization": f"Bearer {make()}"}

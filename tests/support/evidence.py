@@ -172,8 +172,22 @@ def gridfs_chunks() -> int:
 
 
 def gridfs_bytes(eid: str) -> bytes:
+    """What the service stored for this file, decrypted with its own key (the bytes it
+    serves); `gridfs_raw` is what the database holds."""
+    from resolution.service import encryption
+    from resolution.store import files
+
     bucket = GridFSBucket(ComplaintDocument._get_db(), bucket_name="evidence")
-    return bucket.open_download_stream(ObjectId(eid)).read()
+    stored = bucket.open_download_stream(ObjectId(eid))
+    keys = encryption.process_keyring()
+    data_key = keys.unwrap(files.key_of(eid), eid)
+    return encryption.DecryptingReader(stored, data_key, eid).read()
+
+
+def gridfs_raw(eid: str) -> bytes:
+    """The file's stored chunks, concatenated, as any copy of the database holds them."""
+    chunks = ComplaintDocument._get_db()["evidence.chunks"]
+    return b"".join(c["data"] for c in chunks.find({"files_id": ObjectId(eid)}).sort("n", 1))
 
 
 def sha256(data: bytes) -> str:

@@ -25,6 +25,7 @@ BINARY = {(EVIDENCE_FILE, "get", status) for status in ("200", "206", "304")}
 NOT_JSON = BINARY | {
     (AUDIT, "get", "200"),
     (CASE_EXPORT, "get", "200"),
+    ("/v1/data-subjects/{subject_id}/report", "get", "200"),  # JSON, or a printable page
     ("/metrics", "get", "200"),
     ("/openapi.yaml", "get", "200"),  # the contract itself, as YAML
     ("/openapi.yaml", "get", "304"),  # not modified: no body

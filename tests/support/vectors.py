@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from resolution.domain import merkle
 from resolution.domain.checkpoints import Checkpoint, key_id
-from resolution.domain.events import GENESIS, Event, canonical, sha256
+from resolution.domain.events import GENESIS, SALTED, UNSALTED, Event, canonical, sha256
 from resolution.service import signing
 
 PATH = Path(__file__).resolve().parents[2] / "docs" / "test-vectors.json"
@@ -37,7 +37,19 @@ def build() -> dict:
         data,
         at,
         GENESIS,
+        scheme=UNSALTED,
     )
+    salted = Event.sealed(
+        "6650a1b2c3d4e5f601234567",
+        2,
+        "message",
+        {"role": "seller", "id": "seller-1", "shop_id": "shop-1"},
+        {"body": "Resi JP1234567890, NIK 3171234567890001", "evidence_ids": []},
+        at.replace(second=30),
+        event.hash,
+        salts={"body": "AAECAwQFBgcICQoLDA0ODw", "evidence_ids": "EBESExQVFhcYGRobHB0eHw"},
+    )
+    assert salted.hash_version == SALTED
     heads = [(f"6650a1b2c3d4e5f60123456{i}", i + 1, sha256({"n": i})) for i in range(5)]
     leaf_hashes = [merkle.leaf_hash(*h) for h in heads]
     kid = key_id(base64.b64decode(public))
@@ -132,6 +144,7 @@ def build() -> dict:
             ).decode(),
             "hash": event.hash,
         },
+        "event_salted": _salted_vector(salted),
         "merkle": {
             "leaves": [
                 {
@@ -172,6 +185,38 @@ def build() -> dict:
             {"why": "two spaces", "line": checkpoint.line.replace(" root=", "  root=")},
             {"why": "another prefix", "line": checkpoint.line.replace("/v1", "/v2")},
         ],
+    }
+
+
+def _salted_vector(event: Event) -> dict:
+    """docs/hash-chain.md's scheme 2: each field commits as H([salt, value]); a reader not
+    shown `body` gets its commitment in `data_hashes`, and neither its value nor its salt."""
+    commitments = {k: sha256([event.salts[k], v]) for k, v in event.data.items()}
+    masked = event.as_shown({**event.data, "body": "[withheld]"}, {"body": commitments["body"]})
+    return {
+        "input": {**event.as_data(), "at": event.at.isoformat(timespec="milliseconds")},
+        "commitment_inputs": {
+            k: canonical([event.salts[k], v]).decode() for k, v in event.data.items()
+        },
+        "field_commitments": commitments,
+        "hashed_object_canonical": canonical(
+            {
+                "complaint_id": event.complaint_id,
+                "seq": event.seq,
+                "type": event.type,
+                "actor": event.actor,
+                "at": event.at,
+                "data": commitments,
+                "prev_hash": event.prev_hash,
+                "hash_version": 2,
+            }
+        ).decode(),
+        "hash": event.hash,
+        "as_shown_without_body": {
+            **masked,
+            "at": event.at.isoformat(timespec="milliseconds"),
+        },
+        "unsalted_hash_of_body": sha256(event.data["body"]),
     }
 
 

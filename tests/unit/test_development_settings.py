@@ -51,3 +51,17 @@ def test_an_exported_secret_needs_no_file(tmp_path):
 def test_an_unknown_environment_is_refused():
     with pytest.raises(ConfigError, match="development or production"):
         Config.from_env({"RESOLUTION_ENV": "prod", "RESOLUTION_JWT_SECRET": "z" * 40})
+
+
+def test_the_settings_hold_a_master_key_and_an_older_file_gets_one(tmp_path):
+    path = tmp_path / "development.env"
+    assert write_development_settings({}, path)
+    key = with_development_settings({}, path)["RESOLUTION_MASTER_KEY"]
+    assert Config.from_env(with_development_settings({}, path)).master_key == key
+    older = tmp_path / "older.env"
+    older.write_text("RESOLUTION_JWT_SECRET=" + "s" * 40 + "\n")
+    assert write_development_settings({}, older), "a master key is added"
+    settings = with_development_settings({}, older)
+    assert len(settings["RESOLUTION_MASTER_KEY"]) == 64
+    assert settings["RESOLUTION_JWT_SECRET"] == "s" * 40
+    assert not write_development_settings({}, older)

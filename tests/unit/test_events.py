@@ -14,10 +14,14 @@ from resolution.domain import commands, lifecycle
 from resolution.domain.errors import DomainError
 from resolution.domain.events import (
     GENESIS,
+    SALTED,
+    UNSALTED,
     Event,
     canonical,
+    chain_hash,
     first_broken_link,
     iso,
+    sha256,
 )
 from resolution.domain.projection import replay
 
@@ -52,6 +56,11 @@ TAMPERING = {
     "at-by-a-millisecond": lambda e: replace(e, at=e.at + timedelta(milliseconds=1)),
     "complaint_id": lambda e: replace(e, complaint_id="65f0000000000000000000ff"),
     "hash": lambda e: replace(e, hash="f" * 64),
+    # The salted scheme: a salt changed, dropped, or the event passed off as unsalted.
+    "salt": lambda e: replace(e, salts={**e.salts, "state": "AAAAAAAAAAAAAAAAAAAAAA"}),
+    "salt-dropped": lambda e: replace(e, salts={k: v for k, v in e.salts.items() if k != "state"}),
+    "hash_version-downgraded": lambda e: replace(e, hash_version=UNSALTED),
+    "hash_version-unknown": lambda e: replace(e, hash_version=3),
 }
 
 
@@ -89,6 +98,67 @@ def test_swapped_events_break_the_chain_at_the_first_swap(reach):
     events = list(reach("closed_after_review").events)
     events[2], events[3] = events[3], events[2]
     assert first_broken_link(events) == 4  # the event now in third place has seq 4
+
+
+# --- salted commitments (hash scheme 2) ----------------------------------------------------
+
+
+def test_new_events_commit_each_field_with_a_salt_of_its_own(reach, any_path):
+    for event in reach(any_path).events:
+        assert event.hash_version == SALTED and set(event.salts) == set(event.data)
+        assert len(set(event.salts.values())) == len(event.salts)  # one salt per field
+        for key, value in event.data.items():
+            assert event.commitment(key) == sha256([event.salts[key], value])
+            assert event.commitment(key) != sha256(value)
+
+
+def test_salts_are_random_so_the_same_value_commits_differently_each_time(reach, actors):
+    story = reach("awaiting_seller")
+    at = datetime(2025, 3, 3, 9, 30, tzinfo=WIB)
+    one = commands.message(story.complaint, actors["buyer"], "3171234567890001", at)
+    two = commands.message(story.complaint, actors["buyer"], "3171234567890001", at)
+    assert one.salts["body"] != two.salts["body"]
+    assert one.commitment("body") != two.commitment("body")
+
+
+def test_an_event_hashed_under_the_unsalted_scheme_still_verifies(reach):
+    """Events written before salts (scheme 1) keep their hash: H(value) per field."""
+    story = reach("awaiting_seller")
+    first = story.events[0]
+    old = Event.sealed(
+        first.complaint_id,
+        1,
+        first.type,
+        first.actor,
+        first.data,
+        first.at,
+        GENESIS,
+        scheme=UNSALTED,
+    )
+    assert old.hash_version == UNSALTED and old.salts == {} and old.verify()
+    assert old.commitment("description") == sha256(first.data["description"])
+    assert "hash_version" not in old.as_data() and "salts" not in old.as_data()
+    assert first_broken_link([old]) is None
+    assert not replace(old, hash_version=SALTED).verify()  # nor can it be passed off as salted
+
+
+def test_a_withheld_field_cannot_be_confirmed_by_hashing_its_true_value(reach, actors):
+    """What a reader not shown a field holds: its commitment, never its salt. Hashing the
+    true value (or the value with any salt but the one withheld) does not give it."""
+    story = reach("awaiting_seller")
+    nik = "3171234567890001"
+    event = commands.message(
+        story.complaint, actors["buyer"], nik, datetime(2025, 3, 3, 9, tzinfo=WIB)
+    )
+    shown = event.as_shown({"body": "[withheld]"}, {"body": event.commitment("body")})
+    assert shown["salts"] == {} and nik not in canonical(shown).decode()
+    digest = shown["data_hashes"]["body"]
+    guesses = [nik, f"NIK {nik}", [None, nik], ["", nik], [shown["hash"], nik]]
+    assert all(sha256(g) != digest for g in guesses)
+    # …while the shown record still verifies with the commitment standing for the field.
+    args = (shown["complaint_id"], shown["seq"], shown["type"], shown["actor"])
+    rest = (shown["data"], shown["at"], shown["prev_hash"], shown["data_hashes"])
+    assert chain_hash(*args, *rest, shown["salts"], shown["hash_version"]) == event.hash
 
 
 # --- canonical form -----------------------------------------------------------------------

@@ -121,6 +121,43 @@ def test_the_event_hash_and_its_field_commitments():
     assert H(hashed) == v["hash"] == e["hash"]
 
 
+def salted_event_hash(e) -> str:
+    """docs/hash-chain.md, scheme 2, as a reader of the API or an export checks it."""
+    given = e.get("data_hashes") or {}
+    fields = {k: given.get(k) or H([e["salts"][k], v]) for k, v in e["data"].items()}
+    return H(
+        {
+            "complaint_id": e["complaint_id"],
+            "seq": e["seq"],
+            "type": e["type"],
+            "actor": e["actor"],
+            "at": e["at"],
+            "data": fields,
+            "prev_hash": e["prev_hash"],
+            "hash_version": 2,
+        }
+    )
+
+
+def test_the_salted_event_hash_and_its_commitments():
+    v = VECTORS["event_salted"]
+    e = v["input"]
+    assert e["hash_version"] == 2 and e["prev_hash"] == VECTORS["event"]["hash"]
+    for key, value in e["data"].items():
+        assert canonical([e["salts"][key], value]).decode() == v["commitment_inputs"][key]
+        assert H([e["salts"][key], value]) == v["field_commitments"][key]
+        assert len(base64.urlsafe_b64decode(e["salts"][key] + "==")) == 16
+    hashed = json.loads(v["hashed_object_canonical"])
+    assert hashed["data"] == v["field_commitments"] and hashed["hash_version"] == 2
+    assert H(hashed) == v["hash"] == e["hash"] == salted_event_hash(e)
+    shown = v["as_shown_without_body"]
+    # A reader not shown `body` gets neither it nor its salt, and still checks the hash.
+    assert "body" not in shown["salts"] and shown["data"]["body"] != e["data"]["body"]
+    assert salted_event_hash(shown) == e["hash"]
+    # Hashing the true value, as the unsalted scheme would, confirms nothing.
+    assert shown["data_hashes"]["body"] != H(e["data"]["body"]) == v["unsalted_hash_of_body"]
+
+
 def test_leaves_nodes_and_roots():
     v = VECTORS["merkle"]
     hashes = []

@@ -178,7 +178,13 @@ def test_every_new_read_of_restricted_evidence_is_recorded_once(client, gallery)
         ("auditor", "auditor-1"),
         ("buyer", "buyer-1"),
     ]
-    assert all(v["data"] == {"evidence_id": eid, "kind": "identity_document"} for v in viewed())
+    assert all(
+        {k: v["data"][k] for k in ("evidence_id", "kind")}
+        == {"evidence_id": eid, "kind": "identity_document"}
+        for v in viewed()
+    )
+    # Each read records the bytes its answer sent (a range its length, a whole file its size).
+    assert [v["data"]["bytes"] for v in viewed()] == [size, 10, size, size]
     # The reads are events: the complaint's version moved with each.
     assert complaint(client, cid)["version"] == events(client, cid)[-1]["seq"]
 

@@ -29,6 +29,8 @@ from tests.support.spec import (
 # here so that a new write cannot silently join them.
 WITHOUT_IF_MATCH = {
     "/v1/complaints",
+    # An erasure spans complaints: no one version to match.
+    "/v1/data-subjects/{subject_id}/erasure",
     # Webhook management has no complaint version to match.
     "/v1/webhooks",
     "/v1/webhooks/{id}/rotate-secret",
@@ -40,6 +42,7 @@ WITHOUT_IF_MATCH = {
 }
 # Path variables as Flask names them, and as the spec does.
 PATH_VARIABLES = {
+    "subject_id": "subject_id",
     "cid": "id",
     "eid": "evidence_id",
     "wid": "id",
@@ -52,6 +55,7 @@ PATH_VARIABLES = {
 }
 # Path variables that are not ids of ours, and their formats.
 OTHER_PATH_FORMATS = {
+    "subject_id": "^(buyer|seller):[A-Za-z0-9._@-]{1,128}$",
     "channel": "^[a-z][a-z0-9_]{1,31}$",
     "shop_id": "^[A-Za-z0-9][A-Za-z0-9._:\\-]{0,63}$",
     "request_id": "^[0-9]{1,9}$",

@@ -116,10 +116,10 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
     seeking = download(wire, cid, ktp["id"], CARE, Range="bytes=10-")
     assert seeking.status_code == 206  # continues the read: not recorded again
     assert download(wire, cid, ktp["id"], AUDITOR).status_code == 200
-    trail = viewed(wire, cid)
+    trail, size = viewed(wire, cid), len(read.data)
     assert [(e["actor"]["role"], e["data"]) for e in trail] == [
-        ("care", {"evidence_id": ktp["id"], "kind": "identity_document"}),
-        ("auditor", {"evidence_id": ktp["id"], "kind": "identity_document"}),
+        ("care", {"evidence_id": ktp["id"], "kind": "identity_document", "bytes": size}),
+        ("auditor", {"evidence_id": ktp["id"], "kind": "identity_document", "bytes": size}),
     ]
 
     # The decision waits until care has reviewed what answered its request.

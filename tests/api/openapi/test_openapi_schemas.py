@@ -285,7 +285,7 @@ def assert_same_response_properties(spec: dict, schema: Schema, name: str) -> di
 
 def test_the_complaint_is_complaint_schema(spec):
     js = assert_same_response_properties(spec, ComplaintSchema(), "Complaint")
-    only_for_care = {"care_due_at", "care_reply_due_at", "care_overdue"}
+    only_for_care = {"care_due_at", "care_reply_due_at", "care_overdue", "legal_hold"}
     assert set(js["required"]) == set(ComplaintSchema().fields) - only_for_care
 
 
