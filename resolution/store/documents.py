@@ -126,6 +126,10 @@ class ComplaintDocument(Document):
             {"name": "settlement_due", "fields": ["settlement.status", "settlement.release_at"]},
             # A shop's figures: its complaints opened in a window.
             {"name": "shop_opened", "fields": ["shop_id", "created_at"]},
+            # Every complaint newest first (care's listing with no filter), read a window of
+            # `created_at` at a time (listings.newest_page): the embedded database reads a
+            # whole range before it sorts, so a range closed at both ends bounds what it reads.
+            {"name": "newest", "fields": ["created_at", "_id"]},
         ],
     }
 
