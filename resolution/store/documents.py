@@ -113,6 +113,9 @@ class ComplaintDocument(Document):
             {"name": "care_due", "fields": ["care_due_at"], "sparse": True},
             # Paused clocks the sweeper resumes at their `until`.
             {"name": "paused", "fields": ["paused_until"], "sparse": True},
+            # The care queue in its order (oldest escalation first): MongoDB merges the
+            # states' ranges in that order and stops at the page (listings.care_queue_page).
+            {"name": "care_queue", "fields": ["state", "escalated_at", "_id"]},
             # An agent's own cases ("my cases"), its most urgent first.
             {"name": "by_agent", "fields": ["assigned_to", "state", "care_due_at"]},
             # Settlements: one by its id (the payment system's answers), the listings by
