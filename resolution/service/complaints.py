@@ -248,9 +248,8 @@ def _position(cursor: str | None, kind: str) -> tuple[datetime, str] | None:
     if cursor is None:
         return None
     if not cursor.startswith(kind):
-        other = "the change feed" if kind == NEWEST_CURSOR else "another listing"
         raise Invalid(
-            f"This cursor is of {other}, not of this one.",
+            "This cursor is of another listing, not of this one.",
             {"cursor": ["not a cursor of this listing"]},
         )
     millis, _, complaint_id = cursor[1:].partition(".")

@@ -134,3 +134,28 @@ def test_a_cursor_of_every_complaint_is_refused_by_a_filtered_listing(db_name):
         service.list_complaints(
             ctx, CARE, state="closed", cursor="n1749351600000.6b160686b2e91579106c60ae"
         )
+
+
+def test_over_http_a_foreign_cursor_is_a_problem_and_pages_chain(client):
+    from tests.support.bodies import complaint_body
+    from tests.support.parties import BUYER
+    from tests.support.parties import CARE as CARE_HEADERS
+
+    for n in range(3):
+        opened = client.post("/v1/complaints", json=complaint_body(f"INV-W{n}"), headers=BUYER)
+        assert opened.status_code == 201, opened.get_json()
+    first = client.get("/v1/complaints?limit=2", headers=CARE_HEADERS).get_json()
+    assert len(first["items"]) == 2 and first["next_cursor"].startswith("n")
+    rest = client.get(
+        f"/v1/complaints?limit=2&cursor={first['next_cursor']}", headers=CARE_HEADERS
+    ).get_json()
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    for cursor, query in (
+        (first["items"][0]["id"], ""),  # a filtered listing's cursor, unfiltered
+        (first["next_cursor"], "&state=awaiting_seller"),  # this one's, filtered
+        ("n999999999999999." + first["items"][0]["id"], ""),  # no such instant
+    ):
+        refused = client.get(f"/v1/complaints?cursor={cursor}{query}", headers=CARE_HEADERS)
+        # The house's status for bad input in a request: 422 `invalid` (as the feed's cursor).
+        assert refused.status_code == 422, refused.get_json()
+        assert refused.headers["Content-Type"] == "application/problem+json"
