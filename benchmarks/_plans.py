@@ -250,12 +250,16 @@ def _claim_and_record(ctx: Context) -> None:
 
 QUERIES: tuple[Query, ...] = (
     Query(
-        "list complaints: buyer", lambda c, s: service.list_complaints(c, _buyer(s)), ("by_buyer",)
+        "list complaints: buyer",
+        lambda c, s: service.list_complaints(c, _buyer(s)),
+        ("by_buyer",),
+        bounded=True,
     ),
     Query(
         "list complaints: buyer, state",
         lambda c, s: service.list_complaints(c, _buyer(s), state="awaiting_seller"),
         ("by_buyer_state",),
+        bounded=True,
     ),
     Query("list complaints: seller", lambda c, s: service.list_complaints(c, SELLER), ("by_shop",)),
     Query(
@@ -274,11 +278,13 @@ QUERIES: tuple[Query, ...] = (
         "orders: the registered order (opening, registry)",
         lambda c, s: order_store.load(s.channel, s.order_id),
         ("_id_",),
+        bounded=True,
     ),
     Query(
         "orders: the complaints on an order (refund cap, order_updated)",
         lambda c, s: order_store.complaints_on(s.channel, s.order_id),
         ("by_order",),
+        bounded=True,
     ),
     Query(
         "list complaints: seller, state",
@@ -316,21 +322,25 @@ QUERIES: tuple[Query, ...] = (
         "action (a message): load",
         lambda c, s: service.post_message(c, _buyer(s), s.complaint_id, "Halo?"),
         ("_id_",),
+        bounded=True,
     ),
     Query(
         "get complaint (and evidence list)",
         lambda c, s: service.get_complaint(c, _buyer(s), s.complaint_id),
         ("_id_",),
+        bounded=True,
     ),
     Query(
         "events of a complaint (one aggregate: the complaint, its events by $lookup)",
         lambda c, s: service.list_events(c, _buyer(s), s.complaint_id),
         ("_id_", "complaint_seq"),
+        bounded=True,
     ),
     Query(
         "events of a complaint: next page",
         lambda c, s: service.list_events(c, _buyer(s), s.complaint_id, after=1, limit=1),
         ("_id_", "complaint_seq"),
+        bounded=True,
     ),
     Query(
         "last evidence reading (video seek)",
@@ -347,13 +357,15 @@ QUERIES: tuple[Query, ...] = (
         "open_complaint_on (one open per order)",
         lambda c, s: eventstore.open_complaint_on(s.channel, s.order_id),
         ("one_open_complaint_per_order",),
+        bounded=True,
     ),
     Query(
         "idempotency key",
         lambda c, s: idempotency.remembered("0" * 64),
         ("_id_",),
+        bounded=True,
     ),
-    Query("sweeper: due", lambda c, s: sweeper.due_complaints(NOW), ("due",)),
+    Query("sweeper: due", lambda c, s: sweeper.due_complaints(NOW), ("due",), bounded=True),
     Query(
         "sweeper: reminders",
         lambda c, s: sweeper.due_reminders(NOW),
@@ -364,11 +376,13 @@ QUERIES: tuple[Query, ...] = (
         "audit export: one hour",
         lambda c, s: _first(audit.export_records(c, AUDITOR, audit.ExportQuery(*HOUR))),
         ("checkpoint_time", "by_time"),  # the checkpoint it ends at (none here), the events
+        bounded=True,
     ),
     Query(
         "audit export: count (progress bar)",
         lambda c, s: audit.count_events(audit.ExportQuery(*HOUR), HOUR[1]),
         ("by_time",),
+        bounded=True,
     ),
     Query(
         "audit export: one complaint",
@@ -385,6 +399,7 @@ QUERIES: tuple[Query, ...] = (
             audit.export_records(c, AUDITOR, audit.ExportQuery(*HOUR, channel="shopee"))
         ),
         ("checkpoint_time", "by_time", "_id_"),
+        bounded=True,
     ),
     Query(
         "console queue",
@@ -411,6 +426,7 @@ QUERIES: tuple[Query, ...] = (
         "webhooks: subscriptions",
         lambda c, s: webhooks.subscriptions(c, INTEGRATION),
         ("by_owner",),
+        bounded=True,
     ),
     Query(
         "webhooks: deliveries",
@@ -427,6 +443,7 @@ QUERIES: tuple[Query, ...] = (
         lambda c, s: _claim_and_record(replace(c, clock=lambda: NOW)),
         ("queue", "_id_"),
         scans="every pending delivery is grouped to find each complaint's head",
+        bounded=True,
     ),
     Query(
         "webhooks: fan-out (deliverer)",
