@@ -10,7 +10,9 @@ own and in this order (the timed load first, while nothing else has run):
 3. `query_plans.py`: documents examined per query at 10,000 and 100,000 complaints;
 4. `rebuild_memory.py` and `export_memory.py`: throughput and peak memory at 10,000 and
    100,000 events, each against a bare cursor read;
-5. `checkpoint.py`: a checkpoint's time and peak memory at 10,000 and 100,000 complaints.
+5. `checkpoint.py`: a checkpoint's time and peak memory at 10,000 and 100,000 complaints;
+6. `scale.py`: every query's time and documents examined at 10,000 and 100,000 complaints
+   (with `--million`, 1,000,000 too: hours on a 2-core box), the sweeper pass included.
 Each script's own output is printed whole under its heading (and written to `--out`), so the
 figures quoted in docs/operations.md and the README come from one run of one box.
 """
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 
 
-def steps(quick: bool) -> list[tuple[str, list[str]]]:
+def steps(quick: bool, million: bool = False) -> list[tuple[str, list[str]]]:
     row = ["--duration", "6", "--warmup", "2"] if quick else ["--duration", "15"]
     sizes = ["--sizes", "1000,10000"] if quick else []
     return [
@@ -47,6 +49,10 @@ def steps(quick: bool) -> list[tuple[str, list[str]]]:
             "checkpoints: time and memory",
             ["checkpoint.py", "--sizes", "1000,10000" if quick else "10000,100000"],
         ),
+        (
+            "every query at scale",
+            ["scale.py", "--complaints", "10000" if quick else "1000000" if million else "100000"],
+        ),
     ]
 
 
@@ -54,6 +60,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, short rows")
     parser.add_argument("--out", type=Path, help="also write the report here")
+    parser.add_argument("--million", action="store_true", help="scale.py up to 1,000,000")
     args = parser.parse_args()
     out = args.out.open("w") if args.out else None
 
@@ -67,7 +74,7 @@ def main() -> int:
     say(f"{platform.node()}: {os.cpu_count()} cpus, Python {platform.python_version()}")
     worst = 0
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for title, command in steps(args.quick):
+    for title, command in steps(args.quick, args.million):
         say(f"\n## {title}\n$ python benchmarks/{' '.join(command)}")
         started = time.perf_counter()
         done = subprocess.run(

@@ -155,7 +155,7 @@ class ListComplaintsQuery(Schema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = fields.String(
         validate=validate.Regexp(
-            rf"^(u\d{{1,15}}\.)?{OBJECT_ID_PATTERN[1:]}", error="not a cursor from a page"
+            rf"^([nu]\d{{1,15}}\.)?{OBJECT_ID_PATTERN[1:]}", error="not a cursor from a page"
         )
     )
 

@@ -205,6 +205,19 @@ def list_complaints(
         return page, (_feed_cursor(page[-1]) if more else None)
     if cursor is not None and cursor.startswith(FEED_CURSOR):
         raise Invalid("This cursor is of a change feed: send `updated_since` with it.", {})
+    if listings.unnarrowed(visibility_filter(actor), overdue=overdue, **narrowed):
+        # Every complaint: windows of `created_at`, never a read of them all (newest_page).
+        found = listings.newest_page(
+            ctx.clock(), before=_position(cursor, NEWEST_CURSOR), limit=limit + 1
+        )
+        page = found[:limit]
+        more = len(found) > limit
+        return page, (_cursor(NEWEST_CURSOR, page[-1].created_at, page[-1].id) if more else None)
+    if cursor is not None and cursor.startswith(NEWEST_CURSOR):
+        raise Invalid(
+            "This cursor is of the listing of every complaint, not of a filtered one.",
+            {"cursor": ["not a cursor of this listing"]},
+        )
     found = listings.complaints_page(
         visibility_filter(actor),
         care_overdue_at=ctx.clock() if overdue else None,
@@ -217,23 +230,40 @@ def list_complaints(
 
 
 FEED_CURSOR = "u"  # a change feed's cursor: u<updated_at in ms since the epoch>.<id>
+# The listing of every complaint's cursor: n<created_at in ms since the epoch>.<id>
+NEWEST_CURSOR = "n"
+
+
+def _cursor(kind: str, at: datetime, complaint_id: str) -> str:
+    return f"{kind}{int(at.timestamp() * 1000)}.{complaint_id}"
 
 
 def _feed_cursor(complaint: Complaint) -> str:
-    millis = int(complaint.updated_at.timestamp() * 1000)
-    return f"{FEED_CURSOR}{millis}.{complaint.id}"
+    return _cursor(FEED_CURSOR, complaint.updated_at, complaint.id)
+
+
+def _position(cursor: str | None, kind: str) -> tuple[datetime, str] | None:
+    """The (instant, id) a cursor of `kind` stands for; a cursor of another listing, or one
+    naming an instant no complaint can have, is refused (never read as "from the start")."""
+    if cursor is None:
+        return None
+    if not cursor.startswith(kind):
+        raise Invalid(
+            "This cursor is of another listing, not of this one.",
+            {"cursor": ["not a cursor of this listing"]},
+        )
+    millis, _, complaint_id = cursor[1:].partition(".")
+    try:
+        at = datetime.fromtimestamp(int(millis) / 1000, UTC)
+    except (ValueError, OverflowError, OSError):
+        at = None
+    if at is None or not complaint_id or at >= listings.FOREVER:
+        raise Invalid("This cursor is not one a page gave.", {"cursor": ["not a cursor"]})
+    return at, complaint_id
 
 
 def _feed_position(cursor: str | None) -> tuple[datetime, str] | None:
-    if cursor is None:
-        return None
-    if not cursor.startswith(FEED_CURSOR):
-        raise Invalid(
-            "This cursor is of the newest-first listing, not of a change feed.",
-            {"cursor": ["not a cursor of this feed"]},
-        )
-    millis, _, complaint_id = cursor[1:].partition(".")
-    return datetime.fromtimestamp(int(millis) / 1000, UTC), complaint_id
+    return _position(cursor, FEED_CURSOR)
 
 
 def list_events(

@@ -118,6 +118,9 @@ class ComplaintDocument(Document):
             {"name": "care_due", "fields": ["care_due_at"], "sparse": True},
             # Paused clocks the sweeper resumes at their `until`.
             {"name": "paused", "fields": ["paused_until"], "sparse": True},
+            # The care queue in its order (oldest escalation first): MongoDB merges the
+            # states' ranges in that order and stops at the page (listings.care_queue_page).
+            {"name": "care_queue", "fields": ["state", "escalated_at", "_id"]},
             # An agent's own cases ("my cases"), its most urgent first.
             {"name": "by_agent", "fields": ["assigned_to", "state", "care_due_at"]},
             # Settlements: one by its id (the payment system's answers), the listings by
@@ -135,6 +138,10 @@ class ComplaintDocument(Document):
             {"name": "retention", "fields": ["retained_kinds", "retain_from"], "sparse": True},
             # A shop's figures: its complaints opened in a window.
             {"name": "shop_opened", "fields": ["shop_id", "created_at"]},
+            # Every complaint newest first (care's listing with no filter), read a window of
+            # `created_at` at a time (listings.newest_page): the embedded database reads a
+            # whole range before it sorts, so a range closed at both ends bounds what it reads.
+            {"name": "newest", "fields": ["created_at", "_id"]},
         ],
     }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..domain.events import EPOCH
@@ -79,6 +79,85 @@ def complaints_page(
         query["_id"] = {"$lt": before}
     cursor = ComplaintDocument._get_collection().find(query).sort("_id", -1).limit(limit)
     return [complaint_from_mongo(doc) for doc in cursor]
+
+
+def unnarrowed(
+    match: Mapping[str, str | tuple[str, ...]],
+    *,
+    state: str | None = None,
+    overdue: bool = False,
+    order_id: str | None = None,
+    channel: str | None = None,
+    shop_id: str | None = None,
+) -> bool:
+    """Whether such a listing would be of every complaint (care's or an auditor's with no
+    filter): no index narrows it, and `newest_page` serves it instead of `complaints_page`."""
+    query = _matching(match, order_id=order_id, channel=channel, shop_id=shop_id, state=state)
+    return not query and not overdue
+
+
+# The first window of `newest_page`: at a thousand complaints a day, about seven.
+FIRST_WINDOW = timedelta(minutes=10)
+GROWTH = 4  # an empty window is followed by one this many times as wide
+# A window after one that held some complaints is sized from their density, by this margin.
+MARGIN = 1.25
+
+
+@guarded
+def newest_page(
+    now: datetime, *, before: tuple[datetime, str] | None = None, limit: int = 20
+) -> list[Complaint]:
+    """Every complaint, the newest first by (`created_at`, id), at most `limit`; `before` is the
+    (created_at, id) of the last one of the previous page: the page holds those after it.
+
+    Read one window of `created_at` at a time (`newest`, both ends of the range given), from
+    `now` (or `before`) back, each window below the previous one, until the page is full or
+    the windows pass the epoch. SecantusDB reads a whole range before it sorts and stops, so a
+    window is sized to hold about what the page still needs: the first one is
+    `FIRST_WINDOW` wide, one after an empty window `GROWTH` times wider, one after a window
+    that held some as wide as their density says the rest needs (by `MARGIN`, at most
+    `GROWTH` times wider). What it reads: the page, plus what the last window holds beyond
+    it, plus (after a stretch of time with no complaint) up to what a span as long as that
+    stretch holds; and one round trip per window (about a dozen empty ones for the last page,
+    back to the epoch). A complaint created meanwhile is newer than `before` (its
+    `created_at` is the clock's): it never shifts a later page.
+    """
+    complaints = ComplaintDocument._get_collection()
+    # Every window `[low, high)`: one shape of query. Stored instants are whole milliseconds.
+    high = before[0] + timedelta(milliseconds=1) if before else FOREVER
+    anchor = min(now, high)
+    width = FIRST_WINDOW
+    page: list[Complaint] = []
+    while len(page) < limit and high > EPOCH:
+        low = max(EPOCH, min(anchor, high) - width)
+        window = {"created_at": {"$gte": low, "$lt": high}}
+        needed = limit - len(page)
+        # The first window after a cursor also holds, first, the complaints at the cursor's
+        # instant that the previous page showed (at most a page): read, then dropped.
+        at_cursor = bool(before) and high > before[0]
+        cursor = complaints.find(window).sort([("created_at", -1), ("_id", -1)])
+        read = cursor.limit(needed + (_SHOWN if at_cursor else 0))
+        found = [complaint_from_mongo(doc) for doc in read]
+        if at_cursor:
+            found = [c for c in found if _position(c) < before]
+        page.extend(found[:needed])
+        spanned = max(min(anchor, high) - low, timedelta(milliseconds=1))
+        if found:
+            per_second = len(found) / spanned.total_seconds()
+            wanted = timedelta(seconds=MARGIN * (limit - len(page)) / per_second)
+            width = min(max(wanted, timedelta(milliseconds=1)), spanned * GROWTH)
+        else:
+            width = spanned * GROWTH
+        high = anchor = low
+    return page[:limit]
+
+
+# More than a page: the complaints at a cursor's instant that its page showed.
+_SHOWN = 256
+
+
+def _position(complaint: Complaint) -> tuple[datetime, str]:
+    return complaint.created_at, complaint.id
 
 
 @guarded

@@ -76,6 +76,11 @@ def test_each_query_reads_its_index_and_only_the_documents_it_matches(query, sam
             f"{where} examines {plan.docs_examined} documents for "
             f"{plan.explained_returned} matching ({plan.index})"
         )
+        if query.bounded:
+            assert _plans.examines_what_it_returns(plan), (
+                f"{where} examines {plan.docs_examined} documents to return "
+                f"{plan.command.returned} in {plan.command.repeats} commands"
+            )
     if query.unexplained:
         pairs = zip(plans, query.indexes, strict=True)
         assert any(_plans.explained_blind(query, p, e) for p, e in pairs), (

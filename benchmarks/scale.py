@@ -1,0 +1,111 @@
+"""Every query the service makes, timed and explained, at growing numbers of complaints.
+
+Run: `.venv/bin/python benchmarks/scale.py --complaints 100000 [--sizes 10000,100000]
+[--json FILE]` (a throw-away embedded database in memory).
+
+The data set is `benchmarks/_data.py`'s, written with bulk inserts (`insert_many` in batches
+of 2,000, no transactions): 8 complaints in 22 closed and the rest spread over the open states,
+three channels, five complaints per buyer, one complaint in 20 in one big shop and the rest
+over 997 shops, one opened every 30 seconds (so 10,000 complaints span 3.5 days, 100,000 span
+35 days), two or three events and one webhook delivery each. The set grows in place: each
+size is the previous one plus more complaints, and its build time is printed.
+
+For each size, each query of `benchmarks/_plans.QUERIES` (run by the service's own functions,
+as a request makes it) is printed with its time, what the service got back (`page`: the
+most any one of its commands handed back; a count's number) and the documents the server
+examined over all its commands (each command explained with `executionStats`, times how often it was
+sent). Then one sweeper pass (`sweeper.sweep`, 100 at most of each kind, which moves
+complaints: it runs last at each size) is printed the same way.
+`--json` writes `{"queries": [{"name", "complaints", "page_size", "docs_examined", "ms"}]}`,
+one row per query and size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import _data, _plans  # noqa: E402
+from resolution.service import Context, sweeper  # noqa: E402
+from resolution.store import database  # noqa: E402
+from resolution.store.embedded import EmbeddedServer  # noqa: E402
+
+SWEEP_LIMIT = 100
+SWEEP = _plans.Query(
+    f"sweeper pass (at most {SWEEP_LIMIT} of each)",
+    lambda c, s: sweeper.sweep(c, _data.NOW, limit=SWEEP_LIMIT),
+    (),
+)
+
+
+def measure(ctx: Context, query: _plans.Query, sample: _plans.Sample, size: int) -> dict:
+    """One row: the query's time, its first command's page, the documents all examined."""
+    plans = _plans.plans(ctx, query, sample)
+    seconds = plans[0].command.seconds if plans and plans[0].command.seconds else 0.0
+    return {
+        "name": query.name,
+        "complaints": size,
+        "page_size": max((p.command.returned for p in plans), default=0),
+        # Every command's, each repeat explained (`_plans.plans`).
+        "docs_examined": sum(p.docs_examined for p in plans),
+        "ms": round(seconds * 1000, 1),
+        # SecantusDB's explain reports a scan where its executor reads an index (`unexplained`).
+        "blind": any(_plans.explained_blind(query, p, "any") for p in plans),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--complaints", type=int, default=100_000, help="the largest size")
+    parser.add_argument("--sizes", help="complaints at which to measure, e.g. 10000,100000")
+    parser.add_argument("--json", type=Path, help="write the figures there too")
+    args = parser.parse_args()
+    sizes = sorted(
+        {int(s) for s in args.sizes.split(",")}
+        if args.sizes
+        else {s for s in (10_000, 100_000, 1_000_000) if s < args.complaints} | {args.complaints}
+    )
+    _plans.recorder()  # before connecting: listeners attach to clients made afterwards
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedServer(tmp, in_memory=True) as server:
+        database.connect(server.uri, "bench_scale")
+        ctx = Context(clock=lambda: _data.NOW, signing_key=Ed25519PrivateKey.generate())
+        filled = 0
+        for size in sizes:
+            started = time.monotonic()
+            counts = _data.fill(filled, size)
+            built = time.monotonic() - started
+            filled = size
+            print(
+                f"\n{size:,} complaints: built in {built:.0f} s (+{counts['complaints']:,} "
+                f"complaints, {counts['events']:,} events, {counts['deliveries']:,} deliveries,"
+                f" {counts['orders']:,} orders; {counts['complaints'] / built:,.0f} "
+                "complaints/s)",
+                flush=True,
+            )
+            print(f"  {'query':66} {'ms':>8} {'page':>6} {'docs exam.':>10}")
+            sample = _plans.Sample.find()
+            for query in (*_plans.QUERIES, SWEEP):
+                row = measure(ctx, query, sample, size)
+                rows.append(row)
+                blind = "  (explain blind: see _plans)" if row.pop("blind") else ""
+                print(
+                    f"  {row['name'][:66]:66} {row['ms']:>8.1f} {row['page_size']:>6} "
+                    f"{row['docs_examined']:>10,}{blind}",
+                    flush=True,
+                )
+        database.disconnect()
+    if args.json:
+        args.json.write_text(json.dumps({"queries": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
