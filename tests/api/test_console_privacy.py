@@ -100,6 +100,8 @@ def test_care_erases_a_buyer_and_reads_the_receipt(client):
     assert DESCRIPTION not in shown
     described = client.get(f"/v1/complaints/{cid}", headers=CARE).get_json()["description"]
     assert described == "[erased]"
+    case_page = client.get(f"/console/complaints/{cid}").get_data(as_text=True)
+    assert DESCRIPTION not in case_page and "[erased]" in case_page
     log = eventstore.events_of(cid)
     assert log[-1].type == "erasure" and log[-1].actor["id"] == "agent-1"
     receipt = re.search(r"<code>([0-9a-f]{24})</code>", done.get_data(as_text=True)).group(1)
