@@ -330,6 +330,11 @@ QUERIES: tuple[Query, ...] = (
         ("retention",),
     ),
     Query(
+        "retention: complaints closed before retention existed (sweeper)",
+        lambda c, s: listings.closed_without_closing_time(500),
+        ("closed_since",),
+    ),
+    Query(
         "list complaints: overdue (care SLA)",
         lambda c, s: service.list_complaints(c, AUDITOR, overdue=True),
         ("care_due",),
@@ -483,6 +488,11 @@ QUERIES: tuple[Query, ...] = (
         lambda c, s: files.unrecorded_before(NOW),
         ("unrecorded_by_age",),
         unexplained="`metadata.recorded $in` rides `unrecorded_by_age`, `uploadDate` is checked",
+    ),
+    Query(
+        "evidence: files stored before encryption (encrypt-files)",
+        lambda c, s: files.plaintext_after(None, 100),
+        ("by_encryption",),
     ),
 )
 

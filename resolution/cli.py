@@ -791,6 +791,31 @@ def rotate_master_key(data_dir: Path) -> None:
         click.echo(f"Re-wrapped {count} file keys under master key {ctx.file_keys.current_id}.")
 
 
+@main.command("encrypt-files")
+@click.option(
+    "--batch",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1, 10000),
+    help="Files listed per query.",
+)
+@data_dir_option
+def encrypt_files(batch: int, data_dir: Path) -> None:
+    """Encrypts in place the evidence files stored before files were encrypted, each under its
+    own key wrapped by RESOLUTION_MASTER_KEY: ids, hashes and ETags stay. Safe to run again,
+    and on several machines at once."""
+    from .service import evidence as evidence_service
+
+    with _connected(data_dir) as config:
+        done = evidence_service.encrypt_stored_files(context_for(config), batch)
+        plural = "" if done.sealed == 1 else "s"
+        click.echo(
+            f"Encrypted {done.sealed} evidence file{plural} stored before encryption"
+            + (f"; {done.busy} being encrypted by another run" if done.busy else "")
+            + "."
+        )
+
+
 @main.command()
 @click.option(
     "--generate", is_flag=True, help="Print a new private key for RESOLUTION_SIGNING_KEY."

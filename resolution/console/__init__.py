@@ -13,7 +13,7 @@ from flask import Flask, Response, render_template
 from flask_limiter import RateLimitExceeded
 
 from ..config import Config
-from . import actions, pages, signin  # noqa: F401  (they add their routes to the blueprint)
+from . import actions, pages, privacy, signin  # noqa: F401  (they add their routes to the blueprint)
 from .blueprint import bp
 
 

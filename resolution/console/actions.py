@@ -22,9 +22,9 @@ from schemas.complaints import ACTION_SCHEMAS, MessageSchema, NoteSchema, Reason
 from schemas.evidence import ReviewSchema
 from schemas.settlements import RetrySettlementSchema
 
-from ..domain.errors import DomainError, Invalid, NotAllowed, Stale
+from ..domain.errors import Conflict, DomainError, Invalid, NotAllowed, Stale
 from ..domain.solutions import WITH_AMOUNT, WITH_ITEMS
-from ..service import complaints, evidence, settlements
+from ..service import complaints, evidence, retention, settlements
 from ..service.complaints import get_complaint
 from ..service.queue import take_next
 from ..web.http import complaint_id, context
@@ -35,6 +35,7 @@ from .blueprint import bp
 from .forms import (
     AssignForm,
     DecideForm,
+    LegalHoldForm,
     MessageForm,
     NextCaseForm,
     NoteForm,
@@ -223,6 +224,36 @@ def request_evidence(cid: str):
         return complaints.act(context(), me, cid, "request_evidence", loaded, if_match=version)
 
     return _take(cid, "request_evidence", form, run, _("The evidence is requested."))
+
+
+@bp.post("/complaints/<cid>/legal-hold")
+def legal_hold(cid: str):
+    """Care holds every file of the complaint (the API's `POST …/legal-hold`)."""
+    me, form = agent(), LegalHoldForm(prefix="hold")
+
+    def run(version: int) -> object:
+        reason = ReasonSchema().load({"reason": form.reason.data})["reason"]
+        try:
+            return retention.set_legal_hold(context(), me, cid, reason, if_match=version)
+        except Conflict as error:
+            raise Conflict(_("The complaint is already under a legal hold.")) from error
+
+    return _take(cid, "legal_hold", form, run, _("The complaint is under a legal hold."))
+
+
+@bp.post("/complaints/<cid>/legal-hold/lift")
+def lift_legal_hold(cid: str):
+    """Care lifts the hold: retention runs again (the API's `POST …/legal-hold/lift`)."""
+    me, form = agent(), LegalHoldForm(prefix="hold")
+
+    def run(version: int) -> object:
+        reason = ReasonSchema().load({"reason": form.reason.data})["reason"]
+        try:
+            return retention.lift_legal_hold(context(), me, cid, reason, if_match=version)
+        except Conflict as error:
+            raise Conflict(_("The complaint is not under a legal hold.")) from error
+
+    return _take(cid, "legal_hold", form, run, _("The legal hold is lifted."))
 
 
 def _wib(moment: datetime) -> datetime:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     HiddenField,
     IntegerField,
@@ -139,3 +140,24 @@ class RetrySettlementForm(FlaskForm):
 
     settlement_id = HiddenField(validators=[DataRequired()])
     note = TextAreaField(_l("Note (optional)"), validators=[Optional()])
+
+
+class LegalHoldForm(VersionedForm):
+    """Sets or lifts a legal hold (shown with `prefix="hold"`): the reason is recorded."""
+
+    reason = TextAreaField(_l("Why (recorded with the hold)"), validators=[DataRequired()])
+
+
+class ErasureForm(FlaskForm):
+    """A data subject's request to erase their personal data (UU PDP)."""
+
+    role = SelectField(
+        _l("The person is"),
+        choices=[SelectChoice("buyer", _l("a buyer")), SelectChoice("seller", _l("a seller"))],
+    )
+    subject = StringField(_l("Their id (as in their token)"), validators=[DataRequired()])
+    reason = TextAreaField(_l("Why (the request, as received)"), validators=[DataRequired()])
+    confirm = BooleanField(
+        _l("I understand that what they wrote and their files are erased for good."),
+        validators=[DataRequired()],
+    )

@@ -32,6 +32,7 @@ from .diagram import lifecycle_svg
 from .forms import (
     AssignForm,
     DecideForm,
+    LegalHoldForm,
     MessageForm,
     NextCaseForm,
     NoteForm,
@@ -243,6 +244,7 @@ def _forms(complaint: Complaint, evidence: list[dict]) -> dict[str, Any]:
         "pause_clock": PauseClockForm(formdata=None, version=version),
         "resume_clock": ResumeClockForm(formdata=None, version=version),
         "reassign": ReassignForm(formdata=None, version=version),
+        "legal_hold": LegalHoldForm(formdata=None, version=version, prefix="hold"),
         "retry_settlement": RetrySettlementForm(
             formdata=None, settlement_id=(complaint.settlement or {}).get("id")
         ),

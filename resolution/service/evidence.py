@@ -8,7 +8,9 @@ destroys the file.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
@@ -30,6 +32,9 @@ from .unit_of_work import (
 
 # An upload's event commits within seconds of its file; an hour apart, the file is an orphan.
 ORPHAN_GRACE = timedelta(hours=1)
+# A claim to seal a file stored before encryption that is older than this was left by a
+# process that died: another takes it over (sealing even 100 MB takes seconds).
+SEALING_LEASE = timedelta(minutes=15)
 # A byte range within this long of the same reader's recorded read continues that read.
 READ_CONTINUES = timedelta(minutes=10)
 
@@ -134,6 +139,89 @@ def rewrap_file_keys(ctx: Context) -> int:
             fresh = ctx.file_keys.rewrapped(record, record["_id"])
             done += files.replace_key(record["_id"], record["kek"], fresh)
     return done
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """What `encrypt_stored_files` did: files sealed, and files another process was sealing."""
+
+    sealed: int = 0
+    busy: int = 0
+
+
+def encrypt_stored_files(ctx: Context, batch: int = 100) -> Sealed:
+    """Encrypts in place every evidence file stored before files were encrypted
+    (`resolution encrypt-files`).
+
+    Each file gets its own key (saved first, marked as a claim), is read and sealed into a new
+    GridFS file, checked by decrypting it back, then swapped in under the file's own id and
+    the claim ended, in one transaction (`files.swap_in_sealed`): the evidence id, its stored
+    SHA-256 (the ETag) and the log do not change. Idempotent and safe to run on several
+    processes at once: a file is claimed by one, a run that dies leaves the plaintext as it
+    was and its claim is taken over after `SEALING_LEASE`, and a file purged or erased
+    meanwhile is left gone.
+    """
+    done, busy, after = 0, 0, None
+    while page := files.plaintext_after(after, batch):
+        for stored in page:
+            after = stored["_id"]
+            if _seal(ctx, stored):
+                done += 1
+            elif files.key_of(stored["_id"]) is not None:
+                busy += 1  # claimed by another process (or sealed by it just now)
+    return Sealed(done, busy)
+
+
+def _seal(ctx: Context, stored: dict) -> bool:
+    file_id, now = stored["_id"], ctx.clock()
+    copy_id = files.new_file_id()
+    data_key = encryption.new_data_key()
+    claimed, abandoned = files.claim_for_sealing(
+        file_id, ctx.file_keys.wrap(data_key, file_id), copy_id, now, now - SEALING_LEASE
+    )
+    if not claimed:
+        return False
+    if abandoned:
+        files.abandon_sealing(file_id, abandoned)  # the copy of a process that died
+    plain = files.open_file(file_id)
+    if plain is None:  # purged or erased since it was listed
+        files.abandon_sealing(file_id, copy_id)
+        return False
+    size = plain.length
+    metadata = {**(plain.metadata or {}), "encryption": encryption.SCHEME, "size": size}
+    try:
+        with plain:
+            digest = hashlib.sha256()
+            sealed = encryption.EncryptingReader(_Hashing(plain, digest), size, data_key, file_id)
+            files.put_sealed_copy(sealed, metadata, copy_id, file_id)
+        check = files.open_file(copy_id)
+        if check is None:
+            raise RuntimeError(f"the sealed copy of file {file_id} was not stored")
+        with check:
+            opened, back = encryption.DecryptingReader(check, data_key, file_id), hashlib.sha256()
+            while piece := opened.read(encryption.SEGMENT):
+                back.update(piece)
+            if back.digest() != digest.digest():
+                raise encryption.Damaged(f"the sealed copy of file {file_id} does not open")
+        swapped = files.swap_in_sealed(file_id, copy_id, metadata)
+    except BaseException:
+        files.abandon_sealing(file_id, copy_id)
+        raise
+    if not swapped:
+        files.abandon_sealing(file_id, copy_id)
+    return swapped
+
+
+class _Hashing:
+    """A stream read through, its bytes hashed as they pass."""
+
+    def __init__(self, stream: BinaryIO, digest) -> None:
+        self._stream, self._digest = stream, digest
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._stream.read(n)
+        self._digest.update(data)
+        return data
 
 
 def list_evidence(ctx: Context, actor: Actor, complaint_id: str) -> list[dict]:

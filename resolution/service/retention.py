@@ -9,9 +9,13 @@ from datetime import datetime
 from ..domain import commands
 from ..domain.actors import SYSTEM, Actor
 from ..domain.errors import Conflict, NotFound
+from ..domain.projection import replay
 from ..domain.retention import FILE_KINDS, purge_due
 from ..store import eventstore, files, listings
 from .unit_of_work import Context, Idempotency, Recorded, change
+
+# Complaints closed before retention existed, filled in per sweeper pass.
+FILL_BATCH = 500
 
 
 def purge_expired(ctx: Context, now: datetime, limit: int | None = None) -> int:
@@ -46,6 +50,25 @@ def purge_expired(ctx: Context, now: datetime, limit: int | None = None) -> int:
                 continue  # another sweeper recorded it first
             purged += 1
     return purged
+
+
+def fill_closing_times(ctx: Context, limit: int = FILL_BATCH) -> int:
+    """Gives up to `limit` complaints closed before retention existed the retention fields
+    their projection lacks (`closed_at`, `retain_from`, `retained_kinds`), from their events,
+    so their files enter the sweeper's index without `resolution rebuild`: how many.
+
+    Only those three fields are written, and only while the projection is the version its
+    events were read at: a write that came in between wins, and the next pass tries again.
+    """
+    filled = 0
+    for complaint_id, version in listings.closed_without_closing_time(limit):
+        events = eventstore.events_of(complaint_id, upto=version)
+        if not events:
+            continue
+        rebuilt = replay(events, ctx.deadlines)
+        if rebuilt.closed_at is not None:
+            filled += eventstore.fill_retention(rebuilt)
+    return filled
 
 
 def set_legal_hold(

@@ -53,7 +53,8 @@ def sweep(ctx: Context, now: datetime | None = None, limit: int | None = None) -
     every turn-holder whose deadline is near is reminded once (`deadline_approaching`), then
     every settlement held for a review window that closed unused is requested
     (`settlement_requested`), then every evidence file whose retention ran out is destroyed
-    (`evidence_purged`).
+    (`evidence_purged`), once complaints closed before retention existed have their closing
+    time (`retention.fill_closing_times`).
 
     Returns how many were moved, by action, reminded and requested (by event type).
     """
@@ -85,6 +86,9 @@ def sweep(ctx: Context, now: datetime | None = None, limit: int | None = None) -
     released = settlements.release_due(at_now, now, limit)
     if released:
         moved[REQUESTED_EVENT] += released
+    # Complaints closed before retention existed get their closing time first (a batch
+    # a pass), so their files are purged like any others'.
+    retention.fill_closing_times(at_now, min(limit or retention.FILL_BATCH, retention.FILL_BATCH))
     purged = retention.purge_expired(at_now, now, limit)
     if purged:
         moved[PURGED] += purged

@@ -136,6 +136,9 @@ class ComplaintDocument(Document):
             # periods started (sparse: open and held complaints, and those with no file
             # left, are not in it).
             {"name": "retention", "fields": ["retained_kinds", "retain_from"], "sparse": True},
+            # Closed complaints whose projection predates retention (no `closed_at`: null in
+            # the index), filled in by the sweeper a batch at a time (service/retention.py).
+            {"name": "closed_since", "fields": ["state", "closed_at"]},
             # A shop's figures: its complaints opened in a window.
             {"name": "shop_opened", "fields": ["shop_id", "created_at"]},
             # Every complaint newest first (care's listing with no filter), read a window of

@@ -215,6 +215,23 @@ def replace_projections(rebuilt: list[Complaint]) -> None:
 
 
 @guarded
+def fill_retention(complaint: Complaint) -> bool:
+    """Writes the retention fields of a projection that had none (`closed_at`, `retain_from`,
+    `retained_kinds`), rebuilt from its events at `complaint.version`: only while the stored
+    one is still that version with no `closed_at` (a writer that came first wins)."""
+    complaints, _ = _collections()
+    fields = {
+        "closed_at": complaint.closed_at,
+        "retain_from": complaint.retain_from,
+        "retained_kinds": complaint.retained_kinds,
+    }
+    result = complaints.update_one(
+        {"_id": complaint.id, "version": complaint.version, "closed_at": None}, {"$set": fields}
+    )
+    return result.modified_count == 1
+
+
+@guarded
 def open_complaint_on(channel: str, order_id: str) -> str | None:
     """The id of the complaint not closed on this order, if there is one."""
     doc = (

@@ -302,6 +302,15 @@ def retained_since(kind: str, started_by: datetime, limit: int | None = None) ->
 
 
 @guarded
+def closed_without_closing_time(limit: int) -> list[tuple[str, int]]:
+    """(id, version) of up to `limit` closed complaints whose projection has no `closed_at`
+    (written before retention existed): one `closed_since` index range, null at its end."""
+    query = {"state": "closed", "closed_at": None}
+    cursor = ComplaintDocument._get_collection().find(query, {"_id": 1, "version": 1})
+    return [(doc["_id"], doc["version"]) for doc in cursor.limit(limit)]
+
+
+@guarded
 def complaint_figures(states: Iterable[str], now: datetime) -> dict[str, Any]:
     """How many complaints in each state, how many past care's service level: index counts
     (`by_state`, `care_due`), no documents read."""

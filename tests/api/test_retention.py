@@ -23,10 +23,10 @@ DAY = timedelta(days=1)
 HOLD = "/v1/complaints/{}/legal-hold"
 
 
-def closed_with_files(client, clock) -> tuple[str, dict, dict, datetime]:
+def closed_with_files(client, clock, order_id="INV-1001") -> tuple[str, dict, dict, datetime]:
     """A complaint with the buyer's KTP and photo, withdrawn (closed): its id, the two
     evidence entries, and when it closed."""
-    cid = open_complaint(client)
+    cid = open_complaint(client, order_id)
     ktp = uploaded(client, cid, BUYER, "identity_document", png(), "ktp.png", caption="KTP")
     photo = uploaded(client, cid, BUYER, "photo", png(), "foto.png")
     clock.advance(hours=1)
@@ -168,3 +168,73 @@ def test_retention_is_configured_per_kind():
     for bad in ("passport=3d", "0d", "photo=soon", "identity_document=-1d"):
         with pytest.raises(ConfigError, match="RESOLUTION_RETENTION"):
             Config.from_env({**env, "RESOLUTION_RETENTION": bad})
+
+
+def as_before_retention(cid: str) -> None:
+    """The projection as written before retention existed: no closing time, no retention."""
+    from resolution.store.documents import ComplaintDocument
+
+    ComplaintDocument._get_collection().update_one(
+        {"_id": cid}, {"$unset": {"closed_at": "", "retain_from": "", "retained_kinds": ""}}
+    )
+    assert eventstore.load(cid).closed_at is None
+
+
+def test_a_complaint_closed_before_retention_existed_is_purged_without_a_rebuild(
+    client, clock, context
+):
+    cid, ktp, photo, closed_at = closed_with_files(client, clock)
+    as_before_retention(cid)
+    # The first pass fills its closing time from its events (nothing due yet)…
+    assert sweep(context, closed_at + DAY)["evidence_purged"] == 0
+    stored = eventstore.load(cid)
+    assert stored.closed_at == closed_at and stored.retain_from == closed_at
+    assert stored.retained_kinds == ["identity_document", "photo"]
+    # …counted from the closing itself, to the second, not from the pass.
+    assert sweep(context, closed_at + 30 * DAY - timedelta(seconds=1))["evidence_purged"] == 0
+    assert sweep(context, closed_at + 30 * DAY)["evidence_purged"] == 1
+    assert purged(cid) == [ktp["id"]]
+    # A long-closed one is filled and purged in the same pass.
+    old, old_ktp, _, old_closed = closed_with_files(client, clock, "INV-2002")
+    as_before_retention(old)
+    assert sweep(context, old_closed + 31 * DAY)["evidence_purged"] == 1
+    assert purged(old) == [old_ktp["id"]]
+    assert first_broken_link(eventstore.events_of(old)) is None
+
+
+def test_the_closing_times_are_filled_a_batch_at_a_time_from_their_index(client, clock, context):
+    from resolution.service.retention import fill_closing_times
+    from resolution.store.documents import ComplaintDocument
+
+    old = [closed_with_files(client, clock, f"INV-300{n}")[0] for n in range(3)]
+    open_one = open_complaint(client, "INV-3009")
+    for cid in old:
+        as_before_retention(cid)
+    assert fill_closing_times(context, limit=2) == 2
+    assert sum(eventstore.load(cid).closed_at is None for cid in old) == 1
+    assert fill_closing_times(context, limit=2) == 1
+    assert fill_closing_times(context, limit=2) == 0
+    assert all(eventstore.load(cid).closed_at for cid in old)
+    assert eventstore.load(open_one).closed_at is None  # not closed: nothing to fill
+    # Read from one index range: only the closed complaints with no closing time.
+    as_before_retention(old[0])
+    plan = (
+        ComplaintDocument._get_collection()
+        .find({"state": "closed", "closed_at": None}, {"_id": 1, "version": 1})
+        .limit(500)
+        .explain()
+    )
+    assert "closed_since" in str(plan["queryPlanner"]["winningPlan"])
+    assert plan["executionStats"]["totalDocsExamined"] == 1
+
+
+def test_a_write_that_comes_first_wins_over_the_filling(client, clock, context):
+    from resolution.domain.projection import replay
+
+    cid, *_ = closed_with_files(client, clock)
+    as_before_retention(cid)
+    stale = replay(eventstore.events_of(cid), context.deadlines)
+    held = client.post(HOLD.format(cid), json={"reason": "Perkara."}, headers=CARE)
+    assert held.status_code == 200
+    assert not eventstore.fill_retention(stale)  # its version is gone: nothing written
+    assert eventstore.load(cid).legal_hold and eventstore.load(cid).retain_from is None

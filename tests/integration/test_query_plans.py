@@ -90,7 +90,13 @@ def test_each_query_reads_its_index_and_only_the_documents_it_matches(query, sam
 
 def test_the_generated_data_has_something_for_every_query_to_find(sample, ctx):
     """A query that finds nothing proves nothing about its plan."""
-    empty = ("idempotency key", "last evidence reading (video seek)")
+    # (The last two find something only in a database older than retention and encryption.)
+    empty = (
+        "idempotency key",
+        "last evidence reading (video seek)",
+        "retention: complaints closed before retention existed (sweeper)",
+        "evidence: files stored before encryption (encrypt-files)",
+    )
     for query in _plans.QUERIES:
         if query.name in empty:
             continue

@@ -390,6 +390,11 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "console.reassign"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.pause_clock"): Row(console_form, COMPLAINT_TARGETS),
     ("POST", "console.resume_clock"): Row(console_form, COMPLAINT_TARGETS),
+    ("POST", "console.legal_hold"): Row(console_form, COMPLAINT_TARGETS),
+    ("POST", "console.lift_legal_hold"): Row(console_form, COMPLAINT_TARGETS),
+    ("GET", "console.data_subjects"): Row(lambda role, t: 200 if role == "care" else 302),
+    # Care's form comes without its fields (422, nothing erased); anyone else: sign in.
+    ("POST", "console.erase_data_subject"): Row(lambda role, t: 422 if role == "care" else 302),
     # seller-1 is of shop-1: its figures; another shop's seller would be 403 (test_shop_figures)
     ("GET", "shops.shop_stats"): Row(
         collection({"seller": 200, "care": 200, "auditor": 200, "integration": 200})
