@@ -146,6 +146,17 @@ class ComplaintDocument(Document):
     }
 
 
+class FloorDocument(Document):
+    """Where an oldest-first read of an index range starts (`listings._oldest_first`): the
+    lowest value the range held when last read. A hint only: each read also reads below it
+    (nothing, while it holds), so a stale or missing floor costs reads, never a complaint."""
+
+    id = StringField(primary_key=True)  # which read: "care_queue", "due", "remind", ...
+    at = DateTimeField(required=True)
+
+    meta = {"collection": "floors", "auto_create_index": False, "indexes": []}
+
+
 class EventDocument(Document):
     """One event: appended once, never changed (but for its outbox mark, `fanout_at`)."""
 
@@ -371,6 +382,7 @@ class ErasureReceipt(Document):
 
 DOCUMENTS = (
     ComplaintDocument,
+    FloorDocument,
     CheckpointDocument,
     CheckpointChunk,
     SigningKeyDocument,
