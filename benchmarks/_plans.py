@@ -457,6 +457,12 @@ QUERIES: tuple[Query, ...] = (
         bounded=True,
     ),
     Query(
+        "console: take the next case (the most urgent nobody took)",
+        lambda c, s: listings.most_urgent_unassigned(20),
+        ("_id_", "care_due"),  # the floor, then windows of `care_due_at`
+        bounded=True,
+    ),
+    Query(
         "webhooks: subscriptions",
         lambda c, s: webhooks.subscriptions(c, INTEGRATION),
         ("by_owner",),

@@ -201,6 +201,8 @@ COUNT_CAP = 1000
 # A filtered queue (a channel, a reason, overdue) reads at most this many to count its own:
 # past it, what it found so far is shown with "+".
 READ_BUDGET = 5 * COUNT_CAP
+# "Take the next case" reads at most this many times what it asks for along the deadlines.
+URGENT_BUDGET = 10
 # Empty windows of an oldest-first read grow by this factor: each reads nothing, one round
 # trip, so a slow climb over an empty stretch costs little and overshoots the data less.
 CLIMB = 2
@@ -478,15 +480,43 @@ def shop_window(
 
 @guarded
 def most_urgent_unassigned(limit: int) -> list[tuple[str, int]]:
-    """(id, version) of complaints waiting for care, the nearest care deadline first (`due`:
-    the state, then `care_due` ordered in memory over that state's few)."""
-    cursor = (
-        ComplaintDocument._get_collection()
-        .find({"state": "awaiting_care"}, {"_id": 1, "version": 1, "care_due_at": 1})
-        .sort([("care_due_at", 1), ("_id", 1)])
-        .limit(limit)
+    """(id, version) of complaints waiting for care, the nearest care deadline first, then
+    the oldest escalations among the rest (those whose clock stopped: care replied, nobody
+    took them).
+
+    Windows of `care_due` (`_oldest_first`: the deadlines of the whole queue, those in
+    mediation read and left out, `URGENT_BUDGET` times `limit` at most), then, while the
+    answer is short, windows of `care_queue` over those awaiting care: about what it
+    returns, plus at most that budget when care's own cases crowd the deadlines.
+    """
+    fields = {"_id": 1, "version": 1, "state": 1, "care_due_at": 1, "escalated_at": 1}
+    chosen, complete = _oldest_first(
+        [{}],
+        "care_due_at",
+        limit,
+        now=FOREVER,  # deadlines run ahead of now: windows sized by density all the way
+        accept=lambda doc: doc.get("state") == "awaiting_care",
+        budget=URGENT_BUDGET * limit,
+        projection=fields,
+        floor="care_due",
     )
-    return [(doc["_id"], doc["version"]) for doc in cursor]
+    if len(chosen) < limit:
+        # All those with a deadline are chosen (`complete`): the others have none; else
+        # the oldest escalations stand in for the deadlines not reached.
+        taken = {doc["_id"] for doc in chosen}
+        rest, _ = _oldest_first(
+            [{"state": "awaiting_care"}],
+            "escalated_at",
+            limit - len(chosen),
+            now=datetime.now(UTC),
+            accept=lambda doc: (
+                doc["_id"] not in taken and (not complete or doc.get("care_due_at") is None)
+            ),
+            projection=fields,
+            floor="care_queue:awaiting_care",
+        )
+        chosen += rest
+    return [(doc["_id"], doc["version"]) for doc in chosen]
 
 
 @guarded

@@ -163,3 +163,44 @@ def test_an_agents_cases_come_nearest_deadline_first_in_windows(db_name):
     mine = queue.my_cases(_ctx(), CARE, limit=10)
     assert [c.id for c in mine.items] == expected[:10] and mine.more
     assert [c.id for c in queue.my_cases(_ctx(), CARE, limit=100).items] == expected
+
+
+def test_the_next_case_is_the_nearest_deadline_then_the_oldest_stopped_clock(db_name):
+    docs = []
+    for k in range(36):
+        doc = _data.complaint(QUEUED[0] + 22 * k)  # awaiting care
+        doc["escalated_at"] = NOW - timedelta(minutes=(k * 41) % 1500)
+        doc["care_due_at"] = doc["escalated_at"] + timedelta(hours=24 + k % 3)
+        if k % 3 == 0:
+            doc |= {"state": "in_mediation", "assigned_to": "agent-2"}
+        elif k % 4 == 0:
+            doc["care_due_at"] = None  # replied, released: no clock runs
+        docs.append(doc)
+    ComplaintDocument._get_collection().insert_many(docs)
+    waiting = [d for d in docs if d["state"] == "awaiting_care"]
+    timed = sorted((d["care_due_at"], d["_id"]) for d in waiting if d["care_due_at"])
+    stopped = sorted((d["escalated_at"], d["_id"]) for d in waiting if not d["care_due_at"])
+    expected = [i for _, i in timed] + [i for _, i in stopped]
+    assert [i for i, _ in listings.most_urgent_unassigned(5)] == expected[:5]
+    assert [i for i, _ in listings.most_urgent_unassigned(100)] == expected
+
+
+def test_the_next_case_when_care_s_own_cases_crowd_the_deadlines(db_name):
+    docs = []
+    for k in range(210):
+        doc = _data.complaint(QUEUED[0] + 22 * k)
+        doc["escalated_at"] = NOW - timedelta(minutes=k)
+        # 200 in mediation with the nearest deadlines, ten waiting two days after them.
+        doc["care_due_at"] = NOW + timedelta(minutes=k)
+        if k < 200:
+            doc |= {"state": "in_mediation", "assigned_to": "agent-2"}
+        else:
+            doc["care_due_at"] += timedelta(days=2)
+        docs.append(doc)
+    ComplaintDocument._get_collection().insert_many(docs)
+    waiting = [i for _, i in sorted((d["escalated_at"], d["_id"]) for d in docs[200:])]
+    _floor("care_due", NOW - timedelta(hours=1))  # as a read before this one kept it
+    # Past its budget along the deadlines (10 × 2 read), the oldest escalations stand in.
+    assert [i for i, _ in listings.most_urgent_unassigned(2)] == waiting[:2]
+    nearest = [d["_id"] for d in docs[200:]]  # with a budget that reaches them: deadlines
+    assert [i for i, _ in listings.most_urgent_unassigned(30)] == nearest
