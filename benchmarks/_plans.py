@@ -471,12 +471,14 @@ QUERIES: tuple[Query, ...] = (
     Query(
         "webhooks: deliveries",
         lambda c, s: webhooks.deliveries(c, INTEGRATION, SUBSCRIPTION),
-        (("_id_", "by_owner"), "listing"),
+        (("_id_", "by_owner"), "by_subscription"),  # its subscription; windows per status
+        bounded=True,
     ),
     Query(
         "webhooks: dead deliveries",
         lambda c, s: webhooks.deliveries(c, INTEGRATION, SUBSCRIPTION, status="dead"),
-        (("_id_", "by_owner"), ("listing", "queue")),
+        (("_id_", "by_owner"), "by_subscription"),
+        bounded=True,
     ),
     Query(
         "webhooks: claim due, record (deliverer)",

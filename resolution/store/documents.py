@@ -264,7 +264,13 @@ class WebhookDelivery(Document):
             },
             # The deliverer's queue: pending ones, in order within each complaint.
             {"name": "queue", "fields": ["status", "subscription_id", "complaint_id", "seq"]},
-            {"name": "listing", "fields": ["subscription_id", "-_id"]},
+            # A subscription's deliveries newest first, of a status or of each, read a
+            # window of `created_at` at a time (listings.newest_first). (It replaces
+            # `listing`, by `_id`: a database made before keeps that one until dropped.)
+            {
+                "name": "by_subscription",
+                "fields": ["subscription_id", "status", "created_at", "_id"],
+            },
             # Delivered ones are kept 30 days for the deliveries listing; dead ones until
             # redelivered (the TTL passes over documents without the date).
             {"name": "expiry", "fields": ["delivered_at"], "expireAfterSeconds": 30 * 86400},

@@ -224,6 +224,7 @@ def _oldest_first(
     budget: int | None = None,
     projection: Mapping[str, int] | None = None,
     floor: str | None = None,
+    collection: Any = None,
 ) -> tuple[list[dict], bool]:
     """(the documents of `ranges` (each the equality prefix of an index whose next key is
     `field`) with `field` in [EPOCH, `stop`) that `accept` takes, the lowest `field` first
@@ -241,9 +242,10 @@ def _oldest_first(
     past `now` one window reads to `stop`. With no floor yet (a new database, a new key) the
     climb starts at the epoch, and its first window with anything in it may hold much: once,
     since every read keeps the floor. What it reads: what it returns, what `accept` left
-    out on the way, and what the last window holds beyond `needed`.
+    out on the way, and what the last window holds beyond `needed`. `collection`: the
+    complaints unless given.
     """
-    complaints = ComplaintDocument._get_collection()
+    complaints = ComplaintDocument._get_collection() if collection is None else collection
     sort = [(field, 1), ("_id", 1)]
     take = accept or (lambda doc: True)
 
@@ -296,6 +298,51 @@ def _oldest_first(
                 {"_id": floor}, {"$set": {"at": kept}}, upsert=True
             )
     return found[:needed], complete
+
+
+def newest_first(
+    collection: Any,
+    ranges: list[dict[str, Any]],
+    field: str,
+    needed: int,
+    *,
+    now: datetime,
+    before: tuple[datetime, str] | None = None,
+    projection: Mapping[str, int] | None = None,
+) -> list[dict]:
+    """The documents of `collection` in `ranges` (each the equality prefix of an index whose
+    next keys are `field`, `_id`), the highest (`field`, `_id`) first, below `before` when
+    given (the last one of the previous page): at most `needed`.
+
+    `newest_page`'s windows, for any such index: from `now` (or `before`) back, each window
+    sized by the density of the one before (an empty one `GROWTH` times wider), until the
+    page is full or the windows pass the epoch. What it reads: the page, plus what the
+    last window holds beyond it, plus those at `before`'s instant already shown.
+    """
+    high = before[0] + timedelta(milliseconds=1) if before else FOREVER
+    anchor = min(now, high)
+    width = FIRST_WINDOW
+    sort = [(field, -1), ("_id", -1)]
+    page: list[dict] = []
+    while len(page) < needed and high > EPOCH:
+        low = max(EPOCH, min(anchor, high) - width)
+        each = []
+        for prefix in ranges:
+            query = {**prefix, field: {"$gte": low, "$lt": high}}
+            each.append(list(collection.find(query, projection).sort(sort)))
+        held = list(heapq.merge(*each, key=lambda doc: (doc[field], doc["_id"]), reverse=True))
+        if before:
+            held = [doc for doc in held if (doc[field], doc["_id"]) < before]
+        page.extend(held[: needed - len(page)])
+        spanned = max(min(anchor, high) - low, timedelta(milliseconds=1))
+        if held:
+            wanted = MARGIN * max(needed - len(page), 1) * spanned.total_seconds() / len(held)
+            most = (spanned * GROWTH).total_seconds()
+            width = timedelta(seconds=max(min(wanted, most), 0.001))
+        else:
+            width = spanned * GROWTH
+        high = anchor = low
+    return page
 
 
 @guarded
