@@ -490,8 +490,9 @@ QUERIES: tuple[Query, ...] = (
     Query(
         "webhooks: fan-out (deliverer)",
         lambda c, s: webhooks.fan_out(c, limit=5),
-        ("fanout", None, "complaint_seq"),
+        ("_id_", "fanout", None, "complaint_seq"),  # the floor, windows of the mark, ...
         scans="all subscriptions (a handful) are read for each fan-out",
+        bounded=True,
     ),
     Query(
         "webhooks: queue figures (metrics)",

@@ -16,7 +16,7 @@ from ..domain.webhooks import PENDING, STATUSES
 from .documents import EventDocument, WebhookDelivery, WebhookSubscription
 from .errors import guarded
 from .eventstore import FANOUT
-from .listings import newest_first
+from .listings import _oldest_first, newest_first
 from .transactions import Session
 
 
@@ -144,13 +144,19 @@ def requeue(subscription_id: str, delivery_id: str, now: datetime, session: Sess
 
 @guarded
 def marked_events(limit: int) -> list[dict]:
-    """(_id, complaint_id, seq) of events still to fan out, oldest mark first."""
-    return list(
-        EventDocument._get_collection()
-        .find({FANOUT: {"$gte": EPOCH}}, {"_id": 1, "complaint_id": 1, "seq": 1})
-        .sort(FANOUT, 1)
-        .limit(limit)
+    """(_id, complaint_id, seq) of events still to fan out, oldest mark first: windows of the
+    mark on `fanout` from its kept floor (`listings._oldest_first`), about `limit` read
+    however long the outbox."""
+    marked, _ = _oldest_first(
+        [{}],
+        FANOUT,
+        limit,
+        now=datetime.now(UTC),
+        projection={"_id": 1, "complaint_id": 1, "seq": 1, FANOUT: 1},
+        floor="fanout",
+        collection=EventDocument._get_collection(),
     )
+    return marked
 
 
 @guarded
