@@ -508,8 +508,8 @@ QUERIES: tuple[Query, ...] = (
     Query(
         "evidence: orphan files (sweeper)",
         lambda c, s: files.unrecorded_before(NOW),
-        ("unrecorded_by_age",),
-        unexplained="`metadata.recorded $in` rides `unrecorded_by_age`, `uploadDate` is checked",
+        ("unrecorded_by_age",),  # one range per value of `recorded` (False, then None)
+        bounded=True,
     ),
 )
 
