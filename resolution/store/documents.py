@@ -16,8 +16,10 @@ time at 10,000 and 100,000 complaints):
   index reads every document of those states: ask per state (`listings.due_complaints`).
 - **The most selective clause first.** Of a filter no compound index covers, SecantusDB takes
   the first clause that an index serves and checks the rest on each document.
-- A sort with a limit reads every match before it stops (listings read their whole index
-  range): that is the embedded database's, and only MongoDB stops at the limit.
+- A sort with a limit reads every match before it stops, and so do a count with a limit and
+  a find with a limit and no sort: that is the embedded database's, and only MongoDB stops
+  at the limit. A read that must stop at a page reads windows of its sort key, each a range
+  closed at both ends (`listings.newest_page`, `newest_first`, `_oldest_first`).
 """
 
 from __future__ import annotations
@@ -118,8 +120,8 @@ class ComplaintDocument(Document):
             {"name": "care_due", "fields": ["care_due_at"], "sparse": True},
             # Paused clocks the sweeper resumes at their `until`.
             {"name": "paused", "fields": ["paused_until"], "sparse": True},
-            # The care queue in its order (oldest escalation first): MongoDB merges the
-            # states' ranges in that order and stops at the page (listings.care_queue_page).
+            # The care queue in its order (oldest escalation first), read a window of
+            # `escalated_at` at a time per state (listings.care_queue_page).
             {"name": "care_queue", "fields": ["state", "escalated_at", "_id"]},
             # An agent's own cases ("my cases"), its most urgent first.
             {"name": "by_agent", "fields": ["assigned_to", "state", "care_due_at"]},

@@ -384,9 +384,14 @@ def care_queue_page(
     fields = {"_id": 1, "escalated_at": 1, "channel": 1, "reason": 1, "care_due_at": 1}
     complaints = ComplaintDocument._get_collection()
     if assigned_to:
-        # `by_agent`: the agent, then each state (the agent's caseload, once).
-        query = {"assigned_to": assigned_to, "state": {"$in": states}}
-        mine = [doc for doc in complaints.find(query, fields) if wanted(doc)]
+        # `by_agent`: the agent, then one state at a time (`$in` would read every complaint
+        # the agent ever had, closed ones too): the agent's open caseload, once.
+        mine = [
+            doc
+            for state in states
+            for doc in complaints.find({"assigned_to": assigned_to, "state": state}, fields)
+            if wanted(doc)
+        ]
         listed = sorted(mine, key=lambda doc: (doc["escalated_at"] or EPOCH, doc["_id"]))
         complete = True
     else:
