@@ -5,6 +5,7 @@ its range returns; the queue counts to 1,000 and says "more" past it."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -204,3 +205,33 @@ def test_the_next_case_when_care_s_own_cases_crowd_the_deadlines(db_name):
     assert [i for i, _ in listings.most_urgent_unassigned(2)] == waiting[:2]
     nearest = [d["_id"] for d in docs[200:]]  # with a budget that reaches them: deadlines
     assert [i for i, _ in listings.most_urgent_unassigned(30)] == nearest
+
+
+def test_the_queue_s_pages_while_a_writer_escalates_more(db_name):
+    """Escalations made while an agent pages through land after every complaint already
+    queued: the pages show each of those once, in order, whatever the windows meet."""
+    before = _queued([(k * 97) % 2000 + 1 for k in range(150)])
+    stop = threading.Event()
+
+    def escalate() -> None:
+        k = 0
+        while not stop.is_set() and k < 200:
+            _queued([-(k % 5)], first=1000 + k)  # now, or a clock slightly ahead
+            k += 1
+
+    writer = threading.Thread(target=escalate)
+    writer.start()
+    try:
+        shown, number = [], 1
+        while True:
+            page = queue.care_queue(_ctx(), CARE, page=number, per_page=9)
+            shown += [c.id for c in page.items]
+            if number >= page.pages:
+                break
+            number += 1
+    finally:
+        stop.set()
+        writer.join()
+    queued_first = [d["_id"] for d in sorted(before, key=lambda d: (d["escalated_at"], d["_id"]))]
+    assert shown[: len(queued_first)] == queued_first
+    assert len(shown) == len(set(shown))
