@@ -17,6 +17,7 @@ from resolution.domain.actors import Actor, Role
 from resolution.domain.errors import Invalid, NotFound
 from resolution.service import Context, webhooks
 from resolution.store.documents import WebhookDelivery, WebhookSubscription
+from tests.support.parties import MARKETPLACE
 
 NOW = datetime(2025, 6, 8, 3, 0, tzinfo=UTC)
 OWNER = Actor(Role.INTEGRATION, _data.INTEGRATOR)
@@ -98,3 +99,13 @@ def test_a_cursor_not_of_this_subscription_is_refused(db_name):
             webhooks.deliveries(_ctx(), OWNER, _data.SUBSCRIPTION, cursor=cursor)
     with pytest.raises(NotFound):  # not the caller's subscription: as before
         webhooks.deliveries(_ctx(), OWNER, OTHER_SUBSCRIPTION)
+
+
+def test_the_api_answers_a_foreign_cursor_with_a_422_problem(client):
+    _subscriptions()  # the first is market-1's: MARKETPLACE's token
+    theirs = _queue([1], 10, OTHER_SUBSCRIPTION)[0]["_id"]
+    url = f"/v1/webhooks/{_data.SUBSCRIPTION}/deliveries?cursor={theirs}"
+    answer = client.get(url, headers=MARKETPLACE)
+    assert answer.status_code == 422, answer.get_json()
+    assert answer.content_type == "application/problem+json"
+    assert "cursor" in str(answer.get_json())
