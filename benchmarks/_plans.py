@@ -213,6 +213,7 @@ class Query:
     bounded: bool = False
 
 
+SWEPT = 100  # what the sweeper handles of each kind in a pass (benchmarks/scale.py's)
 BUYER = Actor(Role.BUYER, "")  # the id is the sample's
 SELLER = Actor(Role.SELLER, "seller-big", BIG_SHOP)
 CARE = Actor(Role.CARE, "agent-1")
@@ -326,8 +327,9 @@ QUERIES: tuple[Query, ...] = (
     ),
     Query(
         "retention: closed complaints keeping a kind of file past its period (sweeper)",
-        lambda c, s: listings.retained_since("identity_document", NOW),
-        ("retention",),
+        lambda c, s: listings.retained_since("identity_document", NOW, SWEPT),
+        ("_id_", "retention"),  # the floor, then windows of `retain_from` (_oldest_first)
+        bounded=True,
     ),
     Query(
         "retention: complaints closed before retention existed (sweeper)",
@@ -386,12 +388,23 @@ QUERIES: tuple[Query, ...] = (
         ("_id_",),
         bounded=True,
     ),
-    Query("sweeper: due", lambda c, s: sweeper.due_complaints(NOW), ("due",), bounded=True),
+    Query(
+        "sweeper: due",
+        lambda c, s: sweeper.due_complaints(NOW, SWEPT),
+        ("_id_", "due"),  # the floor, then windows of `due_at`, each state (_oldest_first)
+        bounded=True,
+    ),
+    Query(
+        "sweeper: paused clocks passed",
+        lambda c, s: listings.paused_until_passed(NOW, SWEPT),
+        ("_id_", "paused"),
+        bounded=True,
+    ),
     Query(
         "sweeper: reminders",
-        lambda c, s: sweeper.due_reminders(NOW),
-        ("remind",),
-        unexplained="`remind_at` (first) rides `remind`, `due_at` is checked on each",
+        lambda c, s: sweeper.due_reminders(NOW, SWEPT),
+        ("_id_", "remind"),
+        bounded=True,
     ),
     Query(
         "audit export: one hour",
@@ -422,26 +435,37 @@ QUERIES: tuple[Query, ...] = (
         ("checkpoint_time", "by_time", "_id_"),
         bounded=True,
     ),
+    # The queue: its floor, windows of `escalated_at` per state (ids and the fields its
+    # filters check, up to the count's cap: listings.care_queue_page), the page by id.
     Query(
         "console queue",
         lambda c, s: queue.care_queue(c, CARE),
-        ("by_state", "by_state", "by_state"),
+        ("_id_", "care_queue", "_id_"),
+        bounded=True,
     ),
     Query(
         "console queue: in mediation, mine",
         lambda c, s: queue.care_queue(c, CARE, state="in_mediation", assigned_to=CARE.id),
-        ("by_agent", "by_agent", "by_state"),  # the agent's cases; the channels of the state
+        ("by_agent", "_id_"),  # the agent's caseload, then the page by id
+        scans="an agent's own cases are read whole (its caseload), to count and sort them",
     ),
     Query(
         "console queue: overdue, page 3",
         lambda c, s: queue.care_queue(c, CARE, overdue=True, page=3),
-        ("care_due", "care_due", "by_state"),
-        unexplained="`care_due_at` (first) rides `care_due`, `state` is checked on each",
+        ("_id_", "care_queue", "_id_"),
+        bounded=True,
     ),
     Query(
         "console: my cases",
         lambda c, s: queue.my_cases(c, CARE),
-        ("by_agent",),
+        ("_id_", "by_agent"),  # the floor, then windows of `care_due_at`
+        bounded=True,
+    ),
+    Query(
+        "console: take the next case (the most urgent nobody took)",
+        lambda c, s: listings.most_urgent_unassigned(20),
+        ("_id_", "care_due"),  # the floor, then windows of `care_due_at`
+        bounded=True,
     ),
     Query(
         "webhooks: subscriptions",
@@ -452,12 +476,14 @@ QUERIES: tuple[Query, ...] = (
     Query(
         "webhooks: deliveries",
         lambda c, s: webhooks.deliveries(c, INTEGRATION, SUBSCRIPTION),
-        (("_id_", "by_owner"), "listing"),
+        (("_id_", "by_owner"), "by_subscription"),  # its subscription; windows per status
+        bounded=True,
     ),
     Query(
         "webhooks: dead deliveries",
         lambda c, s: webhooks.deliveries(c, INTEGRATION, SUBSCRIPTION, status="dead"),
-        (("_id_", "by_owner"), ("listing", "queue")),
+        (("_id_", "by_owner"), "by_subscription"),
+        bounded=True,
     ),
     Query(
         "webhooks: claim due, record (deliverer)",
@@ -469,8 +495,9 @@ QUERIES: tuple[Query, ...] = (
     Query(
         "webhooks: fan-out (deliverer)",
         lambda c, s: webhooks.fan_out(c, limit=5),
-        ("fanout", None, "complaint_seq"),
+        ("_id_", "fanout", None, "complaint_seq"),  # the floor, windows of the mark, ...
         scans="all subscriptions (a handful) are read for each fan-out",
+        bounded=True,
     ),
     Query(
         "webhooks: queue figures (metrics)",
@@ -486,8 +513,8 @@ QUERIES: tuple[Query, ...] = (
     Query(
         "evidence: orphan files (sweeper)",
         lambda c, s: files.unrecorded_before(NOW),
-        ("unrecorded_by_age",),
-        unexplained="`metadata.recorded $in` rides `unrecorded_by_age`, `uploadDate` is checked",
+        ("unrecorded_by_age",),  # one range per value of `recorded` (False, then None)
+        bounded=True,
     ),
     Query(
         "evidence: files stored before encryption (encrypt-files)",

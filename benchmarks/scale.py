@@ -38,7 +38,7 @@ from resolution.service import Context, sweeper  # noqa: E402
 from resolution.store import database  # noqa: E402
 from resolution.store.embedded import EmbeddedServer  # noqa: E402
 
-SWEEP_LIMIT = 100
+SWEEP_LIMIT = _plans.SWEPT
 SWEEP = _plans.Query(
     f"sweeper pass (at most {SWEEP_LIMIT} of each)",
     lambda c, s: sweeper.sweep(c, _data.NOW, limit=SWEEP_LIMIT),

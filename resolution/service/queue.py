@@ -16,13 +16,18 @@ PER_PAGE = 20
 
 @dataclass(frozen=True)
 class QueuePage:
-    """One page of the queue, how many pages there are, and the channels it holds."""
+    """One page of the queue, how many pages there are, and the channels it holds.
+
+    `total` stops at `listings.COUNT_CAP` (`more`: the queue holds more than that), and so
+    do the pages: a queue that long is worked through its filters.
+    """
 
     items: list[Complaint]
     total: int
     page: int
     pages: int
     channels: list[str]
+    more: bool = False
 
 
 def care_queue(
@@ -39,14 +44,14 @@ def care_queue(
 ) -> QueuePage:
     """Complaints awaiting care or in mediation, oldest escalation first.
 
-    Pages are numbered (an agent jumps between them and sees how many there are); the queue
-    is short-lived work, so counting it costs little.
+    Pages are numbered (an agent jumps between them and sees how many there are), over the
+    queue's oldest thousand at most: counting further would read the whole queue (issue #25).
     """
     if not actor.is_staff:
         raise Forbidden("Only the care team and auditors can read the care queue.")
     if state is not None and state not in CARE_STATES:
         raise Invalid("The queue holds complaints awaiting care or in mediation.", {"state": []})
-    total, page, items, channels = listings.care_queue_page(
+    total, more, page, items, channels = listings.care_queue_page(
         [state] if state else list(CARE_STATES),
         care_overdue_at=ctx.clock() if overdue else None,
         channel=channel,
@@ -54,8 +59,9 @@ def care_queue(
         assigned_to=assigned_to,
         page=page,
         per_page=per_page,
+        now=ctx.clock(),
     )
-    return QueuePage(items, total, page, max(1, -(-total // per_page)), channels)
+    return QueuePage(items, total, page, max(1, -(-total // per_page)), channels, more)
 
 
 @dataclass(frozen=True)

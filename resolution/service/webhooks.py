@@ -17,7 +17,7 @@ from typing import Any
 
 from ..domain import webhooks as rules
 from ..domain.actors import Actor, Role
-from ..domain.errors import Forbidden, NotFound
+from ..domain.errors import Forbidden, Invalid, NotFound
 from ..domain.events import Event
 from ..domain.projection import apply
 from ..store import eventstore
@@ -128,11 +128,21 @@ def deliveries(
 ) -> tuple[list[dict], str | None]:
     """A subscription's deliveries, newest first, a page at a time.
 
-    One round trip (the subscription and its page together: store.webhooks).
+    A few round trips, about the page read (store.webhooks). A cursor that names none of
+    the subscription's deliveries (another listing's, tampered, or one since deleted) is
+    refused, never read as the start.
     """
-    docs = store.deliveries_page(
-        subscription_id, _owner(actor), status=status, before=cursor, limit=limit + 1
-    )
+    try:
+        docs = store.deliveries_page(
+            subscription_id,
+            _owner(actor),
+            status=status,
+            before=cursor,
+            limit=limit + 1,
+            now=ctx.clock(),
+        )
+    except store.UnknownCursor:
+        raise Invalid("Not a cursor from a page of this webhook.", {"cursor": []}) from None
     if docs is None:
         raise _unknown(subscription_id)
     page = docs[:limit]

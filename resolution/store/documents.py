@@ -16,8 +16,10 @@ time at 10,000 and 100,000 complaints):
   index reads every document of those states: ask per state (`listings.due_complaints`).
 - **The most selective clause first.** Of a filter no compound index covers, SecantusDB takes
   the first clause that an index serves and checks the rest on each document.
-- A sort with a limit reads every match before it stops (listings read their whole index
-  range): that is the embedded database's, and only MongoDB stops at the limit.
+- A sort with a limit reads every match before it stops, and so do a count with a limit and
+  a find with a limit and no sort: that is the embedded database's, and only MongoDB stops
+  at the limit. A read that must stop at a page reads windows of its sort key, each a range
+  closed at both ends (`listings.newest_page`, `newest_first`, `_oldest_first`).
 """
 
 from __future__ import annotations
@@ -118,8 +120,8 @@ class ComplaintDocument(Document):
             {"name": "care_due", "fields": ["care_due_at"], "sparse": True},
             # Paused clocks the sweeper resumes at their `until`.
             {"name": "paused", "fields": ["paused_until"], "sparse": True},
-            # The care queue in its order (oldest escalation first): MongoDB merges the
-            # states' ranges in that order and stops at the page (listings.care_queue_page).
+            # The care queue in its order (oldest escalation first), read a window of
+            # `escalated_at` at a time per state (listings.care_queue_page).
             {"name": "care_queue", "fields": ["state", "escalated_at", "_id"]},
             # An agent's own cases ("my cases"), its most urgent first.
             {"name": "by_agent", "fields": ["assigned_to", "state", "care_due_at"]},
@@ -147,6 +149,17 @@ class ComplaintDocument(Document):
             {"name": "newest", "fields": ["created_at", "_id"]},
         ],
     }
+
+
+class FloorDocument(Document):
+    """Where an oldest-first read of an index range starts (`listings._oldest_first`): the
+    lowest value the range held when last read. A hint only: each read also reads below it
+    (nothing, while it holds), so a stale or missing floor costs reads, never a complaint."""
+
+    id = StringField(primary_key=True)  # which read: "care_queue", "due", "remind", ...
+    at = DateTimeField(required=True)
+
+    meta = {"collection": "floors", "auto_create_index": False, "indexes": []}
 
 
 class EventDocument(Document):
@@ -256,7 +269,13 @@ class WebhookDelivery(Document):
             },
             # The deliverer's queue: pending ones, in order within each complaint.
             {"name": "queue", "fields": ["status", "subscription_id", "complaint_id", "seq"]},
-            {"name": "listing", "fields": ["subscription_id", "-_id"]},
+            # A subscription's deliveries newest first, of a status or of each, read a
+            # window of `created_at` at a time (listings.newest_first). (It replaces
+            # `listing`, by `_id`: a database made before keeps that one until dropped.)
+            {
+                "name": "by_subscription",
+                "fields": ["subscription_id", "status", "created_at", "_id"],
+            },
             # Delivered ones are kept 30 days for the deliveries listing; dead ones until
             # redelivered (the TTL passes over documents without the date).
             {"name": "expiry", "fields": ["delivered_at"], "expireAfterSeconds": 30 * 86400},
@@ -374,6 +393,7 @@ class ErasureReceipt(Document):
 
 DOCUMENTS = (
     ComplaintDocument,
+    FloorDocument,
     CheckpointDocument,
     CheckpointChunk,
     SigningKeyDocument,

@@ -122,17 +122,18 @@ def mark_recorded(file_id: str) -> None:
 @guarded
 def unrecorded_before(cutoff: datetime) -> list[tuple[str, str]]:
     """(file id, complaint id) of files stored before `cutoff` and never marked recorded."""
-    # `$in` with None: files stored before `recorded: False` was written at upload have none.
-    # (`$ne: True` would read the whole collection on SecantusDB: store/documents.py.)
-    query = {
-        "metadata.recorded": {"$in": [False, None]},
-        "uploadDate": {"$gte": EPOCH, "$lt": cutoff},
-    }
+    # One range of `unrecorded_by_age` per value: `recorded: False`, and None for files
+    # stored before `recorded: False` was written at upload. (`$in` of both read every file
+    # on SecantusDB, as `$ne: True` would: store/documents.py.)
     projection = {"metadata.complaint_id": 1}
-    return [
-        (str(doc["_id"]), doc.get("metadata", {}).get("complaint_id", ""))
-        for doc in _files_collection().find(query, projection)
-    ]
+    found = []
+    for recorded in (False, None):
+        query = {"metadata.recorded": recorded, "uploadDate": {"$gte": EPOCH, "$lt": cutoff}}
+        found += [
+            (str(doc["_id"]), doc.get("metadata", {}).get("complaint_id", ""))
+            for doc in _files_collection().find(query, projection)
+        ]
+    return found
 
 
 # --- files stored before encryption, sealed in place (`resolution encrypt-files`) ---------

@@ -11,8 +11,10 @@ from html import unescape
 
 import pytest
 
+from benchmarks import _data
 from resolution.console.diagram import svg_path
 from resolution.domain.lifecycle import Lifecycle
+from resolution.store.documents import ComplaintDocument
 from resolution.web.i18n import LANGUAGES
 from tests.support.bodies import complaint_body, order, png
 from tests.support.http import act, uploaded
@@ -661,3 +663,14 @@ def test_two_agents_taking_the_next_case_at_once_get_two_different_cases(app, cl
     browser, csrf = agents[0]
     empty = browser.post("/console/next", data={"csrf_token": csrf})
     assert empty.status_code == 302 and empty.headers["Location"].endswith("/console/")
+
+
+def test_a_queue_past_a_thousand_shows_1000_plus_and_fifty_pages(client):
+    """The console counts the queue to 1,000 and no further (listings.COUNT_CAP)."""
+    queued = [n for n in range(22) if _data.state_of(n) == "awaiting_care"]
+    docs = [_data.complaint(queued[k % len(queued)] + 22 * k) for k in range(1003)]
+    ComplaintDocument._get_collection().insert_many(docs)
+    sign_in(client)
+    text = text_of(client.get("/console/?lang=en"))
+    assert "1000+ complaints" in text and "page 1 of 50" in text
+    assert "page 50 of 50" in text_of(client.get("/console/?lang=en&page=77"))
