@@ -320,6 +320,13 @@ QUERIES: tuple[Query, ...] = (
         bounded=True,
     ),
     Query(
+        "list complaints: marketplace, change feed since 60 days ago",
+        lambda c, s: service.list_complaints(c, _market(s), channel=s.channel, updated_since=START),
+        ("channel_feed",),
+        scans="the first window after a stretch with no change reads what a span as long as "
+        "that stretch holds (window_page): the whole channel when the data is younger than that",
+    ),
+    Query(
         "list complaints: marketplace, change feed, next page",
         lambda c, s: _second_page(c, _market(s), channel=s.channel, updated_since=FEED_SINCE),
         ("channel_feed",),
@@ -536,7 +543,8 @@ QUERIES: tuple[Query, ...] = (
     Query(
         "metrics: complaints by state, care overdue",
         lambda c, s: listings.complaint_figures(STATES, NOW),
-        ("by_state", "care_due"),
+        # Any index that starts with `state` counts a state (SecantusDB takes `due`).
+        (("by_state", "due", "care_queue"), "care_due"),
     ),
     Query(
         "evidence: orphan files (sweeper)",
