@@ -353,7 +353,7 @@ QUERIES: tuple[Query, ...] = (
     Query(
         "list complaints: care",
         lambda c, s: service.list_complaints(c, CARE),
-        ("newest",),  # windows of `created_at`, as many as the page needs (newest_page)
+        ("newest",),  # windows of `created_at`, as many as the page needs (window_page)
         bounded=True,
     ),
     Query(
