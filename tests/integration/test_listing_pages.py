@@ -337,3 +337,37 @@ def test_a_database_with_the_older_listing_indexes_gets_the_new_ones_at_start(db
     assert "shop_opened" not in indexes
     assert [key for key, _ in indexes["by_shop"]["key"]] == ["shop_id", "created_at", "_id"]
     assert complaints.count_documents({"shop_id": "shop-p"}) == 2
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 50])
+def test_complaints_on_the_edges_of_the_first_windows_are_listed_once(db_name, limit):
+    """Windows are [low, high): a complaint at a window's very edge is read by one of the two
+    windows next to it, backwards (the listing) and forwards (the feed)."""
+    minute = 60_000
+    edges = [0, 10 * minute, 50 * minute, 210 * minute]  # the first windows' edges, empty after
+    ages = sorted({max(0, e + d) for e in edges for d in (-1, 0, 1)})
+    docs = _store((n, NOW - timedelta(milliseconds=age)) for n, age in enumerate(ages))
+    ctx = Context(clock=lambda: NOW, signing_key=Ed25519PrivateKey.generate())
+    seen, cursor = [], None
+    while True:
+        page, cursor = service.list_complaints(ctx, CARE, limit=limit, cursor=cursor)
+        seen += _ids(page)
+        if cursor is None:
+            break
+    assert seen == [doc["_id"] for doc in sorted(docs, key=_created, reverse=True)]
+    # The feed, forwards from the oldest: its windows' edges are the same spans from `since`.
+    since = NOW - timedelta(hours=4)
+    for doc in docs:
+        offset = NOW - doc["created_at"]  # an edge's, or next to one
+        ComplaintDocument._get_collection().update_one(
+            {"_id": doc["_id"]}, {"$set": {"updated_at": since + offset, "channel": "tokopedia"}}
+        )
+    seen, cursor = [], None
+    while True:
+        page, cursor = service.list_complaints(
+            ctx, MARKET, updated_since=since, limit=limit, cursor=cursor
+        )
+        seen += _ids(page)
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(doc["_id"] for doc in docs) and len(seen) == len(set(seen))
