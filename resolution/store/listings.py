@@ -180,8 +180,8 @@ def window_page(
     and stops, so a window is sized to hold about what the page still needs: the first one is
     `FIRST_WINDOW` wide, one after an empty window `GROWTH` times wider, one after a window
     that held some as wide as their density says the rest needs (by `MARGIN`, at most
-    `GROWTH` times wider). Forward, the window that reaches `now` reaches `until` too (a
-    clock ahead of ours). What it reads: the page, plus what the last window holds beyond it,
+    `GROWTH` times wider). Forward, the window that starts at `now` or later reaches
+    `until` (a clock ahead of ours). What it reads: the page, plus what the last window holds beyond it,
     plus (after a stretch of time with none) up to what a span as long as that stretch holds;
     and one round trip per window (about a dozen empty ones for a last page going back to the
     epoch). A prefix of `FEW` (a buyer's complaints, an order's) is read in one window.
@@ -208,7 +208,8 @@ def window_page(
             spanned = inner - low
         else:
             low = edge
-            high = until if now - low <= width else low + width
+            # Past now (a clock ahead of ours, or the end of the feed): one last window.
+            high = until if low >= now or until - low <= width else low + width
             spanned = min(high, now) - low
         spanned = max(spanned, _MS)
         needed = limit - len(page)
