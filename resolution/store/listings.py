@@ -181,10 +181,11 @@ def window_page(
     `FIRST_WINDOW` wide, one after an empty window `GROWTH` times wider, one after a window
     that held some as wide as their density says the rest needs (by `MARGIN`, at most
     `GROWTH` times wider). Forward, the window that starts at `now` or later reaches
-    `until` (a clock ahead of ours). What it reads: the page, plus what the last window holds beyond it,
-    plus (after a stretch of time with none) up to what a span as long as that stretch holds;
-    and one round trip per window (about a dozen empty ones for a last page going back to the
-    epoch). A prefix of `FEW` (a buyer's complaints, an order's) is read in one window.
+    `until` (a clock ahead of ours). What it reads: the page, plus what the last window holds
+    beyond it, plus (after a stretch of time with none) up to what a span as long as that
+    stretch holds; and one round trip per window (about a dozen empty ones for a last page
+    going back to the epoch). A prefix of `FEW` (a buyer's complaints, an order's) is read
+    in one window.
 
     A complaint whose `key` is set meanwhile to the clock's instant (opened, for `created_at`;
     changed, for `updated_at`) is newer than `after`: backwards, it never shifts a later
