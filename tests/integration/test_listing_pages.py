@@ -33,6 +33,8 @@ LISTINGS = {
     "care": (CARE, {}),
     "seller": (SELLER, {}),
     "channel": (MARKET, {"channel": "tokopedia"}),
+    # No index holds both fields: the windows of `by_channel`, the state checked on each.
+    "channel, state": (MARKET, {"channel": "tokopedia", "state": "closed"}),
 }
 
 
@@ -51,7 +53,12 @@ def _store(numbers_and_instants, updated=None) -> list[dict]:
 
 
 def _listed(listing: str, docs: list[dict]) -> list[dict]:
-    return [doc for doc in docs if listing == "care" or doc["shop_id"] == "shop-p"]
+    state = LISTINGS[listing][1].get("state")
+    return [
+        doc
+        for doc in docs
+        if (listing == "care" or doc["shop_id"] == "shop-p") and state in (None, doc["state"])
+    ]
 
 
 def _ids(complaints) -> list[str]:
@@ -118,7 +125,7 @@ def _created(doc: dict) -> tuple:
 
 
 def _all() -> list[dict]:
-    return list(ComplaintDocument._get_collection().find({}, {"shop_id": 1}))
+    return list(ComplaintDocument._get_collection().find({}, {"shop_id": 1, "state": 1}))
 
 
 @settings(
@@ -371,3 +378,44 @@ def test_complaints_on_the_edges_of_the_first_windows_are_listed_once(db_name, l
         if cursor is None:
             break
     assert sorted(seen) == sorted(doc["_id"] for doc in docs) and len(seen) == len(set(seen))
+
+
+@pytest.mark.parametrize(
+    ("actor", "filters"),
+    [
+        (SELLER, {"updated_since": NOW - timedelta(days=1)}),  # no index: one read, as before
+        (CARE, {"updated_since": NOW - timedelta(days=1)}),
+        (CARE, {"channel": "tokopedia", "state": "closed"}),  # windows of `by_channel`
+        (SELLER, {"channel": "tokopedia"}),  # windows of `by_shop`
+        (CARE, {"overdue": True, "state": "in_mediation"}),  # windows of `care_due`
+    ],
+)
+def test_a_listing_no_index_fully_serves_pages_all_it_matches(db_name, actor, filters):
+    docs = _store((n, NOW - timedelta(minutes=7 * n)) for n in range(120))
+    ComplaintDocument._get_collection().update_many(
+        {}, {"$set": {"care_due_at": NOW - timedelta(minutes=1)}}
+    )
+    stored = {doc["_id"]: doc for doc in ComplaintDocument._get_collection().find({})}
+    ctx = Context(clock=lambda: NOW, signing_key=Ed25519PrivateKey.generate())
+    seen, cursor = [], None
+    while True:
+        page, cursor = service.list_complaints(ctx, actor, limit=3, cursor=cursor, **filters)
+        seen += _ids(page)
+        if cursor is None:
+            break
+
+    def wanted(doc: dict) -> bool:
+        if actor is SELLER and doc["shop_id"] != "shop-p":
+            return False
+        return all(doc[f] == v for f, v in filters.items() if f in ("channel", "state"))
+
+    key = "updated_at" if "updated_since" in filters else "created_at"
+    if filters.get("overdue"):
+        key = "care_due_at"
+    expected = sorted(
+        (doc for doc in stored.values() if wanted(doc)),
+        key=lambda doc: (doc[key], doc["_id"]),
+        reverse="updated_since" not in filters,
+    )
+    assert len(docs) == 120 and expected
+    assert seen == [doc["_id"] for doc in expected]
