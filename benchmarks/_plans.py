@@ -312,6 +312,12 @@ QUERIES: tuple[Query, ...] = (
         bounded=True,
     ),
     Query(
+        "list complaints: marketplace, one order (its few complaints, one read)",
+        lambda c, s: service.list_complaints(c, _market(s), order_id=s.order_id),
+        ("by_order",),
+        bounded=True,
+    ),
+    Query(
         "list complaints: marketplace, change feed",
         lambda c, s: service.list_complaints(
             c, _market(s), channel=s.channel, updated_since=FEED_SINCE

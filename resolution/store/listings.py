@@ -223,8 +223,10 @@ def window_page(
     complaints = ComplaintDocument._get_collection()
     sort = [(key, -1 if descending else 1), ("_id", -1 if descending else 1)]
     served = _served(prefix, key)
-    # One read of the whole range: a buyer's or an order's few, or a listing no index orders
-    # (a seller's change feed: its fields, then the range, checked on each as before).
+    # One read of all the prefix's complaints, `key` checked on each: a buyer's or an order's
+    # few, or a listing no index orders (a seller's change feed reads the shop's). The filter
+    # is the prefix alone: a range of `key` beside an index's fields that lacks it makes
+    # SecantusDB scan the collection (an order's complaints: 228 ms at 10,000, 2 without).
     few = served is None or any(name in prefix for name in FEW)
     indexed = dict(prefix) if few else {name: prefix[name] for name in served or ()}
     checked = {name: value for name, value in prefix.items() if name not in indexed}
@@ -251,14 +253,15 @@ def window_page(
         # The window at the cursor also holds, first, the complaints at the cursor's instant
         # that the previous page showed (at most a page): read, then dropped.
         at_cursor = after is not None and low <= after[0] < high
-        window = {**indexed, key: {"$gte": low, "$lt": high}}
+        window = indexed if few else {**indexed, key: {"$gte": low, "$lt": high}}
         read = complaints.find(window).sort(sort)
-        if not checked:  # else the window is read whole: it is sized for what matches
+        if not (checked or few):  # else read whole: the window is sized for what matches
             read = read.limit(needed + (_SHOWN if at_cursor else 0))
         found = [
             complaint_from_mongo(doc)
             for doc in read
             if all(doc.get(name) == value for name, value in checked.items())
+            and (not few or doc.get(key) is not None and low <= _aware(doc[key]) < high)
         ]
         if at_cursor:
             found = [c for c in found if _past(c, key, after, descending)]
@@ -275,6 +278,10 @@ def window_page(
 
 # More than a page: the complaints at a cursor's instant that its page showed.
 _SHOWN = 256
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _past(complaint: Complaint, key: str, after: tuple[datetime, str], descending: bool) -> bool:

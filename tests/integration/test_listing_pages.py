@@ -388,6 +388,8 @@ def test_complaints_on_the_edges_of_the_first_windows_are_listed_once(db_name, l
         (CARE, {"channel": "tokopedia", "state": "closed"}),  # windows of `by_channel`
         (SELLER, {"channel": "tokopedia"}),  # windows of `by_shop`
         (CARE, {"overdue": True, "state": "in_mediation"}),  # windows of `care_due`
+        (MARKET, {"order_id": "INV-4"}),  # an order's few: one read of `by_order`
+        (Actor(Role.BUYER, "buyer-1"), {}),  # a buyer's few: one read of `by_buyer`
     ],
 )
 def test_a_listing_no_index_fully_serves_pages_all_it_matches(db_name, actor, filters):
@@ -406,6 +408,10 @@ def test_a_listing_no_index_fully_serves_pages_all_it_matches(db_name, actor, fi
 
     def wanted(doc: dict) -> bool:
         if actor is SELLER and doc["shop_id"] != "shop-p":
+            return False
+        if actor.role is Role.BUYER and doc["buyer_id"] != actor.id:
+            return False
+        if "order_id" in filters and doc["order"]["id"] != filters["order_id"]:
             return False
         return all(doc[f] == v for f, v in filters.items() if f in ("channel", "state"))
 
