@@ -24,6 +24,10 @@ class Invalid(DomainError):
         self.errors = errors or {}
 
 
+class BadCursor(DomainError):
+    """A listing's `cursor` that this listing never gave: another listing's, or edited."""
+
+
 class NotFound(DomainError):
     """No such thing, or the caller may not know that it exists."""
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -9,7 +12,7 @@ from typing import Any
 from ..domain import commands, settlements
 from ..domain.access import can_see, visibility_filter
 from ..domain.actors import Actor
-from ..domain.errors import Conflict, Forbidden, Invalid, NotFound
+from ..domain.errors import BadCursor, Conflict, Forbidden, NotFound
 from ..domain.events import Event, first_broken_link
 from ..domain.projection import Complaint, apply, replay
 from ..store import eventstore, listings
@@ -181,89 +184,99 @@ def list_complaints(
     limit: int = 20,
     cursor: str | None = None,
 ) -> tuple[list[Complaint], str | None]:
-    """The complaints the actor may see, newest first, a page at a time.
+    """The complaints the actor may see, newest first (by opening time, then id), a page at a
+    time.
 
-    `overdue` keeps those whose care SLA is breached now (care and auditors only); the other
-    filters narrow the list. With `updated_since` it is a change feed instead: those changed
-    since then, the least recently changed first (a complaint that changes while the pages
-    are read comes again, later).
+    `overdue` keeps those whose care SLA is breached now (care and auditors only), the most
+    recently breached first; the other filters narrow the list. With `updated_since` it is a
+    change feed instead: those changed since then, the least recently changed first (a
+    complaint that changes while the pages are read comes again, later). Every listing reads
+    windows of its order's instant (`listings.window_page`), never its whole range. A cursor
+    is good for the listing that gave it only (`_Cursors`): any other is `BadCursor`.
     """
     if overdue and not actor.is_staff:
         raise Forbidden("Only the care team and auditors can list care SLA breaches.")
     limit = max(1, min(limit, MAX_PAGE))
     narrowed = {"state": state, "order_id": order_id, "channel": channel, "shop_id": shop_id}
+    seen = visibility_filter(actor)
+    now = ctx.clock()
+    if updated_since is not None:
+        kind, key = FEED_CURSOR, "updated_at"
+    elif overdue:
+        kind, key = OVERDUE_CURSOR, "care_due_at"
+    else:
+        kind, key = NEWEST_CURSOR, "created_at"
+    cursors = _Cursors(kind, seen, narrowed)
+    position = cursors.position(cursor)
     if updated_since is not None:
         found = listings.changed_since(
-            visibility_filter(actor),
-            updated_since,
-            after=_feed_position(cursor),
-            limit=limit + 1,
-            **narrowed,
+            seen, updated_since, now, after=position, limit=limit + 1, **narrowed
         )
-        page = found[:limit]
-        more = len(found) > limit
-        return page, (_feed_cursor(page[-1]) if more else None)
-    if cursor is not None and cursor.startswith(FEED_CURSOR):
-        raise Invalid("This cursor is of a change feed: send `updated_since` with it.", {})
-    if listings.unnarrowed(visibility_filter(actor), overdue=overdue, **narrowed):
-        # Every complaint: windows of `created_at`, never a read of them all (newest_page).
-        found = listings.newest_page(
-            ctx.clock(), before=_position(cursor, NEWEST_CURSOR), limit=limit + 1
-        )
-        page = found[:limit]
-        more = len(found) > limit
-        return page, (_cursor(NEWEST_CURSOR, page[-1].created_at, page[-1].id) if more else None)
-    if cursor is not None and cursor.startswith(NEWEST_CURSOR):
-        raise Invalid(
-            "This cursor is of the listing of every complaint, not of a filtered one.",
-            {"cursor": ["not a cursor of this listing"]},
-        )
-    found = listings.complaints_page(
-        visibility_filter(actor),
-        care_overdue_at=ctx.clock() if overdue else None,
-        before=cursor,
-        limit=limit + 1,
-        **narrowed,
-    )
+    elif overdue:
+        found = listings.overdue_page(seen, now, before=position, limit=limit + 1, **narrowed)
+    else:
+        found = listings.complaints_page(seen, now, before=position, limit=limit + 1, **narrowed)
     page = found[:limit]
-    return page, (page[-1].id if len(found) > limit else None)
+    more = len(found) > limit
+    return page, (cursors.of(getattr(page[-1], key), page[-1].id) if more else None)
 
 
-FEED_CURSOR = "u"  # a change feed's cursor: u<updated_at in ms since the epoch>.<id>
-# The listing of every complaint's cursor: n<created_at in ms since the epoch>.<id>
+# Each listing's cursor starts with its kind: the listing newest first (`n`: by opening
+# time), care's breaches (`o`: by care deadline), the change feed (`u`: by last change).
 NEWEST_CURSOR = "n"
+OVERDUE_CURSOR = "o"
+FEED_CURSOR = "u"
+_CURSOR_CHECK = 6  # bytes of the check that ends a cursor (12 hex digits)
+_CURSOR_LENGTH = 200  # no cursor a page gives is longer (an id is at most 64 characters)
 
 
-def _cursor(kind: str, at: datetime, complaint_id: str) -> str:
-    return f"{kind}{int(at.timestamp() * 1000)}.{complaint_id}"
+class _Cursors:
+    """The cursors of one listing: `<kind><instant in ms since the epoch>.<id>.<check>`,
+    where the check is a BLAKE2b digest of the rest and of the listing it was made for (the
+    caller's visibility and every filter but `updated_since`, which a feed's cursor passes).
 
+    A cursor of another listing (another kind, filter or caller), one edited by hand, or one
+    of an older form (a bare id, a check missing) does not check out: `BadCursor`, never a
+    read from the start. The check keeps honest clients from a mistake; it is not a secret
+    (the position it guards is only a place in the caller's own listing)."""
 
-def _feed_cursor(complaint: Complaint) -> str:
-    return _cursor(FEED_CURSOR, complaint.updated_at, complaint.id)
+    def __init__(self, kind: str, seen: Mapping[str, Any], narrowed: Mapping[str, Any]) -> None:
+        self.kind = kind
+        listing = {"seen": dict(seen), **{k: v for k, v in narrowed.items() if v is not None}}
+        self._listing = json.dumps(listing, sort_keys=True, default=list)
 
+    def _check(self, millis: int, complaint_id: str) -> str:
+        text = f"{self.kind}{millis}.{complaint_id}\n{self._listing}"
+        return hashlib.blake2b(text.encode(), digest_size=_CURSOR_CHECK).hexdigest()
 
-def _position(cursor: str | None, kind: str) -> tuple[datetime, str] | None:
-    """The (instant, id) a cursor of `kind` stands for; a cursor of another listing, or one
-    naming an instant no complaint can have, is refused (never read as "from the start")."""
-    if cursor is None:
-        return None
-    if not cursor.startswith(kind):
-        raise Invalid(
-            "This cursor is of another listing, not of this one.",
-            {"cursor": ["not a cursor of this listing"]},
+    def of(self, at: datetime, complaint_id: str) -> str:
+        millis = int(at.timestamp() * 1000)
+        return f"{self.kind}{millis}.{complaint_id}.{self._check(millis, complaint_id)}"
+
+    def position(self, cursor: str | None) -> tuple[datetime, str] | None:
+        """The (instant, id) the cursor stands for; None for the first page."""
+        if cursor is None:
+            return None
+        refused = BadCursor(
+            "This cursor is not one this listing gave (another listing's, edited, or of an "
+            "older form): start again from the first page, without `cursor`."
         )
-    millis, _, complaint_id = cursor[1:].partition(".")
-    try:
-        at = datetime.fromtimestamp(int(millis) / 1000, UTC)
-    except (ValueError, OverflowError, OSError):
-        at = None
-    if at is None or not complaint_id or at >= listings.FOREVER:
-        raise Invalid("This cursor is not one a page gave.", {"cursor": ["not a cursor"]})
-    return at, complaint_id
-
-
-def _feed_position(cursor: str | None) -> tuple[datetime, str] | None:
-    return _position(cursor, FEED_CURSOR)
+        if len(cursor) > _CURSOR_LENGTH or not cursor.startswith(self.kind):
+            raise refused
+        millis_text, _, rest = cursor[len(self.kind) :].partition(".")
+        complaint_id, _, check = rest.rpartition(".")
+        if not (millis_text.isdigit() and millis_text.isascii() and complaint_id):
+            raise refused
+        millis = int(millis_text)
+        if not hmac.compare_digest(check, self._check(millis, complaint_id)):
+            raise refused
+        try:
+            at = datetime.fromtimestamp(millis / 1000, UTC)
+        except (ValueError, OverflowError, OSError):
+            raise refused from None
+        if at >= listings.FOREVER:
+            raise refused
+        return at, complaint_id
 
 
 def list_events(

@@ -105,13 +105,19 @@ class ComplaintDocument(Document):
             },
             # Every complaint on an order, closed ones too (what it already refunded).
             {"name": "by_order", "fields": ["channel", "order.id"]},
-            {"name": "by_buyer", "fields": ["buyer_id", "-_id"]},
-            {"name": "by_buyer_state", "fields": ["buyer_id", "state", "-_id"]},
-            {"name": "by_shop", "fields": ["shop_id", "-_id"]},
-            {"name": "by_shop_state", "fields": ["shop_id", "state", "-_id"]},
-            {"name": "by_state", "fields": ["state", "-_id"]},
-            # The marketplace's listing of its channel, and its change feed.
-            {"name": "by_channel", "fields": ["channel", "-_id"]},
+            # The listings, newest first by (created_at, id), each read a window of
+            # `created_at` at a time (listings.window_page): the fields a listing filters on
+            # by equality, then `created_at`, then `_id` (its tie-breaker: ids are not in
+            # order of age). The embedded database reads a whole range before it sorts, so
+            # a range closed at both ends bounds what it reads; MongoDB reads in the order.
+            {"name": "by_buyer", "fields": ["buyer_id", "created_at", "_id"]},
+            {"name": "by_buyer_state", "fields": ["buyer_id", "state", "created_at", "_id"]},
+            # A seller's listing, and its shop's figures (the complaints opened in a window).
+            {"name": "by_shop", "fields": ["shop_id", "created_at", "_id"]},
+            {"name": "by_shop_state", "fields": ["shop_id", "state", "created_at", "_id"]},
+            {"name": "by_state", "fields": ["state", "created_at", "_id"]},
+            # The marketplace's listing of its channel, and its change feed (by updated_at).
+            {"name": "by_channel", "fields": ["channel", "created_at", "_id"]},
             {"name": "channel_feed", "fields": ["channel", "updated_at", "_id"]},
             {"name": "due", "fields": ["state", "due_at"]},
             # The sweeper's reminders: `remind_at <= now < due_at`, both read from the keys,
@@ -141,11 +147,7 @@ class ComplaintDocument(Document):
             # Closed complaints whose projection predates retention (no `closed_at`: null in
             # the index), filled in by the sweeper a batch at a time (service/retention.py).
             {"name": "closed_since", "fields": ["state", "closed_at"]},
-            # A shop's figures: its complaints opened in a window.
-            {"name": "shop_opened", "fields": ["shop_id", "created_at"]},
-            # Every complaint newest first (care's listing with no filter), read a window of
-            # `created_at` at a time (listings.newest_page): the embedded database reads a
-            # whole range before it sorts, so a range closed at both ends bounds what it reads.
+            # Every complaint newest first (care's listing with no filter).
             {"name": "newest", "fields": ["created_at", "_id"]},
         ],
     }
@@ -407,6 +409,37 @@ DOCUMENTS = (
 )
 
 
+# Indexes a release no longer declares, by collection: dropped at start (`_retire`).
+RETIRED: dict[str, tuple[str, ...]] = {
+    "complaints": ("shop_opened",),  # `by_shop` (shop_id, created_at, _id) serves its reads
+    "webhook_deliveries": ("listing",),  # `by_subscription` serves the deliveries page
+}
+
+
+def _keys(spec: object) -> list[tuple[str, object]]:
+    return [(field, value if isinstance(value, str) else int(value)) for field, value in spec]
+
+
+def _retire(document: type[Document]) -> None:
+    """Drops the collection's retired indexes, and those declared again under the same name
+    with other keys (the listings' indexes gained `created_at`), so that `ensure_indexes`
+    builds them anew: creating an index under a name taken by other keys is refused."""
+    collection = document._get_collection()
+    declared = {
+        spec["name"]: _keys(spec["fields"])
+        for spec in document._meta.get("index_specs", ())
+        if spec.get("name")
+    }
+    retired = RETIRED.get(collection.name, ())
+    for name, info in collection.index_information().items():
+        changed = name in declared and _keys(info["key"]) != declared[name]
+        if name in retired or changed:
+            try:
+                collection.drop_index(name)
+            except OperationFailure:
+                pass  # another worker, starting at the same moment, dropped it first
+
+
 def ensure_indexes() -> None:
     """Creates every collection and index the service uses; safe to call at every start.
 
@@ -423,4 +456,5 @@ def ensure_indexes() -> None:
                 db.create_collection(name)
             except (CollectionInvalid, OperationFailure):
                 pass  # another worker, starting at the same moment, made it first
+        _retire(document)
         document.ensure_indexes()

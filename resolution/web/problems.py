@@ -29,6 +29,7 @@ TYPES: dict[str, str] = {
     "bad-request": "Bad request",
     "malformed": "Malformed request",
     "invalid": "Invalid request",
+    "bad-cursor": "Bad cursor",
     "unauthorized": "Unauthorized",
     "forbidden": "Forbidden",
     "not-found": "Not found",
@@ -68,6 +69,7 @@ def too_many_requests(detail: str, retry_after: int) -> Response:
 STATUSES: dict[type[DomainError], tuple[int, str, dict[str, str]]] = {
     DomainError: (400, "bad-request", {}),
     errors.Invalid: (422, "invalid", {}),
+    errors.BadCursor: (400, "bad-cursor", {}),
     errors.NotFound: (404, "not-found", {}),
     errors.Gone: (410, "gone", {}),
     errors.Forbidden: (403, "forbidden", {}),

@@ -123,5 +123,5 @@ def test_the_figures_read_one_index_range_not_every_complaint(client):
         },
     }
     plan = ComplaintDocument._get_collection().find(query).explain()
-    assert "shop_opened" in json.dumps(plan["queryPlanner"]["winningPlan"], default=str)
+    assert "by_shop" in json.dumps(plan["queryPlanner"]["winningPlan"], default=str)
     assert plan["executionStats"]["totalDocsExamined"] == 6  # the shop's own, no other's
