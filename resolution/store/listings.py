@@ -8,6 +8,7 @@ Each query is written for the embedded database's planner as well as MongoDB's
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
