@@ -582,7 +582,7 @@ QUERIES: tuple[Query, ...] = (
         "metrics: complaints by state, care overdue",
         lambda c, s: listings.complaint_figures(STATES, NOW),
         # Any index that starts with `state` counts a state (SecantusDB takes `due`).
-        (("by_state", "due", "care_queue"), "care_due"),
+        (("by_state", "due", "care_queue", "closed_since"), "care_due"),
     ),
     Query(
         "evidence: orphan files (sweeper)",
