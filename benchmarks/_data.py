@@ -32,7 +32,7 @@ from resolution.store.documents import (  # noqa: E402
     WebhookDelivery,
     WebhookSubscription,
 )
-from resolution.store.eventstore import FANOUT, complaint_to_mongo  # noqa: E402
+from resolution.store.eventstore import FANOUT, complaint_to_mongo, new_complaint_id  # noqa: E402
 from resolution.store.files import _files_collection as files_collection  # noqa: E402
 from tests.support.audit_log import generate_log  # noqa: E402, F401 - re-exported
 
@@ -118,7 +118,7 @@ def complaint(n: int) -> dict:
     # the newest are as old as a live service's (10,000 span 3.5 days, 1,000,000 a year).
     created = NOW - timedelta(seconds=30 * (n + 1))
     fields: dict = {
-        "id": str(ObjectId()),
+        "id": new_complaint_id(),
         "state": state,
         "version": 3,
         "last_hash": f"{n:064x}",

@@ -31,7 +31,7 @@ def open_complaint(
     The order is read in the transaction and snapshotted into the `open` event: the
     complaint's history never changes when the order does (its changes come as events).
     """
-    complaint_id = eventstore.new_id()
+    complaint_id = eventstore.new_complaint_id()
     order = request["order"]
 
     def decide(session) -> Event:

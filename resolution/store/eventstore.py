@@ -15,6 +15,7 @@ outbox entry (`FANOUT`), so the outbox costs no write of its own. A read is one 
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -38,9 +39,22 @@ FANOUT = "fanout_at"
 
 
 def new_id() -> str:
-    """A new id for a complaint, a file, a subscription or a delivery: 24 hex characters that
-    sort by creation time (the listings' `_id` order is newest first)."""
+    """A new id for a settlement, a subscription, a delivery or a receipt: 24 hex characters
+    that sort by creation time (an ObjectId)."""
     return str(ObjectId())
+
+
+def new_complaint_id() -> str:
+    """A new complaint's id: 24 random hex characters, the shape of an ObjectId (so ids made
+    before, which are ObjectIds, keep working) but not growing with time.
+
+    Events are sharded by `(complaint_id, seq)` (docs/operations.md, "sharding"). Ids that
+    grow with time would send every new complaint's events to the last chunk, one shard
+    taking all the writes; random ones spread them evenly over pre-split ranges, and the
+    complaints, sharded by the same ranges of `_id`, stay on their events' shard. Nothing may
+    read age from this id: listings order by `created_at`, the id only breaks ties.
+    """
+    return secrets.token_hex(12)
 
 
 class OrderTaken(Exception):

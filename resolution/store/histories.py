@@ -29,7 +29,8 @@ def opened_before_and_changed_since(until: datetime, since: datetime) -> list[st
         "created_at": {"$gte": EPOCH, "$lt": until},
         "$or": [{"active": True}, {"updated_at": {"$gte": since}}],
     }
-    cursor = ComplaintDocument._get_collection().find(query, {"_id": 1}).sort("_id", 1)
+    cursor = ComplaintDocument._get_collection().find(query, {"_id": 1})
+    cursor = cursor.sort([("created_at", 1), ("_id", 1)])  # ids are random: age is created_at
     return [doc["_id"] for doc in cursor]
 
 

@@ -89,5 +89,7 @@ def complaints_on(
     query: dict[str, Any] = {"channel": channel, "order.id": order_id}
     if open_only:
         query["active"] = True
-    docs = ComplaintDocument._get_collection().find(query, session=session).sort("_id", 1)
+    # Oldest first by opening time: complaint ids are random (eventstore.new_complaint_id).
+    docs = ComplaintDocument._get_collection().find(query, session=session)
+    docs = docs.sort([("created_at", 1), ("_id", 1)])
     return [complaint_from_mongo(doc) for doc in docs]
