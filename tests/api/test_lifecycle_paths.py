@@ -549,8 +549,11 @@ def test_if_match_current_version_is_accepted_and_a_stale_one_gets_412(client):
     )
 
 
-def test_complaints_are_listed_newest_first_a_page_at_a_time(client):
-    ids = [open_complaint(client, f"INV-{n}") for n in range(5)]
+def test_complaints_are_listed_newest_first_a_page_at_a_time(client, clock):
+    ids = []
+    for n in range(5):
+        ids.append(open_complaint(client, f"INV-{n}"))
+        clock.advance(seconds=1)  # newest first by opening time; opened at one instant: by id
     seen, cursor, pages = [], None, 0
     while True:
         query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")

@@ -300,8 +300,8 @@ def test_the_change_feed_skips_nothing_while_complaints_change_between_pages(cli
     page = client.get(f"/v1/complaints?updated_since={since}&limit=2", headers=MARKETPLACE)
     seen += [c["id"] for c in page.get_json()["items"]]
     # Between pages: one already listed and one not yet listed change.
-    clock.advance(minutes=1)
     for cid in (ids[0], ids[3]):
+        clock.advance(minutes=1)  # one change after the other (at one instant: by id)
         client.post(f"/v1/complaints/{cid}/messages", json={"body": "Halo"}, headers=BUYER)
     cursor = page.get_json()["next_cursor"]
     while cursor:
