@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from datetime import datetime, timedelta
 
 from ..domain.actors import Actor
 from ..domain.erasure import Subject, theirs
-from ..domain.errors import Forbidden, Invalid, NotFound
+from ..domain.errors import BadCursor, Forbidden, Invalid, NotFound
 from ..domain.events import EPOCH, iso
 from ..domain.retention import kept_files
 from ..store import erasure as store
@@ -126,20 +127,41 @@ def identity_views(
     until = until or ctx.clock() + timedelta(milliseconds=1)  # by default, now included
     if until <= since:
         raise Invalid("`until` must be later than `since`.", {"until": ["not after since"]})
-    after = _cursor(cursor) if cursor else None
+    # A page's cursor names its viewer (not the period: `until` defaults to each call's now).
+    listing = viewer
+    after = _cursor(cursor, listing) if cursor else None
     found = store.identity_views(viewer, max(since, EPOCH), until, after, limit)
     page, more = found[:limit], len(found) > limit
     next_cursor = None
     if more:
         last = page[-1]
-        raw = f"{iso(last.at)}|{last.complaint_id}|{last.seq}".encode()
+        position = f"{iso(last.at)}|{last.complaint_id}|{last.seq}"
+        raw = f"{position}|{_check(listing, position)}".encode()
         next_cursor = base64.urlsafe_b64encode(raw).decode()
     return [_view(e) for e in page], next_cursor
 
 
-def _cursor(text: str) -> tuple:
+def _check(listing: str, position: str) -> str:
+    """Which viewer's pages a cursor's position belongs to: not a secret, a guard against a
+    cursor of another viewer's pages, or an edited one."""
+    return hashlib.blake2b(f"{listing}|{position}".encode(), digest_size=6).hexdigest()
+
+
+def _cursor(text: str, listing: str) -> tuple:
+    """The (at, complaint id, seq) after which the page starts: `BadCursor` unless this
+    listing gave it."""
     try:
-        at, cid, seq = base64.urlsafe_b64decode(text.encode()).decode().split("|")
-        return (datetime.fromisoformat(at), cid, int(seq))
+        at, cid, seq, check = base64.urlsafe_b64decode(text.encode()).decode().split("|")
+        position = (datetime.fromisoformat(at), cid, int(seq))
     except (ValueError, binascii.Error, UnicodeDecodeError) as error:
-        raise Invalid("Not a cursor this listing gave.", {"cursor": ["malformed"]}) from error
+        raise _refused() from error
+    if check != _check(listing, f"{at}|{cid}|{seq}"):
+        raise _refused()
+    return position
+
+
+def _refused() -> BadCursor:
+    return BadCursor(
+        "This cursor is not one these views gave (another viewer's, edited, or of an older "
+        "form): start again from the first page, without `cursor`."
+    )

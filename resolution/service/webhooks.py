@@ -17,7 +17,7 @@ from typing import Any
 
 from ..domain import webhooks as rules
 from ..domain.actors import Actor, Role
-from ..domain.errors import Forbidden, Invalid, NotFound
+from ..domain.errors import BadCursor, Forbidden, NotFound
 from ..domain.events import Event
 from ..domain.projection import apply
 from ..store import eventstore
@@ -142,7 +142,10 @@ def deliveries(
             now=ctx.clock(),
         )
     except store.UnknownCursor:
-        raise Invalid("Not a cursor from a page of this webhook.", {"cursor": []}) from None
+        raise BadCursor(
+            "This cursor is not one this webhook's deliveries gave (another webhook's, edited, "
+            "or of a delivery since removed): start again from the first page, without `cursor`."
+        ) from None
     if docs is None:
         raise _unknown(subscription_id)
     page = docs[:limit]

@@ -3,6 +3,7 @@ every identity document one agent opened between two instants."""
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -116,6 +117,12 @@ def test_identity_views_of_one_agent_between_two_instants(client, clock, case):
     rest = views(viewer="agent-1", limit=2, cursor=first["next_cursor"])
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
     assert_problem(client.get(VIEWS, headers=AUDITOR), 422)  # viewer is required
-    assert_problem(
-        client.get(VIEWS, query_string={"viewer": "a", "cursor": "x"}, headers=AUDITOR), 422
-    )
+    # A cursor of another viewer's pages, an edited one, or none at all: 400 `bad-cursor`.
+    cursor = first["next_cursor"]
+    at, cid_, seq, _ = base64.urlsafe_b64decode(cursor).decode().split("|")
+    earlier = f"{at}|{cid_}|{int(seq) - 1}|{_}"  # another position, the check kept
+    edited = base64.urlsafe_b64encode(earlier.encode()).decode()
+    for viewer, bad in (("agent-2", cursor), ("agent-1", edited), ("a", "x")):
+        answer = client.get(VIEWS, query_string={"viewer": viewer, "cursor": bad}, headers=AUDITOR)
+        assert_problem(answer, 400)
+        assert answer.get_json()["type"] == "/problems/bad-cursor"

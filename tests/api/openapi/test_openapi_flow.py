@@ -23,7 +23,7 @@ from tests.support.wire import (
 )
 
 
-def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
+def test_a_whole_flow_answers_as_the_spec_says(wire, spec, clock):
     assert wire("get", "/healthz").status_code == 200
     assert wire("get", "/readyz").status_code == 200
 
@@ -167,6 +167,7 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
     assert done.get_json()["outcome"] == "fulfilled"
 
     # Complaint B: appeal, a new request, acceptance, the missing part shipped and received.
+    clock.advance(seconds=1)  # listed newest first by opening time (ids are random)
     b = wire(
         "post",
         "/v1/complaints",
@@ -187,6 +188,7 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
 
     # Complaint D: care pauses the buyer's clock and starts it again; then the case changes
     # hands, and goes back to the queue.
+    clock.advance(seconds=1)
     d = open_complaint(wire, complaint_body("INV-1004")).get_json()["id"]
     assert act(wire, d, "appeal", SELLER, {"reason": "Barang sudah sesuai."}).status_code == 200
     paused = act(wire, d, "pause_clock", CARE, {"reason": "Menunggu investigasi kurir."})
@@ -200,6 +202,7 @@ def test_a_whole_flow_answers_as_the_spec_says(wire, spec):
     assert released.get_json()["state"] == "awaiting_care"
 
     # Complaint C: withdrawn at once.
+    clock.advance(seconds=1)
     c = open_complaint(wire, complaint_body("INV-1003")).get_json()["id"]
     assert act(wire, c, "withdraw", BUYER).get_json()["outcome"] == "withdrawn"
 
