@@ -228,9 +228,11 @@ def test_the_queue_lists_escalated_complaints_oldest_first_with_the_overdue_ones
     assert "INV-1" in overdue and "INV-2" not in overdue
 
 
-def test_the_queue_filters_by_state_channel_and_assignee(client):
+def test_the_queue_filters_by_state_channel_and_assignee(client, clock):
     mine = escalated(client, "INV-1")
+    clock.advance(seconds=1)  # the queue is oldest escalation first (ids are random)
     other = escalated(client, "INV-2")
+    clock.advance(seconds=1)
     body = complaint_body("INV-3")
     body["order"]["channel"] = "tiktok_shop"
     shop = client.post("/v1/complaints", json=body, headers=BUYER).get_json()["id"]
