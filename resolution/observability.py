@@ -30,7 +30,7 @@ from .domain.audit import mask_text
 from .domain.events import Event
 from .domain.lifecycle import Lifecycle
 from .service.unit_of_work import on_commit
-from .store import listings
+from .store import counters
 from .store import webhooks as webhook_store
 
 STATES = tuple(state.id for state in Lifecycle.states if state.id != "new")
@@ -108,7 +108,7 @@ class DataCollector(Collector):
         self.now = now
 
     def collect(self):
-        figures = listings.complaint_figures(STATES, self.now)
+        figures = counters.complaint_figures(STATES, self.now)
         states = GaugeMetricFamily(
             "resolution_complaints", "Complaints by state.", labels=["state"]
         )
