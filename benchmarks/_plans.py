@@ -501,9 +501,11 @@ QUERIES: tuple[Query, ...] = (
     ),
     Query(
         "webhooks: queue figures (metrics)",
-        lambda c, s: webhook_store.queue_figures(),
-        ("queue", "queue", "queue", None),
-        unexplained="the failing count: `status` rides `queue`, `attempts` is checked on each",
+        lambda c, s: webhook_store.queue_figures(NOW),
+        # The counters (a small collection); pending ones, 1,001 at most; the subscriptions
+        # (a handful); the floor, then windows of the oldest pending; outbox marks, capped.
+        (None, "queue", None, "_id_", "by_subscription", "fanout"),
+        bounded=True,
     ),
     Query(
         "metrics: complaints by state, care overdue",

@@ -120,7 +120,7 @@ class DataCollector(Collector):
             "Complaints past the care team's service level (escalated or assigned too long).",
             value=figures["care_overdue"],
         )
-        queue = webhook_store.queue_figures()
+        queue = webhook_store.queue_figures(self.now)
         oldest = queue["oldest_pending_created_at"]
         age = (self.now - _aware(oldest)).total_seconds() if oldest else 0.0
         deliveries = GaugeMetricFamily(

@@ -25,8 +25,8 @@ counter is never off by a write made during the recount.
 
 Care overdue (`care_due_at` before now) depends on the clock, not on a write: no counter can
 hold it. It is read from its index (`care_due`, which holds only complaints care is working
-on with a clock running, not the closed ones), at most `OVERDUE_CAP` + 1 of them: a figure of
-`OVERDUE_CAP` + 1 means "more than `OVERDUE_CAP`", as the console's queue shows "1000+".
+on with a clock running, not the closed ones), at most `CAP` + 1 of them: a figure of
+`CAP` + 1 means "more than `CAP`", as the console's queue shows "1000+".
 """
 
 from __future__ import annotations
@@ -41,16 +41,20 @@ from pymongo.errors import DuplicateKeyError
 
 from ..domain.events import EPOCH
 from ..domain.lifecycle import Lifecycle
-from .documents import ComplaintDocument, CounterDocument
+from ..domain.webhooks import DEAD, DELIVERED
+from .documents import ComplaintDocument, CounterDocument, WebhookDelivery
 from .errors import guarded
 from .transactions import Session
 
 STRIPES = 8
-OVERDUE_CAP = 1000
+CAP = 1000
 # A recount claimed this long ago and not finished is taken over (its process died counting).
 CLAIM_TIMEOUT = timedelta(minutes=10)
 KIND = "complaints"
 MARKER = f"recount:{KIND}"
+DELIVERIES = "deliveries"
+# The deliveries' statuses kept as counters; pending ones are read (`capped`).
+COUNTED_STATUSES = (DELIVERED, DEAD)
 # Every state a complaint can be in: what a recount counts.
 STATES = tuple(state.id for state in Lifecycle.states)
 
@@ -59,8 +63,21 @@ def _counters():
     return CounterDocument._get_collection()
 
 
-def _stripe(state: str, stripe: int) -> str:
-    return f"{KIND}:{state}:{stripe}"
+def _stripe(key: str, stripe: int, kind: str = KIND) -> str:
+    return f"{kind}:{key}:{stripe}"
+
+
+def _inc(session: Session | None, kind: str, changes: Mapping[str, int]) -> None:
+    """Adds `changes[key]` to a random stripe of each key's counter: one round trip."""
+    ops = [
+        UpdateOne(
+            {"_id": _stripe(key, random.randrange(STRIPES), kind)}, {"$inc": {"n": n}}, upsert=True
+        )
+        for key, n in changes.items()
+        if n
+    ]
+    if ops:
+        _counters().bulk_write(ops, ordered=False, session=session)
 
 
 @guarded
@@ -69,52 +86,68 @@ def moved(session: Session, before: str | None, after: str) -> None:
     the transaction that writes it: one round trip, none when the state stays."""
     if before == after:
         return
-    ops = [
-        UpdateOne(
-            {"_id": _stripe(after, random.randrange(STRIPES))}, {"$inc": {"n": 1}}, upsert=True
-        )
-    ]
-    if before is not None:
-        stripe = _stripe(before, random.randrange(STRIPES))
-        ops.append(UpdateOne({"_id": stripe}, {"$inc": {"n": -1}}, upsert=True))
-    _counters().bulk_write(ops, ordered=False, session=session)
+    _inc(session, KIND, {after: 1} if before is None else {after: 1, before: -1})
+
+
+@guarded
+def delivery_moved(session: Session, before: str, after: str) -> None:
+    """Counts a webhook delivery leaving status `before` for `after`, inside the transaction
+    that writes it. Only `COUNTED_STATUSES` are counters; "delivered" is a running total
+    (a redelivery does not take one back; the TTL's deletions do not either)."""
+    changes = {}
+    if after in COUNTED_STATUSES and after != before:
+        changes[after] = 1
+    if before == DEAD and after != DEAD:
+        changes[DEAD] = -1
+    _inc(session, DELIVERIES, changes)
 
 
 @guarded
 def added(by_state: Mapping[str, int], session: Session | None = None) -> None:
     """Counts complaints written in bulk, not by the unit of work (a benchmark's data set):
     `by_state[state]` more in each state, one round trip."""
-    ops = [
-        UpdateOne({"_id": _stripe(state, 0)}, {"$inc": {"n": n}}, upsert=True)
-        for state, n in by_state.items()
-        if n
-    ]
-    if ops:
-        _counters().bulk_write(ops, ordered=False, session=session)
+    _inc(session, KIND, by_state)
 
 
-@guarded
-def complaints_by_state(states: Iterable[str]) -> dict[str, int]:
-    """How many complaints in each of `states` (0 for one never counted): the sum of its
-    stripes. The whole counters collection, read at once: states × stripes documents and
-    the marker, however many complaints. (A range of `_id` is a collection scan on
-    SecantusDB all the same.)"""
-    totals = dict.fromkeys(states, 0)
+def _sums(kind: str, keys: Iterable[str]) -> dict[str, int]:
+    """Each key's counter of `kind` (0 for one never counted): the sum of its stripes. The
+    whole counters collection, read at once: a few documents per state and status, however
+    many complaints and deliveries. (A range of `_id` is a collection scan on SecantusDB all
+    the same.)"""
+    totals = dict.fromkeys(keys, 0)
     for doc in _counters().find():
-        kind, _, rest = doc["_id"].partition(":")
-        state = rest.rpartition(":")[0]
-        if kind == KIND and state in totals:
-            totals[state] += doc.get("n") or 0
+        of, _, rest = doc["_id"].partition(":")
+        key = rest.rpartition(":")[0]
+        if of == kind and key in totals:
+            totals[key] += doc.get("n") or 0
     return totals
 
 
 @guarded
+def complaints_by_state(states: Iterable[str]) -> dict[str, int]:
+    """How many complaints in each of `states` (0 for one never counted)."""
+    return _sums(KIND, states)
+
+
+@guarded
+def deliveries_counted() -> dict[str, int]:
+    """The deliveries' counters: dead ones, and deliveries made since counting began."""
+    return _sums(DELIVERIES, COUNTED_STATUSES)
+
+
+@guarded
+def capped(collection: Any, query: Mapping[str, Any], fields: Mapping[str, int]) -> list[dict]:
+    """At most `CAP` + 1 documents of `query` (its `fields` only): what a figure shown as
+    "more than `CAP`" past that needs to read."""
+    return list(collection.find(query, fields).limit(CAP + 1))
+
+
+@guarded
 def care_overdue(now: datetime) -> int:
-    """How many complaints are past care's service level at `now`, up to `OVERDUE_CAP` + 1
-    (that figure: more than `OVERDUE_CAP`): ids only, on `care_due`."""
+    """How many complaints are past care's service level at `now`, up to `CAP` + 1
+    (that figure: more than `CAP`): ids only, on `care_due`."""
     query = {"care_due_at": {"$gte": EPOCH, "$lt": now}}
-    found = ComplaintDocument._get_collection().find(query, {"_id": 1}).limit(OVERDUE_CAP + 1)
-    return len(list(found))
+    return len(capped(ComplaintDocument._get_collection(), query, {"_id": 1}))
 
 
 @guarded
@@ -124,32 +157,40 @@ def complaint_figures(states: Iterable[str], now: datetime) -> dict[str, Any]:
     return {"by_state": complaints_by_state(states), "care_overdue": care_overdue(now)}
 
 
+def _recount_one(kind: str, key: str, collection: Any, query: Mapping[str, Any]) -> int:
+    """Sets one counter to a count of `query`, the count and the stripes' new values in one
+    transaction: a writer moving that counter meanwhile writes a stripe this writes too, so
+    one of the two conflicts and runs again."""
+    client = collection.database.client
+    counters = _counters()
+
+    def count(session: Session) -> int:
+        n = collection.count_documents(query, session=session)
+        others = [_stripe(key, stripe, kind) for stripe in range(1, STRIPES)]
+        counters.bulk_write(
+            [
+                UpdateOne({"_id": _stripe(key, 0, kind)}, {"$set": {"n": n}}, upsert=True),
+                UpdateMany({"_id": {"$in": others}}, {"$set": {"n": 0}}),
+            ],
+            ordered=True,
+            session=session,
+        )
+        return n
+
+    with client.start_session() as session:
+        return session.with_transaction(count)
+
+
 @guarded
 def recount(states: Iterable[str] = STATES) -> dict[str, int]:
-    """Sets each state's counter from a count of its complaints, a state per transaction
-    (the count and the stripes' new values commit together; a concurrent writer of that
-    state conflicts with it and one of them runs again). Reads every complaint once: for a
-    database made before the counters, and after `resolution rebuild`."""
-    client = ComplaintDocument._get_collection().database.client
-    complaints, counters = ComplaintDocument._get_collection(), _counters()
-    counted: dict[str, int] = {}
-    for state in states:
-
-        def count(session: Session, state: str = state) -> int:
-            n = complaints.count_documents({"state": state}, session=session)
-            others = [_stripe(state, stripe) for stripe in range(1, STRIPES)]
-            counters.bulk_write(
-                [
-                    UpdateOne({"_id": _stripe(state, 0)}, {"$set": {"n": n}}, upsert=True),
-                    UpdateMany({"_id": {"$in": others}}, {"$set": {"n": 0}}),
-                ],
-                ordered=True,
-                session=session,
-            )
-            return n
-
-        with client.start_session() as session:
-            counted[state] = session.with_transaction(count)
+    """Sets each state's counter from a count of its complaints, and the deliveries'
+    (delivered: those kept now, the running total's start; dead), a counter per
+    transaction. Reads every complaint and every kept delivery once: for a database made
+    before the counters, and after `resolution rebuild`. Returns the complaints' counts."""
+    complaints, deliveries = ComplaintDocument._get_collection(), WebhookDelivery._get_collection()
+    counted = {state: _recount_one(KIND, state, complaints, {"state": state}) for state in states}
+    for status in COUNTED_STATUSES:
+        _recount_one(DELIVERIES, status, deliveries, {"status": status})
     return counted
 
 
@@ -180,8 +221,9 @@ def ensure_counted(now: datetime | None = None) -> bool:
             counters.insert_one({"_id": MARKER, "claimed_at": now, "counted_at": None})
         except DuplicateKeyError:
             return False
-    # No complaint yet (a new database): every counter is right from the first write on.
-    if ComplaintDocument._get_collection().find_one({}, {"_id": 1}) is not None:
+    # Nothing yet (a new database): every counter is right from the first write on.
+    held = ComplaintDocument._get_collection().find_one({}, {"_id": 1}) is not None
+    if held or WebhookDelivery._get_collection().find_one({}, {"_id": 1}) is not None:
         recount()
     counters.update_one({"_id": MARKER}, {"$set": {"counted_at": datetime.now(UTC)}})
     return True

@@ -14,8 +14,11 @@ import pytest
 from resolution import service
 from resolution.domain.actors import Actor, Role
 from resolution.domain.events import EPOCH
+from resolution.domain.webhooks import STATUSES
+from resolution.service import webhooks as service_webhooks
 from resolution.store import counters, database
-from resolution.store.documents import ComplaintDocument, CounterDocument
+from resolution.store import webhooks as webhook_store
+from resolution.store.documents import ComplaintDocument, CounterDocument, WebhookDelivery
 from schemas.complaints import ACTION_SCHEMAS
 from tests.support.bodies import complaint_body
 from tests.support.orders import open_registered
@@ -133,7 +136,7 @@ def test_care_overdue_reads_at_most_the_cap_plus_one(context, monkeypatch):
         + [{"_id": "none", "state": "closed", "care_due_at": None}]
     )
     assert counters.care_overdue(now) == 7
-    monkeypatch.setattr(counters, "OVERDUE_CAP", 5)
+    monkeypatch.setattr(counters, "CAP", 5)
     assert counters.care_overdue(now) == 6  # "more than 5"
     assert counters.care_overdue(EPOCH + timedelta(days=1)) == 0
 
@@ -144,3 +147,66 @@ def test_figures_name_every_state_asked_for(context, states):
         "by_state": {"closed": 0, "awaiting_seller": 0},
         "care_overdue": 0,
     }
+
+
+def delivery(n: int, now: datetime) -> dict:
+    return {
+        "_id": f"d{n}",
+        "subscription_id": "sub-1",
+        "complaint_id": f"c{n}",
+        "seq": 1,
+        "type": "open",
+        "payload": {},
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_until": None,
+        "created_at": now - timedelta(seconds=n),
+        "delivered_at": None,
+    }
+
+
+def real_deliveries() -> dict[str, int]:
+    queue = WebhookDelivery._get_collection()
+    return {status: queue.count_documents({"status": status}) for status in STATUSES}
+
+
+def test_delivery_counters_follow_concurrent_deliverers_and_redelivery(context):
+    now = context.clock()
+    webhook_store.add_subscription({"_id": "sub-1", "owner": "integrator-1"}, None)
+    for n in range(24):
+        webhook_store.add_delivery(delivery(n, now))
+
+    def deliver(first: int) -> None:
+        for n in range(first, 24, 4):  # a third failed (still pending), a third dead
+            leased = webhook_store.lease(f"d{n}", None, now + timedelta(minutes=1))
+            status = ("pending", "delivered", "dead")[n % 3]
+            fields = {"status": status, "attempts": 1, "lease_until": None}
+            webhook_store.update_delivery(f"d{n}", leased["lease_until"], fields)
+
+    threads = [threading.Thread(target=deliver, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    figures = webhook_store.queue_figures(now)
+    assert figures["by_status"] == real_deliveries() == {"pending": 8, "delivered": 8, "dead": 8}
+    assert figures["failing"] == 8
+    assert figures["oldest_pending_created_at"].replace(tzinfo=UTC) == now - timedelta(seconds=21)
+
+    # A dead one delivered again: it leaves the dead count; "delivered" is a running total.
+    redo = Actor(Role.INTEGRATION, "integrator-1")
+    service_webhooks.redeliver(context, redo, "sub-1", "d2")
+    webhook_store.update_delivery("d2", None, {"status": "delivered", "lease_until": None})
+    webhook_store.update_delivery("d0", None, {"lease_until": None, "attempts": 2})  # failed again
+    figures = webhook_store.queue_figures(now)
+    assert figures["by_status"] == {"pending": 8, "delivered": 9, "dead": 7}
+    assert real_deliveries()["dead"] == 7
+
+
+def test_pending_and_outbox_figures_stop_at_the_cap(context, monkeypatch):
+    now = context.clock()
+    for n in range(7):
+        webhook_store.add_delivery(delivery(n, now))
+    monkeypatch.setattr(counters, "CAP", 5)
+    assert webhook_store.queue_figures(now)["by_status"]["pending"] == 6  # more than 5
