@@ -210,3 +210,28 @@ def test_pending_and_outbox_figures_stop_at_the_cap(context, monkeypatch):
         webhook_store.add_delivery(delivery(n, now))
     monkeypatch.setattr(counters, "CAP", 5)
     assert webhook_store.queue_figures(now)["by_status"]["pending"] == 6  # more than 5
+
+
+def test_the_recount_command(context, mongodb_uri, db_name):
+    from click.testing import CliRunner
+
+    from resolution.cli import main
+    from tests.support.parties import SECRET
+
+    run_writers(context, writers=1, each=2)
+    real = real_counts()
+    CounterDocument._get_collection().update_one(
+        {"_id": "complaints:closed:3"}, {"$inc": {"n": 2}}, upsert=True
+    )
+    env = {
+        "MONGODB_URI": mongodb_uri,
+        "RESOLUTION_DB_NAME": db_name,
+        "RESOLUTION_JWT_SECRET": SECRET,
+    }
+    try:
+        result = CliRunner().invoke(main, ["recount"], env=env, catch_exceptions=False)
+    finally:
+        database.connect(mongodb_uri, db_name)  # the command disconnects the shared client
+    assert result.exit_code == 0, result.output
+    assert f"Recounted 2 complaints in {len(counters.STATES)} states." in result.output
+    assert counted() == real
