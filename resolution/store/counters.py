@@ -90,7 +90,7 @@ def moved(session: Session, before: str | None, after: str) -> None:
 
 
 @guarded
-def delivery_moved(session: Session, before: str, after: str) -> None:
+def delivery_moved(session: Session | None, before: str, after: str) -> None:
     """Counts a webhook delivery leaving status `before` for `after`, inside the transaction
     that writes it. Only `COUNTED_STATUSES` are counters; "delivered" is a running total
     (a redelivery does not take one back; the TTL's deletions do not either)."""
