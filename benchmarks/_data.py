@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from resolution.domain.projection import Complaint  # noqa: E402
+from resolution.store import counters  # noqa: E402
 from resolution.store.documents import (  # noqa: E402
     ComplaintDocument,
     EventDocument,
@@ -257,6 +259,8 @@ def fill(start: int, stop: int, batch: int = 2000, progress: Callable | None = N
     for low in range(start, stop, batch):
         docs = [complaint(n) for n in range(low, min(stop, low + batch))]
         counts["complaints"] += _insert(complaints, docs, batch)
+        # The states' counters the unit of work keeps with each write (store.counters).
+        counters.added(Counter(d["state"] for d in docs))
         counts["orders"] += _insert(
             orders, (registered_order(n) for n in range(low, low + len(docs))), batch
         )

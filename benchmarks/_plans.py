@@ -38,8 +38,8 @@ from resolution.domain.actors import Actor, Role
 from resolution.observability import STATES
 from resolution.service import Context, audit, queue, sweeper, webhooks
 from resolution.service import complaints as service
+from resolution.store import counters, eventstore, files, idempotency, listings
 from resolution.store import erasure as subject_store
-from resolution.store import eventstore, files, idempotency, listings
 from resolution.store import orders as order_store
 from resolution.store import webhooks as webhook_store
 from resolution.store.documents import ComplaintDocument
@@ -574,15 +574,20 @@ QUERIES: tuple[Query, ...] = (
     ),
     Query(
         "webhooks: queue figures (metrics)",
-        lambda c, s: webhook_store.queue_figures(),
-        ("queue", "queue", "queue", None),
-        unexplained="the failing count: `status` rides `queue`, `attempts` is checked on each",
+        lambda c, s: webhook_store.queue_figures(NOW),
+        # The counters (a small collection); pending ones, 1,001 at most; the subscriptions
+        # (a handful); the floor, then windows of the oldest pending; outbox marks, capped.
+        (None, "queue", None, "_id_", "by_subscription", "fanout"),
+        bounded=True,
     ),
     Query(
         "metrics: complaints by state, care overdue",
-        lambda c, s: listings.complaint_figures(STATES, NOW),
-        # Any index that starts with `state` counts a state (SecantusDB takes `due`).
-        (("by_state", "due", "care_queue", "closed_since"), "care_due"),
+        lambda c, s: counters.complaint_figures(STATES, NOW),
+        (
+            None,
+            "care_due",
+        ),  # the counters' stripes (a small collection); overdue ids, 1,001 at most
+        bounded=True,
     ),
     Query(
         "evidence: orphan files (sweeper)",

@@ -241,6 +241,17 @@ def rebuild(data_dir: Path) -> None:
         click.echo(f"Rebuilt {count} complaints from their events.")
 
 
+@main.command()
+@data_dir_option
+def recount(data_dir: Path) -> None:
+    """Recounts the complaints in each state, which the metrics read from counters kept with
+    every write: for a database written by an older version beside this one."""
+    with _connected(data_dir):
+        counted = service.recount()
+        total = sum(counted.values())
+        click.echo(f"Recounted {total} complaints in {len(counted)} states.")
+
+
 @main.command("check-chains")
 @data_dir_option
 def check_chains(data_dir: Path) -> None:

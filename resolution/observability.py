@@ -30,7 +30,7 @@ from .domain.audit import mask_text
 from .domain.events import Event
 from .domain.lifecycle import Lifecycle
 from .service.unit_of_work import on_commit
-from .store import listings
+from .store import counters
 from .store import webhooks as webhook_store
 
 STATES = tuple(state.id for state in Lifecycle.states if state.id != "new")
@@ -108,7 +108,7 @@ class DataCollector(Collector):
         self.now = now
 
     def collect(self):
-        figures = listings.complaint_figures(STATES, self.now)
+        figures = counters.complaint_figures(STATES, self.now)
         states = GaugeMetricFamily(
             "resolution_complaints", "Complaints by state.", labels=["state"]
         )
@@ -120,7 +120,7 @@ class DataCollector(Collector):
             "Complaints past the care team's service level (escalated or assigned too long).",
             value=figures["care_overdue"],
         )
-        queue = webhook_store.queue_figures()
+        queue = webhook_store.queue_figures(self.now)
         oldest = queue["oldest_pending_created_at"]
         age = (self.now - _aware(oldest)).total_seconds() if oldest else 0.0
         deliveries = GaugeMetricFamily(

@@ -13,6 +13,7 @@ from .complaints import (
     open_complaint,
     post_message,
     rebuild_all,
+    recount,
 )
 from .unit_of_work import Context, Idempotency, Recorded, Replayed
 
@@ -29,4 +30,5 @@ __all__ = [
     "open_complaint",
     "post_message",
     "rebuild_all",
+    "recount",
 ]

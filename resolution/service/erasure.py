@@ -160,7 +160,7 @@ def _commit(
     store.rewrite_events(session, edited)
     rebuilt = replay(erased, ctx.deadlines)
     event = commands.erasure(rebuilt, actor, data, now)
-    eventstore.append(session, [event], apply(rebuilt, event, ctx.deadlines))
+    eventstore.append(session, [event], apply(rebuilt, event, ctx.deadlines), was=complaint.state)
     return event.seq
 
 

@@ -236,7 +236,7 @@ def append(
         after = apply(after, each, ctx.deadlines)
     result = Recorded(after, events[0], events)
     record = idem.record(actor, result) if idem is not None else None
-    eventstore.append(session, events, after, record)
+    eventstore.append(session, events, after, record, was=before.state if before else None)
     return result
 
 

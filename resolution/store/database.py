@@ -6,7 +6,7 @@ import mongoengine
 import pymongo
 from pymongo.errors import PyMongoError
 
-from . import files
+from . import counters, files
 from .documents import ComplaintDocument, ensure_indexes
 from .errors import guarded
 
@@ -18,6 +18,7 @@ def connect(uri: str, db_name: str) -> None:
     """Connects mongoengine (and so every document) to `db_name` on `uri`, and makes indexes.
 
     Times come back timezone-aware (UTC); connecting again replaces the previous connection.
+    A database made before the states' counters is recounted once (`counters.ensure_counted`).
     """
     mongoengine.disconnect(ALIAS)
     mongoengine.connect(
@@ -30,6 +31,7 @@ def connect(uri: str, db_name: str) -> None:
     )
     ensure_indexes()
     files.ensure_indexes()
+    counters.ensure_counted()
 
 
 def disconnect() -> None:

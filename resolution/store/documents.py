@@ -164,6 +164,17 @@ class FloorDocument(Document):
     meta = {"collection": "floors", "auto_create_index": False, "indexes": []}
 
 
+class CounterDocument(Document):
+    """One stripe of a counter kept in the same transaction as the change it counts
+    (`store.counters`): `complaints:<state>:<stripe>`, its `n` the sum's share; and the
+    marker of a counter's recount (`recount:complaints`)."""
+
+    id = StringField(primary_key=True)
+    n = IntField()
+
+    meta = {"collection": "counters", "auto_create_index": False, "indexes": []}
+
+
 class EventDocument(Document):
     """One event: appended once, never changed (but for its outbox mark, `fanout_at`)."""
 
@@ -396,6 +407,7 @@ class ErasureReceipt(Document):
 DOCUMENTS = (
     ComplaintDocument,
     FloorDocument,
+    CounterDocument,
     CheckpointDocument,
     CheckpointChunk,
     SigningKeyDocument,

@@ -5,9 +5,10 @@ must happen together or not at all, so they share one multi-document transaction
 pymongo session of the same client mongoengine uses (mongoengine has no sessions).
 
 An action costs four round trips: read the projection, insert the event, replace the
-projection, commit (one more, the key's record, with an Idempotency-Key); opening a complaint
-five (the registered order and its earlier complaints read, insert event, insert projection,
-commit: the unique index is the one-open-per-order check). The event is its own webhook
+projection, commit (one more, the key's record, with an Idempotency-Key; one more, the
+states' counters, when it changes the state); opening a complaint six (the registered order
+and its earlier complaints read, insert event, insert projection, count it, commit: the
+unique index is the one-open-per-order check). The event is its own webhook
 outbox entry (`FANOUT`), so the outbox costs no write of its own. A read is one round trip
 (the event log: one aggregate, `load_with_events`).
 """
@@ -26,7 +27,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from ..domain.events import Event
 from ..domain.projection import Complaint
-from . import idempotency
+from . import counters, idempotency
 from .documents import ComplaintDocument, EventDocument
 from .errors import guarded
 from .transactions import Session, VersionConflict
@@ -116,9 +117,12 @@ def append(
     appended: Sequence[Event],
     complaint: Complaint,
     record: dict[str, Any] | None = None,
+    *,
+    was: str | None,
 ) -> None:
     """Appends the events (one, or a closing and its settlement's request) and writes the
-    `complaint` they produced, inside `session`'s transaction.
+    `complaint` they produced, inside `session`'s transaction; `was`: the complaint's state
+    before them (None: a new one), whose count moves to its new state's (`counters.moved`).
 
     The Idempotency-Key's `record` goes first: a retry of the request stops at that write.
     Each event carries its webhook outbox mark (`FANOUT`): delivered if and only if committed.
@@ -144,6 +148,9 @@ def append(
             )
             if result.matched_count != 1:
                 raise VersionConflict(complaint.id)
+        # The states' counters move with the projection, in its transaction (one round trip,
+        # only when the state changes): the metrics then count no complaint (store.counters).
+        counters.moved(session, was, complaint.state)
     except BulkWriteError as error:  # insert_many's duplicate `seq`: another writer won
         if any(e.get("code") == 11000 for e in error.details.get("writeErrors", ())):
             raise VersionConflict(complaint.id) from error

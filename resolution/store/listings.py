@@ -595,16 +595,6 @@ def closed_without_closing_time(limit: int) -> list[tuple[str, int]]:
     return [(doc["_id"], doc["version"]) for doc in cursor.limit(limit)]
 
 
-@guarded
-def complaint_figures(states: Iterable[str], now: datetime) -> dict[str, Any]:
-    """How many complaints in each state, how many past care's service level: index counts
-    (`by_state`, `care_due`), no documents read."""
-    complaints = ComplaintDocument._get_collection()
-    by_state = {state: complaints.count_documents({"state": state}) for state in states}
-    overdue = complaints.count_documents({"care_due_at": {"$gte": EPOCH, "$lt": now}})
-    return {"by_state": by_state, "care_overdue": overdue}
-
-
 # What a shop's figures read of each complaint (`by_shop`), and nothing else.
 _FIGURES = (
     "channel",

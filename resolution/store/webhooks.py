@@ -13,10 +13,11 @@ from pymongo.errors import DuplicateKeyError
 
 from ..domain.events import EPOCH
 from ..domain.webhooks import PENDING, STATUSES
+from . import counters
 from .documents import EventDocument, WebhookDelivery, WebhookSubscription
 from .errors import guarded
 from .eventstore import FANOUT
-from .listings import _oldest_first, newest_first
+from .listings import FOREVER, _oldest_first, newest_first
 from .transactions import Session
 
 
@@ -119,7 +120,13 @@ def deliveries_page(
 
 @guarded
 def requeue(subscription_id: str, delivery_id: str, now: datetime, session: Session) -> dict | None:
-    """Makes a delivery pending again, with a fresh three days of retries; None if unknown."""
+    """Makes a delivery pending again, with a fresh three days of retries; None if unknown.
+    A dead one leaves the dead count in the same transaction (`counters.delivery_moved`)."""
+    was = _queue().find_one(
+        {"_id": delivery_id, "subscription_id": subscription_id}, {"status": 1}, session=session
+    )
+    if was is None:
+        return None
     result = _queue().update_one(
         {"_id": delivery_id, "subscription_id": subscription_id},
         {
@@ -136,6 +143,7 @@ def requeue(subscription_id: str, delivery_id: str, now: datetime, session: Sess
     )
     if result.matched_count != 1:
         return None
+    counters.delivery_moved(session, was["status"], PENDING)
     return _queue().find_one({"_id": delivery_id}, {"payload": 0}, session=session)
 
 
@@ -215,24 +223,59 @@ def lease(delivery_id: str, held_until: datetime | None, until: datetime) -> dic
 
 @guarded
 def update_delivery(delivery_id: str, held_until: datetime | None, fields: dict) -> None:
-    """Records an attempt, if the lease it was sent under is still the delivery's."""
-    _queue().update_one({"_id": delivery_id, "lease_until": held_until}, {"$set": fields})
+    """Records an attempt, if the lease it was sent under is still the delivery's (a leased
+    delivery is pending). One that ends delivered or dead then moves its count
+    (`counters.delivery_moved`): one round trip more, and no transaction. (A deliverer killed
+    inside a transaction leaves it holding a counter's stripe until the server's transaction
+    lifetime ends, and every other deliverer on that stripe waits: tests/integration/
+    test_webhooks_crash.py. A deliverer killed between the two writes leaves the count one
+    short, until `resolution recount`.)"""
+    query = {"_id": delivery_id, "lease_until": held_until}
+    updated = _queue().update_one(query, {"$set": fields})
+    status = fields.get("status", PENDING)
+    if status != PENDING and updated.modified_count == 1:
+        counters.delivery_moved(None, PENDING, status)
 
 
 @guarded
-def queue_figures() -> dict[str, Any]:
+def queue_figures(now: datetime | None = None) -> dict[str, Any]:
     """How many deliveries per status, the oldest pending one's creation, how many are
-    failing, and how many events are still to fan out: what the metrics show."""
+    failing, and how many events are still to fan out: what the metrics show, each read
+    bounded however many deliveries are kept (issue #25).
+
+    Delivered and dead: counters moved with each delivery's status (`counters`; delivered
+    is a running total). Pending and failing: the pending ones' `attempts`, at most
+    `counters.CAP` + 1 read on `queue` (that figure: more than `CAP`; failing then counts
+    among those read). The oldest pending: windows of `created_at` on `by_subscription`,
+    one range per subscription, from a kept floor (`listings._oldest_first`). The outbox:
+    at most `CAP` + 1 marks read on `fanout`.
+    """
     queue = _queue()
-    # One count per status, on the `queue` index's leading field: MongoDB counts the index keys.
-    # A `$group` over the collection read every delivery kept (30 days of them) at each scrape.
-    by_status = {status: queue.count_documents({"status": status}) for status in STATUSES}
-    oldest = queue.find_one({"status": PENDING}, {"created_at": 1}, sort=[("created_at", 1)])
-    failing = queue.count_documents({"status": PENDING, "attempts": {"$gt": 0}})
-    outbox = EventDocument._get_collection().count_documents({FANOUT: {"$gte": EPOCH}})
+    counted = counters.deliveries_counted()
+    pending = counters.capped(queue, {"status": PENDING}, {"_id": 0, "attempts": 1})
+    ranges = [{"subscription_id": s["_id"], "status": PENDING} for s in _subscription_ids()]
+    oldest, _ = _oldest_first(
+        ranges,
+        "created_at",
+        1,
+        now=now or datetime.now(UTC),
+        projection={"_id": 1, "created_at": 1},
+        floor="oldest_pending",
+        collection=queue,
+    )
+    outbox = counters.capped(
+        EventDocument._get_collection(), {FANOUT: {"$gte": EPOCH, "$lt": FOREVER}}, {"_id": 1}
+    )
+    by_status = {status: counted.get(status, 0) for status in STATUSES}
+    by_status[PENDING] = len(pending)
     return {
         "by_status": by_status,
-        "oldest_pending_created_at": oldest["created_at"] if oldest else None,
-        "failing": failing,
-        "outbox": outbox,
+        "oldest_pending_created_at": oldest[0]["created_at"] if oldest else None,
+        "failing": sum(1 for doc in pending if doc.get("attempts")),
+        "outbox": len(outbox),
     }
+
+
+def _subscription_ids() -> list[dict]:
+    # Subscriptions are a handful; their deliveries are not (the ranges of `queue_figures`).
+    return list(_subscriptions().find({}, {"_id": 1}))
