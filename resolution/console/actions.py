@@ -229,31 +229,30 @@ def request_evidence(cid: str):
 @bp.post("/complaints/<cid>/legal-hold")
 def legal_hold(cid: str):
     """Care holds every file of the complaint (the API's `POST …/legal-hold`)."""
-    me, form = agent(), LegalHoldForm(prefix="hold")
-
-    def run(version: int) -> object:
-        reason = ReasonSchema().load({"reason": form.reason.data})["reason"]
-        try:
-            return retention.set_legal_hold(context(), me, cid, reason, if_match=version)
-        except Conflict as error:
-            raise Conflict(_("The complaint is already under a legal hold.")) from error
-
-    return _take(cid, "legal_hold", form, run, _("The complaint is under a legal hold."))
+    already = _("The complaint is already under a legal hold.")
+    return _hold(cid, retention.set_legal_hold, already, _("The complaint is under a legal hold."))
 
 
 @bp.post("/complaints/<cid>/legal-hold/lift")
 def lift_legal_hold(cid: str):
     """Care lifts the hold: retention runs again (the API's `POST …/legal-hold/lift`)."""
+    not_held = _("The complaint is not under a legal hold.")
+    return _hold(cid, retention.lift_legal_hold, not_held, _("The legal hold is lifted."))
+
+
+def _hold(cid: str, change, refused: str, done: str):
+    """Sets or lifts the hold (`change`) with the form's reason, at the version the agent saw;
+    a hold already in the state asked for is `refused`, in the agent's words."""
     me, form = agent(), LegalHoldForm(prefix="hold")
 
     def run(version: int) -> object:
         reason = ReasonSchema().load({"reason": form.reason.data})["reason"]
         try:
-            return retention.lift_legal_hold(context(), me, cid, reason, if_match=version)
+            return change(context(), me, cid, reason, if_match=version)
         except Conflict as error:
-            raise Conflict(_("The complaint is not under a legal hold.")) from error
+            raise Conflict(refused) from error
 
-    return _take(cid, "legal_hold", form, run, _("The legal hold is lifted."))
+    return _take(cid, "legal_hold", form, run, done)
 
 
 def _wib(moment: datetime) -> datetime:

@@ -212,10 +212,10 @@ def list_complaints(
         found = listings.changed_since(
             seen, updated_since, now, after=position, limit=limit + 1, **narrowed
         )
-    elif overdue:
-        found = listings.overdue_page(seen, now, before=position, limit=limit + 1, **narrowed)
     else:
-        found = listings.complaints_page(seen, now, before=position, limit=limit + 1, **narrowed)
+        found = listings.complaints_page(
+            seen, now, overdue=overdue, before=position, limit=limit + 1, **narrowed
+        )
     page = found[:limit]
     more = len(found) > limit
     return page, (cursors.of(getattr(page[-1], key), page[-1].id) if more else None)

@@ -104,6 +104,7 @@ def complaints_page(
     order_id: str | None = None,
     channel: str | None = None,
     shop_id: str | None = None,
+    overdue: bool = False,
     before: tuple[datetime, str] | None = None,
     limit: int = 20,
 ) -> list[Complaint]:
@@ -111,31 +112,14 @@ def complaints_page(
     (`created_at`, id), at most `limit`: `state`, `order_id`, `channel`, `shop_id` narrow it;
     `before` is the (created_at, id) of the last one of the previous page. Read in windows
     of `created_at` (`window_page`) on the index of the filter's fields then `created_at`
-    (`newest`, `by_shop`, `by_shop_state`, `by_channel`, `by_state` …)."""
-    prefixes = _prefixes(match, order_id=order_id, channel=channel, shop_id=shop_id, state=state)
-    return _merged(prefixes, "created_at", now, descending=True, after=before, limit=limit)
+    (`newest`, `by_shop`, `by_shop_state`, `by_channel`, `by_state` …).
 
-
-@guarded
-def overdue_page(
-    match: Mapping[str, str | tuple[str, ...]],
-    now: datetime,
-    *,
-    state: str | None = None,
-    order_id: str | None = None,
-    channel: str | None = None,
-    shop_id: str | None = None,
-    before: tuple[datetime, str] | None = None,
-    limit: int = 20,
-) -> list[Complaint]:
-    """Complaints past care's service level at `now` (`care_due_at` gone by), the most recently
-    breached first by (`care_due_at`, id), matching and narrowed as `complaints_page`; `before`
-    the (care_due_at, id) of the last one of the previous page. Windows of `care_due_at` back
-    from `now` (`care_due`)."""
+    With `overdue`, those past care's service level at `now` (`care_due_at` gone by), the
+    most recently breached first by (`care_due_at`, id), `before` a (care_due_at, id): windows
+    of `care_due_at` back from `now` (`care_due`)."""
     prefixes = _prefixes(match, order_id=order_id, channel=channel, shop_id=shop_id, state=state)
-    return _merged(
-        prefixes, "care_due_at", now, descending=True, after=before, limit=limit, until=now
-    )
+    key, ends = ("care_due_at", {"until": now}) if overdue else ("created_at", {})
+    return _merged(prefixes, key, now, descending=True, after=before, limit=limit, **ends)
 
 
 @guarded
