@@ -106,12 +106,16 @@ class EmbeddedServer:
         host: str = "127.0.0.1",
         port: int | None = None,
         in_memory: bool = False,
+        cache_size: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()  # absolute: the child runs inside data_dir
         self.host = host
         self.port: int = port or 0
         self.uri: str = ""
         self.in_memory = in_memory
+        # WiredTiger's cache ("1G" when None, SecantusDB's default); a bulk build of a million
+        # complaints wants more (benchmarks/scale.py --cache-size).
+        self.cache_size = cache_size
         self._requested_port = port
         self._proc: subprocess.Popen[bytes] | None = None
         self._owner_pid = os.getpid()
@@ -153,6 +157,8 @@ class EmbeddedServer:
         storage = ":memory:" if self.in_memory else str(self.data_dir / "data")
         cmd = [sys.executable, "-m", "secantus", "--storage-path", storage]
         cmd += ["--host", self.host, "--port", str(self.port), "--log-level", "INFO"]
+        if self.cache_size:
+            cmd += ["--cache-size", self.cache_size]
         if not self.in_memory:
             # Without it a commit returns once its log record is in WiredTiger's own buffer,
             # not yet in the file: a SIGKILL then loses writes the API already answered 2xx
