@@ -575,18 +575,18 @@ QUERIES: tuple[Query, ...] = (
     Query(
         "webhooks: queue figures (metrics)",
         lambda c, s: webhook_store.queue_figures(NOW),
-        # The counters (a small collection); pending ones, 1,001 at most; the subscriptions
-        # (a handful); the floor, then windows of the oldest pending; outbox marks, capped.
-        (None, "queue", None, "_id_", "by_subscription", "fanout"),
+        # The counters (a small collection); the subscriptions (a handful); the two floors
+        # (pending, outbox); windows of the pending ones, 1,001 at most; windows of the
+        # outbox's marks, 1,001 at most.
+        (None, None, "_id_", "by_subscription", "fanout"),
         bounded=True,
     ),
     Query(
         "metrics: complaints by state, care overdue",
-        lambda c, s: counters.complaint_figures(STATES, NOW),
-        (
-            None,
-            "care_due",
-        ),  # the counters' stripes (a small collection); overdue ids, 1,001 at most
+        lambda c, s: (counters.complaints_by_state(STATES), listings.care_overdue(NOW)),
+        # The counters' stripes (a small collection); the floor, then windows of overdue ids,
+        # 1,001 at most.
+        (None, "_id_", "care_due"),
         bounded=True,
     ),
     Query(

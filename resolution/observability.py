@@ -30,7 +30,7 @@ from .domain.audit import mask_text
 from .domain.events import Event
 from .domain.lifecycle import Lifecycle
 from .service.unit_of_work import on_commit
-from .store import counters
+from .store import counters, listings
 from .store import webhooks as webhook_store
 
 STATES = tuple(state.id for state in Lifecycle.states if state.id != "new")
@@ -108,17 +108,16 @@ class DataCollector(Collector):
         self.now = now
 
     def collect(self):
-        figures = counters.complaint_figures(STATES, self.now)
         states = GaugeMetricFamily(
             "resolution_complaints", "Complaints by state.", labels=["state"]
         )
-        for state, count in figures["by_state"].items():
+        for state, count in counters.complaints_by_state(STATES).items():
             states.add_metric([state], count)
         yield states
         yield GaugeMetricFamily(
             "resolution_care_overdue",
             "Complaints past the care team's service level (escalated or assigned too long).",
-            value=figures["care_overdue"],
+            value=listings.care_overdue(self.now),
         )
         queue = webhook_store.queue_figures(self.now)
         oldest = queue["oldest_pending_created_at"]

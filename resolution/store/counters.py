@@ -5,7 +5,9 @@ SecantusDB counts by reading the range it counts: `count_documents` per state re
 complaint ever kept (108,994 documents at 100,000 complaints, 7 s, at each scrape). Instead,
 the write that moves a complaint from one state to another (`eventstore.append`, inside the
 unit of work's transaction) also moves its count: `$inc` -1 on the old state's counter and +1
-on the new one's, one `bulk_write`, one round trip more per write that changes the state
+on the new one's, sent in the same client-wide `bulkWrite` command as the event and the
+projection (MongoDB 8.0 and SecantusDB), so the counters cost no round trip; on an older
+MongoDB, one `bulk_write` of their own, one round trip more per write that changes the state
 (none for one that does not: a message, evidence).
 
 Each state's counter is spread over `STRIPES` documents (`complaints:<state>:<stripe>`), the
@@ -24,9 +26,10 @@ stripe the recount writes too, so one of the two transactions conflicts and runs
 counter is never off by a write made during the recount.
 
 Care overdue (`care_due_at` before now) depends on the clock, not on a write: no counter can
-hold it. It is read from its index (`care_due`, which holds only complaints care is working
-on with a clock running, not the closed ones), at most `CAP` + 1 of them: a figure of
-`CAP` + 1 means "more than `CAP`", as the console's queue shows "1000+".
+hold it. It is read from its index (`listings.care_overdue`), as pending webhook deliveries and
+the outbox are (`webhooks.queue_figures`): at most `CAP` + 1 of them, in windows of the key
+from a kept floor, so the read stops there however long the backlog; a figure of `CAP` + 1
+means "more than `CAP`", as the console's queue shows "1000+".
 """
 
 from __future__ import annotations
@@ -39,7 +42,6 @@ from typing import Any
 from pymongo import UpdateMany, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
-from ..domain.events import EPOCH
 from ..domain.lifecycle import Lifecycle
 from ..domain.webhooks import DEAD, DELIVERED
 from .documents import ComplaintDocument, CounterDocument, WebhookDelivery
@@ -67,26 +69,47 @@ def _stripe(key: str, stripe: int, kind: str = KIND) -> str:
     return f"{kind}:{key}:{stripe}"
 
 
-def _inc(session: Session | None, kind: str, changes: Mapping[str, int]) -> None:
-    """Adds `changes[key]` to a random stripe of each key's counter: one round trip."""
-    ops = [
+def _incs(kind: str, changes: Mapping[str, int], namespace: str | None = None) -> list[UpdateOne]:
+    """The updates adding `changes[key]` to a random stripe of each key's counter (with
+    `namespace`: for a client-wide `bulk_write`, with other collections' writes)."""
+    extra = {"namespace": namespace} if namespace else {}
+    return [
         UpdateOne(
-            {"_id": _stripe(key, random.randrange(STRIPES), kind)}, {"$inc": {"n": n}}, upsert=True
+            {"_id": _stripe(key, random.randrange(STRIPES), kind)},
+            {"$inc": {"n": n}},
+            upsert=True,
+            **extra,
         )
         for key, n in changes.items()
         if n
     ]
-    if ops:
+
+
+def _inc(session: Session | None, kind: str, changes: Mapping[str, int]) -> None:
+    """Adds `changes[key]` to a random stripe of each key's counter: one round trip."""
+    if ops := _incs(kind, changes):
         _counters().bulk_write(ops, ordered=False, session=session)
+
+
+def _moves(before: str | None, after: str) -> dict[str, int]:
+    if before == after:
+        return {}
+    return {after: 1} if before is None else {after: 1, before: -1}
+
+
+def moves(before: str | None, after: str) -> list[UpdateOne]:
+    """The updates counting a complaint leaving state `before` (None: a new complaint) for
+    `after`, each naming the counters' collection: sent in the same client-wide `bulk_write`
+    as the event and the projection (`eventstore.append`), so they cost no round trip."""
+    return _incs(KIND, _moves(before, after), _counters().full_name)
 
 
 @guarded
 def moved(session: Session, before: str | None, after: str) -> None:
     """Counts a complaint leaving state `before` (None: a new complaint) for `after`, inside
-    the transaction that writes it: one round trip, none when the state stays."""
-    if before == after:
-        return
-    _inc(session, KIND, {after: 1} if before is None else {after: 1, before: -1})
+    the transaction that writes it: one round trip, none when the state stays (a server
+    older than MongoDB 8.0, which has no client-wide `bulkWrite`: `eventstore.append`)."""
+    _inc(session, KIND, _moves(before, after))
 
 
 @guarded
@@ -133,28 +156,6 @@ def complaints_by_state(states: Iterable[str]) -> dict[str, int]:
 def deliveries_counted() -> dict[str, int]:
     """The deliveries' counters: dead ones, and deliveries made since counting began."""
     return _sums(DELIVERIES, COUNTED_STATUSES)
-
-
-@guarded
-def capped(collection: Any, query: Mapping[str, Any], fields: Mapping[str, int]) -> list[dict]:
-    """At most `CAP` + 1 documents of `query` (its `fields` only): what a figure shown as
-    "more than `CAP`" past that needs to read."""
-    return list(collection.find(query, fields).limit(CAP + 1))
-
-
-@guarded
-def care_overdue(now: datetime) -> int:
-    """How many complaints are past care's service level at `now`, up to `CAP` + 1
-    (that figure: more than `CAP`): ids only, on `care_due`."""
-    query = {"care_due_at": {"$gte": EPOCH, "$lt": now}}
-    return len(capped(ComplaintDocument._get_collection(), query, {"_id": 1}))
-
-
-@guarded
-def complaint_figures(states: Iterable[str], now: datetime) -> dict[str, Any]:
-    """How many complaints in each state (`complaints_by_state`), how many past care's
-    service level (`care_overdue`): what the metrics show."""
-    return {"by_state": complaints_by_state(states), "care_overdue": care_overdue(now)}
 
 
 def _recount_one(kind: str, key: str, collection: Any, query: Mapping[str, Any]) -> int:

@@ -250,14 +250,19 @@ def window_page(
         if at_cursor:
             found = [c for c in found if _past(c, key, after, descending)]
         page.extend(found[:needed])
-        if found:
-            per_second = len(found) / spanned.total_seconds()
-            wanted = timedelta(seconds=MARGIN * (limit - len(page)) / per_second)
-            width = min(max(wanted, _MS), spanned * GROWTH)
-        else:
-            width = spanned * GROWTH
+        width = _next_width(len(found), limit - len(page), spanned)
         edge = low if descending else high
     return page[:limit]
+
+
+def _next_width(held: int, needed: int, spanned: timedelta) -> timedelta:
+    """The width of the window after one `spanned` wide that held `held` documents, when
+    `needed` more are wanted: `GROWTH` times wider after an empty one, else as wide as their
+    density says the rest needs (by `MARGIN`), at most `GROWTH` times wider."""
+    if not held:
+        return spanned * GROWTH
+    wanted = timedelta(seconds=MARGIN * needed * spanned.total_seconds() / held)
+    return min(max(wanted, _MS), spanned * GROWTH)
 
 
 # More than a page: the complaints at a cursor's instant that its page showed.
@@ -377,6 +382,25 @@ def _oldest_first(
                 {"_id": floor}, {"$set": {"at": kept}}, upsert=True
             )
     return found[:needed], complete
+
+
+@guarded
+def care_overdue(now: datetime, cap: int = COUNT_CAP) -> int:
+    """How many complaints are past care's service level at `now`, up to `cap` + 1 (that
+    figure: more than `cap`): the metrics' figure. Windows of `care_due_at` on `care_due`
+    (which holds only complaints care works on with a clock running) from a kept floor, so it
+    reads about what it counts however long the backlog (SecantusDB reads a whole index range
+    before a `limit`)."""
+    overdue, _ = _oldest_first(
+        [{}],
+        "care_due_at",
+        cap + 1,
+        now=now,
+        stop=now,
+        projection={"_id": 1, "care_due_at": 1},
+        floor="care_overdue",
+    )
+    return len(overdue)
 
 
 def newest_first(

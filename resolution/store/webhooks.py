@@ -11,13 +11,12 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from ..domain.events import EPOCH
 from ..domain.webhooks import PENDING, STATUSES
 from . import counters
 from .documents import EventDocument, WebhookDelivery, WebhookSubscription
 from .errors import guarded
 from .eventstore import FANOUT
-from .listings import FOREVER, _oldest_first, newest_first
+from .listings import _oldest_first, newest_first
 from .transactions import Session
 
 
@@ -244,33 +243,39 @@ def queue_figures(now: datetime | None = None) -> dict[str, Any]:
     bounded however many deliveries are kept (issue #25).
 
     Delivered and dead: counters moved with each delivery's status (`counters`; delivered
-    is a running total). Pending and failing: the pending ones' `attempts`, at most
-    `counters.CAP` + 1 read on `queue` (that figure: more than `CAP`; failing then counts
-    among those read). The oldest pending: windows of `created_at` on `by_subscription`,
-    one range per subscription, from a kept floor (`listings._oldest_first`). The outbox:
-    at most `CAP` + 1 marks read on `fanout`.
+    is a running total). Pending, failing and the oldest pending: the pending ones, at most
+    `counters.CAP` + 1, oldest first: windows of `created_at` on `by_subscription`, one range
+    per subscription, from a kept floor (`listings._oldest_first`; the figure `CAP` + 1: more
+    than `CAP`, and failing then counts among those read). The outbox: at most `CAP` + 1 marks,
+    in windows of the mark on `fanout` from the fan-out's floor. Each read is about what it
+    counts, however long the backlog (SecantusDB reads a whole index range before a `limit`).
     """
-    queue = _queue()
+    now = now or datetime.now(UTC)
     counted = counters.deliveries_counted()
-    pending = counters.capped(queue, {"status": PENDING}, {"_id": 0, "attempts": 1})
     ranges = [{"subscription_id": s["_id"], "status": PENDING} for s in _subscription_ids()]
-    oldest, _ = _oldest_first(
+    pending, _ = _oldest_first(
         ranges,
         "created_at",
-        1,
-        now=now or datetime.now(UTC),
-        projection={"_id": 1, "created_at": 1},
+        counters.CAP + 1,
+        now=now,
+        projection={"_id": 1, "created_at": 1, "attempts": 1},
         floor="oldest_pending",
-        collection=queue,
+        collection=_queue(),
     )
-    outbox = counters.capped(
-        EventDocument._get_collection(), {FANOUT: {"$gte": EPOCH, "$lt": FOREVER}}, {"_id": 1}
+    outbox, _ = _oldest_first(
+        [{}],
+        FANOUT,
+        counters.CAP + 1,
+        now=now,
+        projection={"_id": 1, FANOUT: 1},
+        floor="fanout",
+        collection=EventDocument._get_collection(),
     )
     by_status = {status: counted.get(status, 0) for status in STATUSES}
     by_status[PENDING] = len(pending)
     return {
         "by_status": by_status,
-        "oldest_pending_created_at": oldest[0]["created_at"] if oldest else None,
+        "oldest_pending_created_at": pending[0]["created_at"] if pending else None,
         "failing": sum(1 for doc in pending if doc.get("attempts")),
         "outbox": len(outbox),
     }

@@ -16,9 +16,14 @@ from resolution.domain.actors import Actor, Role
 from resolution.domain.events import EPOCH
 from resolution.domain.webhooks import STATUSES
 from resolution.service import webhooks as service_webhooks
-from resolution.store import counters, database
+from resolution.store import counters, database, listings
 from resolution.store import webhooks as webhook_store
-from resolution.store.documents import ComplaintDocument, CounterDocument, WebhookDelivery
+from resolution.store.documents import (
+    ComplaintDocument,
+    CounterDocument,
+    EventDocument,
+    WebhookDelivery,
+)
 from schemas.complaints import ACTION_SCHEMAS
 from tests.support.bodies import complaint_body
 from tests.support.orders import open_registered
@@ -124,7 +129,7 @@ def test_rebuild_recounts(context):
     assert counted() == real
 
 
-def test_care_overdue_reads_at_most_the_cap_plus_one(context, monkeypatch):
+def test_care_overdue_reads_at_most_the_cap_plus_one(context):
     now = context.clock()
     complaints = ComplaintDocument._get_collection()
     complaints.insert_many(
@@ -135,18 +140,21 @@ def test_care_overdue_reads_at_most_the_cap_plus_one(context, monkeypatch):
         + [{"_id": "later", "state": "in_mediation", "care_due_at": now + timedelta(hours=1)}]
         + [{"_id": "none", "state": "closed", "care_due_at": None}]
     )
-    assert counters.care_overdue(now) == 7
-    monkeypatch.setattr(counters, "CAP", 5)
-    assert counters.care_overdue(now) == 6  # "more than 5"
-    assert counters.care_overdue(EPOCH + timedelta(days=1)) == 0
+    assert listings.care_overdue(now) == 7
+    assert listings.care_overdue(now, cap=5) == 6  # "more than 5"
+    assert listings.care_overdue(EPOCH + timedelta(days=1)) == 0
+    # The floor kept by the first read (the oldest overdue) misses none after it moved on:
+    # the oldest leaves care, and one due earlier than the floor arrives.
+    complaints.update_one({"_id": "c6"}, {"$set": {"care_due_at": None}})
+    complaints.insert_one(
+        {"_id": "early", "state": "awaiting_care", "care_due_at": now - timedelta(days=30)}
+    )
+    assert listings.care_overdue(now) == 7
 
 
 @pytest.mark.parametrize("states", [("closed", "awaiting_seller")])
 def test_figures_name_every_state_asked_for(context, states):
-    assert counters.complaint_figures(states, context.clock()) == {
-        "by_state": {"closed": 0, "awaiting_seller": 0},
-        "care_overdue": 0,
-    }
+    assert counters.complaints_by_state(states) == {"closed": 0, "awaiting_seller": 0}
 
 
 def delivery(n: int, now: datetime) -> dict:
@@ -206,10 +214,20 @@ def test_delivery_counters_follow_concurrent_deliverers_and_redelivery(context):
 
 def test_pending_and_outbox_figures_stop_at_the_cap(context, monkeypatch):
     now = context.clock()
+    webhook_store.add_subscription({"_id": "sub-1", "owner": "integrator-1"}, None)
     for n in range(7):
         webhook_store.add_delivery(delivery(n, now))
     monkeypatch.setattr(counters, "CAP", 5)
-    assert webhook_store.queue_figures(now)["by_status"]["pending"] == 6  # more than 5
+    figures = webhook_store.queue_figures(now)
+    assert figures["by_status"]["pending"] == 6  # more than 5
+    # The oldest pending is the oldest of all, not of those counted (read oldest first).
+    assert figures["oldest_pending_created_at"].replace(tzinfo=UTC) == now - timedelta(seconds=6)
+    marks = [
+        {"_id": f"e{n}", "complaint_id": f"c{n}", "seq": 1, "fanout_at": now - timedelta(hours=n)}
+        for n in range(7)
+    ]
+    EventDocument._get_collection().insert_many(marks)
+    assert webhook_store.queue_figures(now)["outbox"] == 6
 
 
 def test_the_recount_command(context, mongodb_uri, db_name):

@@ -174,7 +174,9 @@ def test_the_limiter_costs_a_write_no_round_trip_and_shares_its_counts_in_one_sy
         by_service[name] = [c for db, c in mine if db != limits_db]
     # The request never waits on the counts: nothing on a read, nothing on a write.
     assert by_limiter == {"read": [], "message": [], "upload": []}
-    assert len(by_service["message"]) >= 4, by_service
+    # The service's own: read, one write command, commit (eventstore; more on a MongoDB
+    # older than 8.0).
+    assert len(by_service["message"]) >= 3, by_service
     # The sharing: the new entries in one bulk update, everyone else's changes in one find.
     storage = app.extensions["resolution.limiter"].storage
     storage.acquire_entry("probe", 5, 60)
