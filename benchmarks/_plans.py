@@ -38,6 +38,7 @@ from resolution.domain.actors import Actor, Role
 from resolution.observability import STATES
 from resolution.service import Context, audit, queue, sweeper, webhooks
 from resolution.service import complaints as service
+from resolution.service import settlements as settlement_service
 from resolution.store import counters, eventstore, files, idempotency, listings
 from resolution.store import erasure as subject_store
 from resolution.store import orders as order_store
@@ -256,6 +257,11 @@ def _second_page(ctx: Context, actor: Actor, **kwargs) -> None:
     service.list_complaints(ctx, actor, cursor=cursor, **kwargs)
 
 
+def _settlements_second_page(ctx: Context, actor: Actor, **kwargs) -> None:
+    _, cursor = settlement_service.list_settlements(ctx, actor, **kwargs)
+    settlement_service.list_settlements(ctx, actor, cursor=cursor, **kwargs)
+
+
 def _claim_and_record(ctx: Context) -> None:
     for delivery in webhooks.claim_due(ctx, limit=5):
         webhooks.record_attempt(ctx, delivery, 200, None)
@@ -310,6 +316,26 @@ QUERIES: tuple[Query, ...] = (
         "list complaints: marketplace of two channels (a page of each, merged)",
         lambda c, s: service.list_complaints(c, _markets(s)),
         ("by_channel",),
+        bounded=True,
+    ),
+    # The payment system's settlements, newest first: windows of the ids' seconds
+    # (listings.newest_by_id), on the status's index, or the channel's and status's.
+    Query(
+        "settlements: paid, newest first (payment system)",
+        lambda c, s: settlement_service.list_settlements(c, _market(s), status="confirmed"),
+        ("channel_settlements",),
+        bounded=True,
+    ),
+    Query(
+        "settlements: paid, next page",
+        lambda c, s: _settlements_second_page(c, _market(s), status="confirmed"),
+        ("channel_settlements",),
+        bounded=True,
+    ),
+    Query(
+        "settlements: asked to pay, not answered (care)",
+        lambda c, s: settlement_service.list_settlements(c, CARE, status="requested"),
+        ("settlements",),
         bounded=True,
     ),
     Query(

@@ -8,13 +8,14 @@ answer twice changes nothing and answers the same) and final (another answer is 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 
 from ..domain import commands
 from ..domain.access import can_see, visibility_filter
 from ..domain.actors import SYSTEM, Actor, Role
-from ..domain.errors import Conflict, Forbidden, NotFound
+from ..domain.errors import BadCursor, Conflict, Forbidden, NotFound
 from ..domain.events import Event
 from ..domain.projection import Complaint
 from ..store import eventstore
@@ -33,6 +34,11 @@ def check_reads(actor: Actor) -> None:
         )
 
 
+# A settlement's id: an ObjectId's hex, what the listing's cursor is (`store.page` reads
+# windows of its time).
+_SETTLEMENT_ID = re.compile(r"[0-9a-f]{24}")
+
+
 def list_settlements(
     ctx: Context,
     actor: Actor,
@@ -45,6 +51,11 @@ def list_settlements(
     """The complaints with a settlement the actor may see (an integration: of its channels),
     the newest settlement first, a page at a time; the cursor is the last settlement's id."""
     check_reads(actor)
+    if cursor is not None and not _SETTLEMENT_ID.fullmatch(cursor):
+        raise BadCursor(
+            "This cursor is not one this listing gave (a settlement's id, 24 hexadecimal "
+            "digits): start again from the first page, without `cursor`."
+        )
     limit = max(1, min(limit, MAX_PAGE))
     found = store.page(
         visibility_filter(actor), status=status, channel=channel, before=cursor, limit=limit + 1

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bson import ObjectId
+
 from ..domain.events import EPOCH
 from ..domain.projection import Complaint
 from .documents import ComplaintDocument, FloorDocument
@@ -263,6 +265,60 @@ def _next_width(held: int, needed: int, spanned: timedelta) -> timedelta:
         return spanned * GROWTH
     wanted = timedelta(seconds=MARGIN * needed * spanned.total_seconds() / held)
     return min(max(wanted, _MS), spanned * GROWTH)
+
+
+# Above every ObjectId's hex (24 lower-case hex digits), and at or below every one.
+_ABOVE_IDS, _BELOW_IDS = "g", "0"
+
+
+@guarded
+def newest_by_id(
+    queries: Iterable[Mapping[str, Any]],
+    field: str,
+    *,
+    before: str | None = None,
+    limit: int = 20,
+    now: datetime | None = None,
+) -> list[dict]:
+    """The complaints of any of `queries` whose `field` holds an ObjectId's hex, below
+    `before` (an id of that kind), the highest first, at most `limit`: the settlements'
+    listing (one query per channel: SecantusDB reads the whole collection for a `$in`).
+
+    An ObjectId's first 8 hex digits are the second it was made, so its order is its time's:
+    each read is one window of those seconds, from `before`'s second (or `now`, the real
+    clock's, which made the ids; the first window is open above, for an id made by a clock
+    ahead of ours) back to the epoch, sized as `window_page`'s, on an index that ends with
+    `field`. SecantusDB reads a whole index range before it sorts and stops: a page reads
+    about what it returns, not every settlement of its status."""
+    complaints = ComplaintDocument._get_collection()
+    queries = list(queries)
+    if not queries:  # a marketplace with no channel
+        return []
+    high = before or _ABOVE_IDS
+    top = ObjectId(before).generation_time if before else (now or datetime.now(UTC))
+    width = FIRST_WINDOW
+    found: list[dict] = []
+
+    def value(doc: dict) -> str:
+        for part in field.split("."):
+            doc = doc[part]
+        return doc  # type: ignore[return-value]
+
+    while len(found) < limit and high > _BELOW_IDS:
+        low_at = top - width
+        low = _BELOW_IDS if low_at <= EPOCH else str(ObjectId.from_datetime(low_at))
+        needed = limit - len(found)
+        each = [
+            complaints.find({**query, field: {"$gte": low, "$lt": high}})
+            .sort(field, -1)
+            .limit(needed)
+            for query in queries
+        ]
+        held = list(itertools.islice(heapq.merge(*each, key=value, reverse=True), needed))
+        found.extend(held)
+        width = _next_width(len(held), limit - len(found), max(top - max(low_at, EPOCH), _MS))
+        high, top = low, low_at
+    return found
 
 
 # More than a page: the complaints at a cursor's instant that its page showed.

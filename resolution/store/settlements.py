@@ -16,9 +16,7 @@ from ..domain.settlements import HELD
 from .documents import ComplaintDocument
 from .errors import guarded
 from .eventstore import complaint_from_mongo
-
-# Settlement ids are 24 lower-case hex digits: every one lies in ["0", "g").
-_ALL_IDS = ("0", "g")
+from .listings import newest_by_id
 
 
 @guarded
@@ -39,19 +37,20 @@ def page(
 ) -> list[Complaint]:
     """Complaints with a settlement (of `status`, on `channel`), the newest settlement first,
     those older than `before` (the previous page's last settlement id). `match` is the
-    caller's visibility (`access.visibility_filter`)."""
-    query: dict[str, Any] = {}
+    caller's visibility (`access.visibility_filter`). Windows of the ids' seconds
+    (`listings.newest_by_id`): a page reads about what it returns, however many settlements
+    of its status were ever made."""
+    query: dict[str, Any] = {} if status is None else {"settlement.status": status}
     allowed = match.get("channel")
     if channel is not None:
-        query["channel"] = channel if allowed is None or channel in allowed else "\0none"
+        channels = [channel if allowed is None or channel in allowed else "\0none"]
     elif isinstance(allowed, tuple):
-        query["channel"] = {"$in": list(allowed)}
-    if status is not None:
-        query["settlement.status"] = status
-    low, high = _ALL_IDS
-    query["settlement.id"] = {"$gte": low, "$lt": before or high}
-    cursor = ComplaintDocument._get_collection().find(query).sort("settlement.id", -1).limit(limit)
-    return [complaint_from_mongo(doc) for doc in cursor]
+        channels = list(allowed)
+    else:
+        channels = [None]
+    queries = [query if c is None else {"channel": c, **query} for c in channels]
+    found = newest_by_id(queries, "settlement.id", before=before, limit=limit)
+    return [complaint_from_mongo(doc) for doc in found]
 
 
 @guarded
