@@ -587,8 +587,9 @@ QUERIES: tuple[Query, ...] = (
     Query(
         "webhooks: claim due, record (deliverer)",
         lambda c, s: _claim_and_record(replace(c, clock=lambda: NOW)),
-        ("queue", "_id_"),
-        scans="every pending delivery is grouped to find each complaint's head",
+        # The floor; windows of `next_attempt_at`; for each found, a pending one before it
+        # in its complaint (none: it is the head); then each lease and record by `_id`.
+        ("_id_", "due", "queue", "_id_"),
         bounded=True,
     ),
     Query(

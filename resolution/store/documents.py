@@ -282,6 +282,9 @@ class WebhookDelivery(Document):
             },
             # The deliverer's queue: pending ones, in order within each complaint.
             {"name": "queue", "fields": ["status", "subscription_id", "complaint_id", "seq"]},
+            # The deliverer's claim: pending ones, the longest due first, a window of
+            # `next_attempt_at` at a time from a kept floor (webhooks.due_heads).
+            {"name": "due", "fields": ["status", "next_attempt_at", "_id"]},
             # A subscription's deliveries newest first, of a status or of each, read a
             # window of `created_at` at a time (listings.newest_first). (It replaces
             # `listing`, by `_id`: a database made before keeps that one until dropped.)

@@ -6,7 +6,7 @@ No findAndModify anywhere: on SecantusDB it reads the whole collection. A condit
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
@@ -16,7 +16,7 @@ from . import counters
 from .documents import EventDocument, WebhookDelivery, WebhookSubscription
 from .errors import guarded
 from .eventstore import FANOUT
-from .listings import _oldest_first, newest_first
+from .listings import _aware, _oldest_first, newest_first
 from .transactions import Session
 
 
@@ -186,27 +186,50 @@ def unmark(event_id: Any) -> None:
 
 
 @guarded
-def queue_heads(now: datetime) -> list[dict]:
-    """The earliest pending delivery of each (subscription, complaint) that may go at `now`:
-    {head: delivery id, lease_until}, the longest waiting first."""
-    return list(
-        _queue().aggregate(
-            [
-                {"$match": {"status": PENDING}},
-                {"$sort": {"subscription_id": 1, "complaint_id": 1, "seq": 1}},
-                {
-                    "$group": {
-                        "_id": {"s": "$subscription_id", "c": "$complaint_id"},
-                        "head": {"$first": "$_id"},
-                        "next_attempt_at": {"$first": "$next_attempt_at"},
-                        "lease_until": {"$first": "$lease_until"},
-                    }
-                },
-                {"$match": {"next_attempt_at": {"$lte": now}}},
-                {"$sort": {"next_attempt_at": 1}},
-            ],
-        )
+def due_heads(now: datetime, limit: int) -> list[dict]:
+    """Pending deliveries that may go at `now`, each the earliest pending one of its
+    (subscription, complaint), not leased: {head: delivery id, lease_until}, the longest due
+    first, at most `limit`.
+
+    Windows of `next_attempt_at` on `due` from a kept floor (`listings._oldest_first`), each
+    delivery found checked on `queue` for a pending one before it in its complaint (one small
+    read: a later event of a complaint waits for its earlier ones). A claim then reads about
+    what it claims, however long the backlog of pending deliveries; only deliveries due but
+    stuck behind an earlier one of their complaint not yet due are read again each time.
+    """
+    queue = _queue()
+
+    def first_free(doc: dict) -> bool:
+        leased = doc.get("lease_until")
+        if leased is not None and _aware(leased) > now:
+            return False  # another deliverer is sending it
+        earlier = {
+            "status": PENDING,
+            "subscription_id": doc["subscription_id"],
+            "complaint_id": doc["complaint_id"],
+            "seq": {"$lt": doc["seq"]},
+        }
+        return queue.find_one(earlier, {"_id": 1}) is None
+
+    heads, _ = _oldest_first(
+        [{"status": PENDING}],
+        "next_attempt_at",
+        limit,
+        now=now,
+        stop=now + timedelta(milliseconds=1),
+        accept=first_free,
+        projection={
+            "_id": 1,
+            "subscription_id": 1,
+            "complaint_id": 1,
+            "seq": 1,
+            "next_attempt_at": 1,
+            "lease_until": 1,
+        },
+        floor="deliveries_due",
+        collection=queue,
     )
+    return [{"head": doc["_id"], "lease_until": doc.get("lease_until")} for doc in heads]
 
 
 @guarded
