@@ -58,7 +58,12 @@ def list_settlements(
         )
     limit = max(1, min(limit, MAX_PAGE))
     found = store.page(
-        visibility_filter(actor), status=status, channel=channel, before=cursor, limit=limit + 1
+        visibility_filter(actor),
+        status=status,
+        channel=channel,
+        before=cursor,
+        limit=limit + 1,
+        now=ctx.clock(),
     )
     page = found[:limit]
     return page, (page[-1].settlement["id"] if len(found) > limit else None)

@@ -29,6 +29,7 @@ from mongoengine import (
     DateTimeField,
     DictField,
     Document,
+    FloatField,
     IntField,
     ListField,
     StringField,
@@ -160,6 +161,9 @@ class FloorDocument(Document):
 
     id = StringField(primary_key=True)  # which read: "care_queue", "due", "remind", ...
     at = DateTimeField(required=True)
+    # Seconds of the range that held what that read asked for, at the density it found: the
+    # next read's first window above the floor (none: `listings.FIRST_WINDOW`).
+    width = FloatField(null=True)
 
     meta = {"collection": "floors", "auto_create_index": False, "indexes": []}
 

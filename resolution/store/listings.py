@@ -285,11 +285,11 @@ def newest_by_id(
     listing (one query per channel: SecantusDB reads the whole collection for a `$in`).
 
     An ObjectId's first 8 hex digits are the second it was made, so its order is its time's:
-    each read is one window of those seconds, from `before`'s second (or `now`, the real
-    clock's, which made the ids; the first window is open above, for an id made by a clock
-    ahead of ours) back to the epoch, sized as `window_page`'s, on an index that ends with
-    `field`. SecantusDB reads a whole index range before it sorts and stops: a page reads
-    about what it returns, not every settlement of its status."""
+    each read is one window of those seconds, from `before`'s second (or `now`: the first
+    window is open above, for an id made by a clock ahead of ours) back to the epoch, sized
+    as `window_page`'s, on an index that ends with `field`. SecantusDB reads a whole index
+    range before it sorts and stops: a page reads about what it returns, not every
+    settlement of its status."""
     complaints = ComplaintDocument._get_collection()
     queries = list(queries)
     if not queries:  # a marketplace with no channel
@@ -348,9 +348,13 @@ URGENT_BUDGET = 10
 CLIMB = 2
 
 
-def _floor(key: str) -> datetime | None:
+def _floor(key: str) -> tuple[datetime | None, timedelta | None]:
+    """The floor kept under `key`, and the width of the first window above it."""
     doc = FloorDocument._get_collection().find_one({"_id": key})
-    return doc["at"] if doc else None
+    if doc is None:
+        return None, None
+    width = doc.get("width")
+    return doc["at"], (timedelta(seconds=width) if width else None)
 
 
 def _oldest_first(
@@ -398,10 +402,13 @@ def _oldest_first(
 
     if needed is None:
         return [doc for doc in read(EPOCH, stop) if take(doc)], True
-    start = _floor(floor) if floor else None
+    start, remembered = _floor(floor) if floor else (None, None)
     found: list[dict] = []
     lowest: datetime | None = None
     count = 0
+    # What the windows that held some held, and over how long: the density the next read's
+    # first window is sized from (kept with the floor).
+    dense, dense_span = 0, timedelta(0)
     low = EPOCH
     below_floor = start is not None and start > EPOCH
     high = start if below_floor and start else EPOCH + FIRST_WINDOW
@@ -418,10 +425,19 @@ def _oldest_first(
         count += len(held)
         if held and lowest is None:
             lowest = held[0][field]
-        found.extend(doc for doc in held if take(doc))
+        for doc in held:  # `accept` may read (the deliverer's): no further than needed
+            if len(found) >= needed:
+                break
+            if take(doc):
+                found.append(doc)
         spanned = max(high - low, timedelta(milliseconds=1))
+        if len(held) > 1:
+            # The span they occupy, not the window's: a climb's wide window (or the last
+            # one, to `stop`) may hold a dense cluster.
+            occupied = _aware(held[-1][field]) - _aware(held[0][field])
+            dense, dense_span = dense + len(held), dense_span + max(occupied, _MS)
         if below_floor:
-            width, below_floor = FIRST_WINDOW, False
+            width, below_floor = remembered or FIRST_WINDOW, False
         elif held:
             per_second = len(held) / spanned.total_seconds()
             wanted = MARGIN * max(needed - len(found), 1) / per_second  # seconds
@@ -433,11 +449,27 @@ def _oldest_first(
     if floor:
         # What was read first is the range's lowest (the windows start at the epoch).
         kept = lowest if lowest is not None else (min(now, stop) if complete else start)
-        if kept is not None and kept != start:
+        learned = remembered
+        if dense:
+            # As wide as `needed` at the density found, within the windows' own bounds.
+            seconds = MARGIN * needed * dense_span.total_seconds() / dense
+            learned = min(max(timedelta(seconds=seconds), _MS), FIRST_WINDOW)
+        # Written when it moved (the floor, or the width by more than twice): most reads
+        # write nothing.
+        moved = kept is not None and kept != start
+        if moved or _apart(learned, remembered):
+            at = kept if kept is not None else start
+            width = learned.total_seconds() if learned else None
             FloorDocument._get_collection().update_one(
-                {"_id": floor}, {"$set": {"at": kept}}, upsert=True
+                {"_id": floor}, {"$set": {"at": at, "width": width}}, upsert=True
             )
     return found[:needed], complete
+
+
+def _apart(one: timedelta | None, other: timedelta | None) -> bool:
+    if one is None or other is None:
+        return one is not other
+    return max(one, other) > 2 * min(one, other)
 
 
 @guarded

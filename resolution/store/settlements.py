@@ -34,12 +34,13 @@ def page(
     channel: str | None = None,
     before: str | None = None,
     limit: int = 20,
+    now: datetime | None = None,
 ) -> list[Complaint]:
     """Complaints with a settlement (of `status`, on `channel`), the newest settlement first,
     those older than `before` (the previous page's last settlement id). `match` is the
     caller's visibility (`access.visibility_filter`). Windows of the ids' seconds
-    (`listings.newest_by_id`): a page reads about what it returns, however many settlements
-    of its status were ever made."""
+    (`listings.newest_by_id`) back from `now` (the service's clock): a page reads about what
+    it returns, however many settlements of its status were ever made."""
     query: dict[str, Any] = {} if status is None else {"settlement.status": status}
     allowed = match.get("channel")
     if channel is not None:
@@ -49,7 +50,7 @@ def page(
     else:
         channels = [None]
     queries = [query if c is None else {"channel": c, **query} for c in channels]
-    found = newest_by_id(queries, "settlement.id", before=before, limit=limit)
+    found = newest_by_id(queries, "settlement.id", before=before, limit=limit, now=now)
     return [complaint_from_mongo(doc) for doc in found]
 
 

@@ -111,3 +111,22 @@ def test_a_claim_reads_about_what_it_claims_however_long_the_backlog(recorded):
     assert {p.index for p in windows} == {"due", "queue"}
     examined = sum(p.docs_examined for p in windows)
     assert examined <= 60, [(p.index, p.docs_examined, p.command.repeats) for p in windows]
+
+
+def test_a_dense_backlog_is_read_in_windows_as_narrow_as_the_last_claim_found(recorded):
+    # 3,000 pending deliveries all due in the last five minutes (a receiver back after an
+    # outage): the first claim, with no floor yet, reads them all once; it keeps the floor
+    # and the width that held a claim's worth, so the next claims read about a claim.
+    rows = [("s1", f"c{n}", 1, 0, False, False) for n in range(3_000)]
+    docs = _queued(rows)
+    queue = WebhookDelivery._get_collection()
+    for n, doc in enumerate(docs):  # 100 ms apart, the oldest five minutes ago
+        due = NOW - timedelta(milliseconds=100 * (3_000 - n))
+        queue.update_one({"_id": doc["_id"]}, {"$set": {"next_attempt_at": due}})
+    store.due_heads(NOW, 10)
+    query = _plans.Query("claim", lambda c, s: store.due_heads(NOW, 10), ("_id_", "due", "queue"))
+    ctx = Context(clock=lambda: NOW, signing_key=None)  # type: ignore[arg-type]
+    windows = [
+        p for p in _plans.plans(ctx, query, None) if p.command.collection == "webhook_deliveries"
+    ]
+    assert sum(p.docs_examined for p in windows if p.index == "due") <= 40
