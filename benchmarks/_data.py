@@ -161,12 +161,14 @@ def complaint(n: int) -> dict:
         fields["closed_at"] = closed_at
         if n % 2 == 0:
             fields |= {"retain_from": closed_at, "retained_kinds": ["identity_document", "photo"]}
-        fields["settlement"] = settlement(n, closed_at)
+        # Made when it closed, its last change: spread as the openings are (closing times
+        # above cluster at whole days back, which no marketplace's payouts do).
+        fields["settlement"] = settlement(n, min(fields["updated_at"], NOW))
     return complaint_to_mongo(Complaint(**fields))
 
 
 def settlement(n: int, closed_at: datetime) -> dict:
-    """Closed complaint n's settlement: made when it closed (its id an ObjectId's hex of that
+    """Closed complaint n's settlement, made at `closed_at` (its id an ObjectId's hex of that
     second, as `eventstore.new_id` makes them), paid out but for one in 50 still asked of the
     payment system."""
     at = closed_at.isoformat()
