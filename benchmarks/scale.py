@@ -21,6 +21,9 @@ back; a count's number) and the documents the server examined over all its comma
 command explained with `executionStats`, times how often it was sent). Then one sweeper pass
 (`sweeper.sweep`, 100 at most of each kind, which moves complaints: it runs last at each size)
 is printed the same way.
+`--attach URI --sizes N` measures a data set another run built and keeps serving (its
+server's URI, database `bench_scale`) with this checkout's code, without building: a million
+complaints take an hour to build.
 `--json` writes `{"queries": [{"name", "complaints", "page_size", "docs_examined", "ms"}]}`,
 one row per query and size.
 """
@@ -92,6 +95,21 @@ def measure(ctx: Context, query: _plans.Query, sample: _plans.Sample, size: int)
     }
 
 
+def measure_all(ctx: Context, size: int, rows: list[dict]) -> None:
+    """Every query, then the sweeper pass, at `size`: printed, and added to `rows`."""
+    print(f"  {'query':66} {'ms':>8} {'page':>6} {'docs exam.':>10}")
+    sample = _plans.Sample.find()
+    for query in (*_plans.QUERIES, SWEEP):
+        row = measure(ctx, query, sample, size)
+        rows.append(row)
+        blind = "  (explain blind: see _plans)" if row.pop("blind") else ""
+        print(
+            f"  {row['name'][:66]:66} {row['ms']:>8.1f} {row['page_size']:>6} "
+            f"{row['docs_examined']:>10,}{blind}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--complaints", type=int, default=100_000, help="the largest size")
@@ -104,6 +122,12 @@ def main() -> None:
         "complaints do not fit an in-memory cache",
     )
     parser.add_argument("--cache-size", help="WiredTiger's cache, e.g. 8G (default 1G)")
+    parser.add_argument(
+        "--attach",
+        metavar="URI",
+        help="measure the data set another run built (its server's URI, database "
+        "bench_scale), at the one size of --sizes, without building",
+    )
     args = parser.parse_args()
     sizes = sorted(
         {int(s) for s in args.sizes.split(",")}
@@ -112,38 +136,34 @@ def main() -> None:
     )
     _plans.recorder()  # before connecting: listeners attach to clients made afterwards
     rows: list[dict] = []
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        EmbeddedServer(tmp, in_memory=not args.on_disk, cache_size=args.cache_size) as server,
-    ):
-        database.connect(server.uri, "bench_scale")
-        ctx = Context(clock=lambda: _data.NOW, signing_key=Ed25519PrivateKey.generate())
-        filled = 0
-        for size in sizes:
-            started = time.monotonic()
-            counts, indexing = bulk_fill(filled, size)
-            built = time.monotonic() - started
-            filled = size
-            print(
-                f"\n{size:,} complaints: built in {built:.0f} s, {indexing:.0f} s of it "
-                f"building indexes (+{counts['complaints']:,} "
-                f"complaints, {counts['events']:,} events, {counts['deliveries']:,} deliveries,"
-                f" {counts['orders']:,} orders; {counts['complaints'] / built:,.0f} "
-                "complaints/s)",
-                flush=True,
-            )
-            print(f"  {'query':66} {'ms':>8} {'page':>6} {'docs exam.':>10}")
-            sample = _plans.Sample.find()
-            for query in (*_plans.QUERIES, SWEEP):
-                row = measure(ctx, query, sample, size)
-                rows.append(row)
-                blind = "  (explain blind: see _plans)" if row.pop("blind") else ""
+    ctx = Context(clock=lambda: _data.NOW, signing_key=Ed25519PrivateKey.generate())
+    if args.attach:
+        # Another run's store, built already: measured at its one size, with this code.
+        database.connect(args.attach, "bench_scale")
+        measure_all(ctx, sizes[-1], rows)
+        database.disconnect()
+    else:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            EmbeddedServer(tmp, in_memory=not args.on_disk, cache_size=args.cache_size) as server,
+        ):
+            database.connect(server.uri, "bench_scale")
+            filled = 0
+            for size in sizes:
+                started = time.monotonic()
+                counts, indexing = bulk_fill(filled, size)
+                built = time.monotonic() - started
+                filled = size
                 print(
-                    f"  {row['name'][:66]:66} {row['ms']:>8.1f} {row['page_size']:>6} "
-                    f"{row['docs_examined']:>10,}{blind}",
+                    f"\n{size:,} complaints: built in {built:.0f} s, {indexing:.0f} s of it "
+                    f"building indexes (+{counts['complaints']:,} "
+                    f"complaints, {counts['events']:,} events, {counts['deliveries']:,} "
+                    f"deliveries, {counts['orders']:,} orders; "
+                    f"{counts['complaints'] / built:,.0f} complaints/s)",
                     flush=True,
                 )
-        database.disconnect()
+                measure_all(ctx, size, rows)
+            database.disconnect()
     if args.json:
         args.json.write_text(json.dumps({"queries": rows}, indent=2) + "\n")
 
