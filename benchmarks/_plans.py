@@ -545,8 +545,9 @@ QUERIES: tuple[Query, ...] = (
     Query(
         "console queue: in mediation, mine",
         lambda c, s: queue.care_queue(c, CARE, state="in_mediation", assigned_to=CARE.id),
-        ("by_agent", "_id_"),  # the agent's caseload, then the page by id
-        scans="an agent's own cases are read whole (its caseload), to count and sort them",
+        # The agent's floor, windows of `escalated_at` of its cases, then the page by id.
+        ("_id_", "agent_queue", "_id_"),
+        bounded=True,
     ),
     Query(
         "console queue: overdue, page 3",

@@ -132,6 +132,9 @@ class ComplaintDocument(Document):
             {"name": "care_queue", "fields": ["state", "escalated_at", "_id"]},
             # An agent's own cases ("my cases"), its most urgent first.
             {"name": "by_agent", "fields": ["assigned_to", "state", "care_due_at"]},
+            # An agent's own queue, oldest escalation first, a window of `escalated_at` at a
+            # time from a kept floor (listings.care_queue_page with `assigned_to`).
+            {"name": "agent_queue", "fields": ["assigned_to", "state", "escalated_at", "_id"]},
             # Settlements: one by its id (the payment system's answers), the listings by
             # status (newest first: ids sort by creation), and the held ones by release time.
             {"name": "by_settlement", "fields": ["settlement.id"], "sparse": True},

@@ -556,9 +556,9 @@ def care_queue_page(
     a window of `escalated_at` at a time on `care_queue` (state, escalated_at, _id), each
     state per window (`_oldest_first`), then the page's complaints by id: about a thousand
     documents however long the queue, at most `READ_BUDGET` when filtered. An agent's own
-    cases (`assigned_to`) are one range of `by_agent` instead, as long as the agent's
-    caseload. The channels offered are those of the complaints counted (and the one asked
-    for), no longer every channel of the whole queue.
+    cases (`assigned_to`) are read the same way on `agent_queue` (agent, state,
+    escalated_at, _id), from the agent's own floor. The channels offered are those of the
+    complaints counted (and the one asked for), no longer every channel of the whole queue.
     """
     states = list(states)
     now = now or datetime.now(UTC)
@@ -574,28 +574,21 @@ def care_queue_page(
 
     fields = {"_id": 1, "escalated_at": 1, "channel": 1, "reason": 1, "care_due_at": 1}
     complaints = ComplaintDocument._get_collection()
-    if assigned_to:
-        # `by_agent`: the agent, then one state at a time (`$in` would read every complaint
-        # the agent ever had, closed ones too): the agent's open caseload, once.
-        mine = [
-            doc
-            for state in states
-            for doc in complaints.find({"assigned_to": assigned_to, "state": state}, fields)
-            if wanted(doc)
-        ]
-        listed = sorted(mine, key=lambda doc: (doc["escalated_at"] or EPOCH, doc["_id"]))
-        complete = True
-    else:
-        listed, complete = _oldest_first(
-            [{"state": state} for state in states],
-            "escalated_at",
-            COUNT_CAP + 1,
-            now=now,
-            accept=wanted,
-            budget=READ_BUDGET,
-            projection=fields,
-            floor="care_queue:" + ",".join(states),
-        )
+    # The queue's states (each its own range: `$in` reads every complaint of the states), or an
+    # agent's own cases in them on `agent_queue` (`$in` there would read every complaint the
+    # agent ever had, closed ones too).
+    mine = {"assigned_to": assigned_to} if assigned_to else {}
+    listed, complete = _oldest_first(
+        [{**mine, "state": state} for state in states],
+        "escalated_at",
+        COUNT_CAP + 1,
+        now=now,
+        accept=wanted,
+        budget=READ_BUDGET,
+        projection=fields,
+        floor=("agent_queue:" + assigned_to + ":" if assigned_to else "care_queue:")
+        + ",".join(states),
+    )
     more = len(listed) > COUNT_CAP or not complete
     total = min(len(listed), COUNT_CAP)
     page = min(max(1, page), max(1, -(-total // per_page)))

@@ -239,3 +239,33 @@ def test_the_queue_s_pages_while_a_writer_escalates_more(db_name):
     # along by one, and the next page shows one again, as any numbered page does.
     assert all(shown.count(i) == 1 for i in queued_first)
     assert set(shown) <= set(_whole_queue())
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    ages=st.lists(st.tuples(AGES, st.sampled_from(["agent-1", "agent-2", None])), max_size=50),
+    floor=FLOORS,
+)
+def test_an_agents_own_queue_pages_are_the_whole_sort_of_its_cases(db_name, ages, floor):
+    # "mine": windows of `escalated_at` on `agent_queue`, from the agent's own floor.
+    ComplaintDocument._get_collection().delete_many({})
+    docs = _queued([age for age, _ in ages])
+    for doc, (_, agent) in zip(docs, ages, strict=True):
+        ComplaintDocument._get_collection().update_one(
+            {"_id": doc["_id"]}, {"$set": {"assigned_to": agent}}
+        )
+    key = "agent_queue:agent-1:" + ",".join(CARE_STATES)
+    _floor(key, None if floor is None else NOW - timedelta(minutes=floor))
+    found = ComplaintDocument._get_collection().find(
+        {"assigned_to": "agent-1", "state": {"$in": list(CARE_STATES)}}
+    )
+    expected = [d["_id"] for d in sorted(found, key=lambda d: (d["escalated_at"], d["_id"]))]
+    first = queue.care_queue(_ctx(), CARE, assigned_to="agent-1", per_page=6)
+    assert first.total == len(expected) and not first.more
+    shown = []
+    for number in range(1, first.pages + 1):
+        page = queue.care_queue(_ctx(), CARE, assigned_to="agent-1", page=number, per_page=6)
+        shown += [c.id for c in page.items]
+    assert shown == expected
